@@ -1,0 +1,94 @@
+"""One door for optional imports: a missing module becomes "install sciarch[extra]".
+
+Plugins and data sources import heavy or optional libraries inside the function that needs them,
+through :func:`require`, so that listing plugins stays fast and a missing extra is reported with
+the exact command that fixes it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+from importlib import metadata
+from types import ModuleType
+
+from .errors import MissingDependencyError
+
+#: Import name -> distribution name, for the libraries whose two names differ.
+DISTRIBUTION_OF_MODULE = {
+    "Bio": "biopython",
+    "torch_geometric": "torch-geometric",
+    "espeakng_loader": "espeakng-loader",
+    "yaml": "pyyaml",
+    "sklearn": "scikit-learn",
+    "PIL": "pillow",
+    "cv2": "opencv-python",
+}
+
+
+def _canonical(name: str) -> str:
+    from packaging.utils import canonicalize_name
+
+    return canonicalize_name(name)
+
+
+@lru_cache(maxsize=None)
+def extras_of(distribution: str) -> dict[str, frozenset[str]]:
+    """Map each extra of ``distribution`` to the canonical names of the distributions it adds."""
+    from packaging.requirements import Requirement
+
+    try:
+        requires = metadata.requires(distribution) or []
+    except metadata.PackageNotFoundError:
+        return {}
+    provided = metadata.metadata(distribution).get_all("Provides-Extra") or []
+    out: dict[str, set[str]] = {extra: set() for extra in provided}
+    for line in requires:
+        req = Requirement(line)
+        if req.marker is None:
+            continue
+        for extra in out:
+            if req.marker.evaluate({"extra": extra}) and not req.marker.evaluate({"extra": ""}):
+                out[extra].add(_canonical(req.name))
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def extra_for_module(module: str, distribution: str = "sciarch") -> str | None:
+    """The smallest extra of ``distribution`` that installs the library ``module`` comes from."""
+    top = module.split(".")[0]
+    wanted = _canonical(DISTRIBUTION_OF_MODULE.get(top, top))
+    candidates = [(len(deps), extra) for extra, deps in extras_of(distribution).items() if wanted in deps]
+    return min(candidates)[1] if candidates else None
+
+
+def require(module: str, extra: str | None = None, *, distribution: str = "sciarch") -> ModuleType:
+    """Import ``module``; if it (or a module it needs) is missing, say which extra to install.
+
+    >>> np = require("numpy")
+    """
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or module
+        if extra is None:
+            extra = extra_for_module(missing, distribution) or extra_for_module(module, distribution)
+        raise MissingDependencyError(missing, extra, distribution=distribution) from exc
+
+
+def require_extra(extra: str, *, distribution: str = "sciarch") -> None:
+    """Raise :class:`MissingDependencyError` unless every library of ``distribution[extra]`` is installed.
+
+    A plugin module calls this first thing, so the host lists it as failed with the exact
+    ``pip install`` command instead of failing later, mid-run.
+    """
+    wanted = extras_of(distribution).get(extra)
+    if wanted is None:
+        return  # not installed as a distribution (running from a source tree): imports will tell
+    missing = []
+    for name in sorted(wanted):
+        try:
+            metadata.version(name)
+        except metadata.PackageNotFoundError:
+            missing.append(name)
+    if missing:
+        raise MissingDependencyError(", ".join(missing), extra, distribution=distribution)

@@ -1,0 +1,118 @@
+"""Optimizers and learning-rate schedules a recipe can name (``optimizer:``, ``scheduler:``).
+
+Optimizers are ``torch.optim`` classes by lower-case name; their arguments are checked against
+the class signature. Schedules are the functions below: each takes the optimizer and the run's
+step counts and returns a Lightning ``lr_scheduler`` configuration.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+OPTIMIZERS = {
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "sgd": "SGD",
+    "radam": "RAdam",
+    "nadam": "NAdam",
+    "rmsprop": "RMSprop",
+    "adagrad": "Adagrad",
+}
+
+
+def optimizer_class(name: str) -> type:
+    import torch
+
+    return getattr(torch.optim, OPTIMIZERS[str(name).lower()])
+
+
+def _lambda(optimizer: Any, fn: Any) -> dict[str, Any]:
+    import torch
+
+    return {"scheduler": torch.optim.lr_scheduler.LambdaLR(optimizer, fn), "interval": "step"}
+
+
+def cosine(optimizer: Any, total_steps: int, steps_per_epoch: int, *, warmup_steps: int = 0,
+           warmup_fraction: float = 0.0, min_lr_ratio: float = 0.0) -> dict[str, Any]:
+    """Linear warm-up, then cosine decay to ``min_lr_ratio`` × lr at the last step."""
+    warm = max(warmup_steps, int(warmup_fraction * total_steps))
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        progress = min(1.0, (step - warm) / max(1, total_steps - warm))
+        return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return _lambda(optimizer, factor)
+
+
+def noam(optimizer: Any, total_steps: int, steps_per_epoch: int, *, warmup_epochs: float = 2.0,
+         init_lr_ratio: float = 0.1, final_lr_ratio: float = 0.1) -> dict[str, Any]:
+    """Linear warm-up from ``init_lr_ratio`` × lr over ``warmup_epochs``, then exponential decay to
+    ``final_lr_ratio`` × lr at the last step (the schedule chemprop trains D-MPNN with)."""
+    warm = max(1, int(warmup_epochs * steps_per_epoch))
+    decay_steps = max(1, total_steps - warm)
+    gamma = final_lr_ratio ** (1.0 / decay_steps)
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return init_lr_ratio + (1 - init_lr_ratio) * step / warm
+        return gamma ** (step - warm)
+
+    return _lambda(optimizer, factor)
+
+
+def plateau(optimizer: Any, total_steps: int, steps_per_epoch: int, *, monitor: str = "val/loss",
+            mode: str = "min", factor: float = 0.5, patience: int = 5, min_lr: float = 0.0) -> dict[str, Any]:
+    """Multiply the lr by ``factor`` when ``monitor`` stops improving for ``patience`` epochs."""
+    import torch
+
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=mode, factor=factor, patience=patience,
+                                                       min_lr=min_lr)
+    return {"scheduler": sched, "monitor": monitor, "interval": "epoch"}
+
+
+def onecycle(optimizer: Any, total_steps: int, steps_per_epoch: int, *, pct_start: float = 0.3,
+             div_factor: float = 25.0, final_div_factor: float = 1e4) -> dict[str, Any]:
+    """Smith's one-cycle policy, peaking at the optimizer's lr."""
+    import torch
+
+    max_lr = [group["lr"] for group in optimizer.param_groups]
+    sched = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=max(total_steps, 1),
+                                                pct_start=pct_start, div_factor=div_factor,
+                                                final_div_factor=final_div_factor)
+    return {"scheduler": sched, "interval": "step"}
+
+
+def step(optimizer: Any, total_steps: int, steps_per_epoch: int, *, step_epochs: int = 10,
+         gamma: float = 0.5) -> dict[str, Any]:
+    """Multiply the lr by ``gamma`` every ``step_epochs`` epochs."""
+    import torch
+
+    return {"scheduler": torch.optim.lr_scheduler.StepLR(optimizer, step_size=step_epochs, gamma=gamma),
+            "interval": "epoch"}
+
+
+SCHEDULERS = {"cosine": cosine, "noam": noam, "plateau": plateau, "onecycle": onecycle, "step": step}
+
+
+def configure(module: Any, optimizer_cfg: dict[str, Any], scheduler_cfg: dict[str, Any] | None) -> Any:
+    """What ``LightningModule.configure_optimizers`` returns for a recipe's settings."""
+    cfg = dict(optimizer_cfg)
+    name = cfg.pop("name")
+    params = [p for p in module.parameters() if p.requires_grad]
+    optimizer = optimizer_class(name)(params, **cfg)
+    if not scheduler_cfg:
+        return optimizer
+    sched_cfg = dict(scheduler_cfg)
+    sched_name = sched_cfg.pop("name")
+    trainer = module.trainer
+    total = int(trainer.estimated_stepping_batches)
+    if trainer.max_epochs and trainer.max_epochs > 0 and trainer.max_steps in (-1, None):
+        per_epoch = max(1, total // trainer.max_epochs)
+    else:
+        per_epoch = max(1, int(getattr(trainer, "num_training_batches", total) or total))
+        if math.isinf(per_epoch):
+            per_epoch = total
+    return {"optimizer": optimizer, "lr_scheduler": SCHEDULERS[sched_name](optimizer, total, per_epoch, **sched_cfg)}

@@ -1,0 +1,140 @@
+"""A finished (or interrupted) run, loaded back for evaluation and prediction.
+
+``Run(path)`` accepts a run directory or a checkpoint file inside one. It rebuilds the task from
+the saved ``config.yaml`` and loads weights with ``weights_only=True``. An ensemble run has
+``members``: one :class:`Run` per member.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from .errors import NotFoundError
+from .io import load_checkpoint, write_json
+
+
+class Run:
+    """A run directory: its config, checkpoints, summary and (for ensembles) members."""
+
+    def __init__(self, path: str | Path, *, checkpoint: str | Path | None = None,
+                 parent: Run | None = None) -> None:
+        path = Path(path)
+        if path.is_file() and path.suffix in (".ckpt", ".safetensors"):
+            checkpoint = path
+            path = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+        if parent is None and not (path / "config.yaml").is_file():
+            if path.name.startswith("member-") and (path.parent / "config.yaml").is_file():
+                parent = Run(path.parent)
+            else:
+                raise NotFoundError(f"{path}: not a run directory (no config.yaml) and not a checkpoint in one")
+        self.path = path
+        self._checkpoint = Path(checkpoint) if checkpoint else None
+        self._parent = parent
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r})"
+
+    @cached_property
+    def config(self) -> Any:
+        from .training import load_run_config
+
+        return self._parent.config if self._parent else load_run_config(self.path)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        path = self.path / "summary.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    @property
+    def members(self) -> list[Run]:
+        dirs = sorted(self.path.glob("member-*"), key=lambda p: int(p.name.split("-")[1]))
+        return [Run(d, parent=self) for d in dirs if (d / "checkpoints").is_dir()]
+
+    @property
+    def is_ensemble(self) -> bool:
+        return bool(self.members)
+
+    @property
+    def checkpoint(self) -> Path:
+        """The checkpoint to use: the one asked for, else best, else last."""
+        if self._checkpoint is not None:
+            return self._checkpoint
+        for name in ("best.ckpt", "last.ckpt"):
+            candidate = self.path / "checkpoints" / name
+            if candidate.is_file():
+                return candidate
+        raise NotFoundError(f"{self.path}: no checkpoint (checkpoints/best.ckpt or last.ckpt)")
+
+    def task_spec(self) -> Any:
+        from .plugins import get_host
+
+        return get_host().get("task", self.config.task.name)
+
+    def build(self, data_overrides: dict[str, Any] | None = None) -> tuple[Any, Any]:
+        """The DataModule and the task with this run's weights, in eval mode."""
+        import copy
+
+        from .training import build
+
+        config = copy.deepcopy(self.config)
+        if data_overrides:
+            config.data.args.update(data_overrides)
+        datamodule, task, _ = build(config)
+        state = load_checkpoint(self.checkpoint)
+        task.load_state_dict(state["state_dict"])
+        task.eval()
+        return datamodule, task
+
+    def load_task(self) -> Any:
+        """The trained task (a LightningModule) in eval mode."""
+        return self.build()[1]
+
+    def tasks(self) -> list[Any]:
+        """Every member's task for an ensemble, else the one task."""
+        return [m.load_task() for m in self.members] if self.is_ensemble else [self.load_task()]
+
+
+def evaluate(run: Run, *, split: str = "test", out: str | Path | None = None,
+             data_overrides: dict[str, Any] | None = None, accelerator: str = "auto") -> dict[str, Any]:
+    """Score a run on a split of its data (or other data, through ``data_overrides``).
+
+    Writes ``metrics.json`` and whatever the task draws (parity plot, confusion matrix) to
+    ``out`` (default ``<run>/evaluation``). Ensembles are scored member by member and summarised
+    as mean and standard deviation.
+    """
+    import lightning.pytorch as pl
+
+    from .training import _scalar_metrics
+
+    if split not in ("test", "val"):
+        raise ValueError(f"split must be 'test' or 'val', not {split!r}")
+    out = Path(out) if out else run.path / "evaluation"
+    out.mkdir(parents=True, exist_ok=True)
+    runs = run.members if run.is_ensemble else [run]
+    per_member = []
+    for i, member in enumerate(runs):
+        datamodule, task = member.build(data_overrides)
+        task.artifact_dir = out if len(runs) == 1 else out / f"member-{i}"
+        task.artifact_dir.mkdir(parents=True, exist_ok=True)
+        trainer = pl.Trainer(accelerator=accelerator, devices=1, logger=False, enable_progress_bar=False,
+                             enable_model_summary=False)
+        method = trainer.test if split == "test" else trainer.validate
+        results = method(task, datamodule=datamodule, verbose=False)
+        per_member.append(_scalar_metrics(results[0]) if results else {})
+    if len(per_member) == 1:
+        metrics: dict[str, Any] = per_member[0]
+    else:
+        import statistics
+
+        metrics = {}
+        for key in sorted({k for m in per_member for k in m}):
+            values = [m[key] for m in per_member if key in m]
+            metrics[key] = {"mean": statistics.fmean(values),
+                            "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
+    report = {"run": str(run.path), "checkpoint": str(runs[0].checkpoint), "split": split, "metrics": metrics,
+              "data_overrides": data_overrides or {}}
+    write_json(out / "metrics.json", report)
+    return report

@@ -1,0 +1,480 @@
+"""Run a resolved recipe with Lightning: build, fit, test, and keep everything in one run directory.
+
+A run directory holds::
+
+    config.yaml          the resolved recipe (every argument spelled out), enough to rebuild the run
+    summary.json         status, steps, best checkpoint, test metrics, timings, versions
+    checkpoints/         last.ckpt (every validation, every N steps, and on Ctrl-C) and best.ckpt
+    metrics.csv          everything logged, step by step (Lightning's CSVLogger)
+    tensorboard/         the same for TensorBoard
+    evaluation/          plots and tables the task writes when it is tested
+
+Ensembles (``ensemble: N``) train N members with seeds ``seed … seed+N-1`` in ``member-<i>/``
+and report each test metric's mean and standard deviation across members.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import datetime as _dt
+import os
+import platform
+import signal
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+import yaml
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+
+from . import __version__
+from .config import Resolved, from_run_config
+from .data import ResumableLoader
+from .errors import ConfigError, NotFoundError, SciarchError, UsageError
+from .io import atomic_write, write_json
+from .plugins import get_host
+from .progress import console, interactive
+from .task import Task
+from .validation import parameters_of
+
+
+class RunInterrupted(SciarchError):
+    """Training stopped on SIGINT/SIGTERM after saving ``last.ckpt``; resume with ``--resume``."""
+
+    exit_code = 130
+
+
+# -- building ----------------------------------------------------------------------------------
+
+
+def build(resolved: Resolved, *, seed: int | None = None, host: Any = None) -> tuple[Any, Task, dict[str, Any]]:
+    """Build the DataModule, the model and the task of a recipe.
+
+    The DataModule may offer ``hints()``: values derived from the data (feature sizes, number of
+    classes, target statistics) that fill model and task arguments the recipe left at their
+    defaults. Returns ``(datamodule, task, filled)`` where ``filled`` lists what hints set.
+    """
+    host = host or get_host()
+    seed = resolved.seed if seed is None else seed
+    data_builder = host.get("dataset", resolved.data.name).load()
+    data_args = dict(resolved.data.args)
+    data_params, _ = parameters_of(data_builder)
+    if "seed" in data_params and data_args.get("seed") is None:
+        data_args["seed"] = seed
+    datamodule = data_builder(**data_args)
+    hints = dict(datamodule.hints()) if hasattr(datamodule, "hints") else {}
+
+    filled: dict[str, Any] = {}
+
+    def with_hints(section: str, builder: Any, args: dict[str, Any], skip: tuple[str, ...] = ()) -> dict[str, Any]:
+        params, _ = parameters_of(builder, skip=skip)
+        out = dict(args)
+        explicit = resolved_explicit(resolved, section)
+        for name, value in hints.items():
+            if name not in params:
+                continue
+            if name in explicit and out.get(name) != value and out.get(name) is not None:
+                continue  # the user's value wins over the data's
+            out[name] = value
+            filled[f"{section}.args.{name}"] = value
+        missing = [n for n, p in params.items() if p.required and n not in out]
+        if missing:
+            raise ConfigError(f"missing required argument(s) {', '.join(missing)}; the data set does not "
+                              "provide them either", source=resolved.source, key=f"{section}.args")
+        return out
+
+    model_builder = host.get("model", resolved.model.name).load()
+    model = model_builder(**with_hints("model", model_builder, resolved.model.args))
+    task_builder = host.get("task", resolved.task.name).load()
+    task = task_builder(model=model, **with_hints("task", task_builder, resolved.task.args, skip=("model",)))
+    if isinstance(task, Task):
+        task.set_optimization(resolved.optimizer, resolved.scheduler)
+    return datamodule, task, filled
+
+
+def resolved_explicit(resolved: Resolved, section: str) -> set[str]:
+    """Argument names the recipe set on purpose (not defaults)."""
+    return set(resolved.explicit.get(section, ()))
+
+
+def _overrides_eval(datamodule: Any, hook: str) -> bool:
+    method = getattr(type(datamodule), hook, None)
+    return method is not None and method is not getattr(pl.LightningDataModule, hook, None)
+
+
+# -- callbacks ---------------------------------------------------------------------------------
+
+
+class ResumeState(Callback):
+    """Keeps what Lightning does not: the random-number state and the loader's place in the epoch.
+
+    With it a resumed run continues exactly where the checkpoint was taken: same batches, same
+    order, same dropout masks.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[str, Any] | None = None
+
+    @staticmethod
+    def _loaders(trainer: pl.Trainer) -> list[ResumableLoader]:
+        found = trainer.train_dataloader
+        items = found if isinstance(found, (list, tuple)) else list(found.values()) if isinstance(found, dict) else [found]
+        return [dl for dl in items if isinstance(dl, ResumableLoader)]
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        for dl in self._loaders(trainer):
+            dl.consumed = batch_idx + 1
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        for dl in self._loaders(trainer):
+            if dl.consumed >= len(dl):
+                dl.consumed = 0
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: Any, batch: Any, batch_idx: int) -> None:
+        if self._pending is not None:
+            _set_rng_state(self._pending)
+            self._pending = None
+
+    def state_dict(self) -> dict[str, Any]:
+        return _get_rng_state()
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._pending = dict(state_dict)
+
+
+def _get_rng_state() -> dict[str, Any]:
+    import random
+
+    import numpy as np
+
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "python": random.getstate(),
+        "numpy": [kind, torch.from_numpy(np.asarray(keys, dtype=np.int64)), int(pos), int(has_gauss), float(cached)],
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    import random
+
+    import numpy as np
+
+    torch.set_rng_state(state["torch"])
+    py = state["python"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class StopOnSignal(Callback):
+    """On SIGINT/SIGTERM, finish the current batch, save ``last.ckpt`` and stop."""
+
+    def __init__(self, last_path: Path) -> None:
+        self.last_path = last_path
+        self.requested: str | None = None
+
+    def request(self, signum: int, _frame: Any = None) -> None:
+        if self.requested is not None:  # a second signal: stop now
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+        self.requested = signal.Signals(signum).name
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        if self.requested:
+            trainer.save_checkpoint(self.last_path)
+            raise RunInterrupted(f"{self.requested} received at step {trainer.global_step}; saved "
+                                 f"{self.last_path}; continue with --resume")
+
+
+class EpochReport(Callback):
+    """One line per epoch with the logged metrics, where no progress bar is drawn."""
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        if trainer.sanity_checking or not trainer.is_global_zero:
+            return
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()
+                   if k.startswith(("train/", "val/")) and torch.is_tensor(v) and v.numel() == 1}
+        shown = "  ".join(f"{k} {v:.4g}" for k, v in sorted(metrics.items()))
+        console.print(f"epoch {trainer.current_epoch}  step {trainer.global_step}  {shown}", soft_wrap=True)
+
+
+@contextlib.contextmanager
+def _signals(stopper: StopOnSignal) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s in previous:
+        signal.signal(s, stopper.request)
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+# -- running -----------------------------------------------------------------------------------
+
+
+def resolve_precision(precision: str | int | None, accelerator: str) -> str:
+    """``auto``: bf16 mixed precision on a GPU that supports it, else full float32."""
+    if precision not in (None, "auto"):
+        return str(precision)
+    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+    if on_gpu and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return "bf16-mixed"
+    return "32-true"
+
+
+def default_run_dir(resolved: Resolved, root: str | Path | None = None) -> Path:
+    root = Path(root or os.environ.get("SCIARCH_RUNS", "runs"))
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    name = resolved.name.replace("/", "-")
+    path = root / name / (stamp + ("-smoke" if resolved.smoke else ""))
+    n = 1
+    while path.exists():
+        n += 1
+        path = root / name / f"{stamp}-{n}{'-smoke' if resolved.smoke else ''}"
+    return path
+
+
+def versions() -> dict[str, str]:
+    out = {"sciarch": __version__, "python": platform.python_version(), "torch": torch.__version__,
+           "lightning": pl.__version__}
+    host = get_host()
+    for info in host.plugins.values():
+        if info.ok and info.version:
+            out[f"plugin:{info.name}"] = info.version
+    return out
+
+
+def _device_description(trainer: pl.Trainer) -> str:
+    if trainer.accelerator.__class__.__name__.lower().startswith("cuda") and torch.cuda.is_available():
+        return f"{trainer.num_devices}× {torch.cuda.get_device_name(0)}"
+    return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+
+
+def _read_summary(run_dir: Path) -> dict[str, Any]:
+    import json
+
+    path = run_dir / "summary.json"
+    if path.is_file():
+        try:
+            return json.loads(path.read_text())
+        except ValueError:
+            return {}
+    return {}
+
+
+def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    out = {}
+    for key, value in metrics.items():
+        if torch.is_tensor(value):
+            if value.numel() != 1:
+                continue
+            value = value.item()
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = float(value)
+    return out
+
+
+def train(resolved: Resolved, *, run_dir: str | Path | None = None, resume: bool = False,
+          runs_root: str | Path | None = None, quiet: bool = False) -> Path:
+    """Train a resolved recipe (all members of an ensemble) and return its run directory."""
+    run_dir = (Path(run_dir) if run_dir else default_run_dir(resolved, runs_root)).resolve()
+    if resume and not (run_dir / "config.yaml").is_file():
+        raise NotFoundError(f"{run_dir}: not a run directory (no config.yaml) to resume")
+    if not resume and (run_dir / "config.yaml").is_file():
+        raise UsageError(f"{run_dir} already holds a run; use --resume to continue it or choose another --run-dir")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        with atomic_write(run_dir / "config.yaml") as handle:
+            handle.write(resolved.to_yaml())
+    if resolved.ensemble == 1:
+        _train_one(resolved, run_dir, seed=resolved.seed, resume=resume, quiet=quiet)
+        return run_dir
+    members = []
+    for i in range(resolved.ensemble):
+        member_dir = run_dir / f"member-{i}"
+        done = _read_summary(member_dir).get("status") == "completed"
+        if not done:
+            member_resume = resume and (member_dir / "checkpoints" / "last.ckpt").is_file()
+            if not member_resume and member_dir.exists():
+                import shutil
+
+                shutil.rmtree(member_dir)  # a member that never checkpointed starts over
+            member_dir.mkdir(parents=True, exist_ok=True)
+            _train_one(resolved, member_dir, seed=resolved.seed + i, resume=member_resume, quiet=quiet)
+        members.append(_read_summary(member_dir))
+    write_json(run_dir / "summary.json", ensemble_summary(resolved, members))
+    return run_dir
+
+
+def ensemble_summary(resolved: Resolved, members: list[dict[str, Any]]) -> dict[str, Any]:
+    import statistics
+
+    keys = sorted({k for m in members for k in (m.get("test") or {})})
+    test = {}
+    for key in keys:
+        values = [m["test"][key] for m in members if key in (m.get("test") or {})]
+        test[key] = {"mean": statistics.fmean(values),
+                     "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
+                     "values": values}
+    return {
+        "recipe": resolved.name,
+        "status": "completed" if all(m.get("status") == "completed" for m in members) else "incomplete",
+        "ensemble": resolved.ensemble,
+        "members": [f"member-{i}" for i in range(len(members))],
+        "test": test,
+        "versions": versions(),
+    }
+
+
+class _DropNoise(logging.Filter):
+    """Lightning's advertisements and warnings that do not apply to runs the host sets up."""
+
+    NOISE = ("litlogger", "exists and is not empty", "is smaller than the logging interval",
+             "LeafSpec", "does not have many workers")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(text in record.getMessage() for text in self.NOISE)
+
+
+def _quiet_lightning() -> None:
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropNoise) for f in logger.filters):
+            logger.addFilter(_DropNoise())
+        for handler in logger.handlers:
+            if not any(isinstance(f, _DropNoise) for f in handler.filters):
+                handler.addFilter(_DropNoise())
+    for text in _DropNoise.NOISE:
+        warnings.filterwarnings("ignore", message=f".*{text}.*")
+
+
+def _train_one(resolved: Resolved, run_dir: Path, *, seed: int, resume: bool, quiet: bool) -> dict[str, Any]:
+    _quiet_lightning()
+    pl.seed_everything(seed, workers=True, verbose=False)
+    datamodule, task, filled = build(resolved, seed=seed)
+    ckpt_dir = run_dir / "checkpoints"
+    last = ckpt_dir / "last.ckpt"
+    if resume and not last.is_file():
+        raise NotFoundError(f"{run_dir}: no checkpoints/last.ckpt to resume from")
+
+    trainer_args = dict(resolved.trainer)
+    accelerator = str(trainer_args.get("accelerator", "auto"))
+    trainer_args["precision"] = resolve_precision(trainer_args.get("precision"), accelerator)
+    has_val = _overrides_eval(datamodule, "val_dataloader")
+    has_test = _overrides_eval(datamodule, "test_dataloader")
+    monitor = resolved.checkpoint["monitor"] if has_val else None
+    callbacks: list[Callback] = [
+        ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode=resolved.checkpoint["mode"],
+                        save_top_k=resolved.checkpoint["save_top_k"] if monitor else 1, save_last=True,
+                        auto_insert_metric_name=False, enable_version_counter=False),
+        ResumeState(),
+    ]
+    if resolved.checkpoint["every_n_train_steps"]:
+        callbacks.append(ModelCheckpoint(dirpath=ckpt_dir, filename="last-steps", save_top_k=0, save_last=True,
+                                         every_n_train_steps=resolved.checkpoint["every_n_train_steps"],
+                                         enable_version_counter=False))
+    if resolved.early_stopping and has_val:
+        es = resolved.early_stopping
+        callbacks.append(EarlyStopping(monitor=es["monitor"], mode=es["mode"], patience=es["patience"],
+                                       min_delta=es["min_delta"]))
+    stopper = StopOnSignal(last)
+    callbacks.append(stopper)
+    show_bar = interactive() and not quiet
+    if show_bar:
+        from lightning.pytorch.callbacks import RichProgressBar
+
+        callbacks.append(RichProgressBar())
+    elif not quiet:
+        callbacks.append(EpochReport())
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    loggers = [CSVLogger(save_dir=str(run_dir), name="", version=""),
+               TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version="", default_hp_metric=False)]
+    trainer = pl.Trainer(default_root_dir=str(run_dir), callbacks=callbacks, logger=loggers,
+                         enable_progress_bar=show_bar, enable_model_summary=not quiet, **trainer_args)
+
+    summary = _read_summary(run_dir) if resume else {}
+    started = time.time()
+    summary.update({
+        "recipe": resolved.name,
+        "status": "running",
+        "seed": seed,
+        "started": _dt.datetime.now().isoformat(timespec="seconds"),
+        "filled_from_data": filled,
+        "versions": versions(),
+        "command": " ".join(sys.argv),
+    })
+    write_json(run_dir / "summary.json", summary)
+    if not quiet:
+        described = getattr(task.model, "describe", None)
+        if callable(described):
+            console.print(described())
+    try:
+        with _signals(stopper):
+            trainer.fit(task, datamodule=datamodule, ckpt_path=str(last) if resume else None,
+                        weights_only=True)
+    except RunInterrupted:
+        summary.update(status="interrupted", global_step=trainer.global_step, epoch=trainer.current_epoch,
+                       train_seconds=summary.get("train_seconds", 0.0) + time.time() - started)
+        write_json(run_dir / "summary.json", summary)
+        raise
+    except BaseException as exc:
+        summary.update(status="failed", error=f"{type(exc).__name__}: {exc}", global_step=trainer.global_step)
+        write_json(run_dir / "summary.json", summary)
+        raise
+    train_seconds = summary.get("train_seconds", 0.0) + time.time() - started
+    best = callbacks[0]
+    summary.update({
+        "global_step": trainer.global_step,
+        "epochs": trainer.current_epoch,
+        "train_seconds": round(train_seconds, 2),
+        "device": _device_description(trainer),
+        "precision": trainer_args["precision"],
+        "best_checkpoint": str(Path(best.best_model_path).relative_to(run_dir)) if best.best_model_path else None,
+        "best_score": float(best.best_model_score) if best.best_model_score is not None else None,
+        "monitor": monitor,
+        "validation": _scalar_metrics(trainer.callback_metrics),
+    })
+    if has_test:
+        task.artifact_dir = run_dir / "evaluation"
+        task.artifact_dir.mkdir(parents=True, exist_ok=True)
+        results = trainer.test(task, datamodule=datamodule, ckpt_path="best" if best.best_model_path else None,
+                               weights_only=True, verbose=not quiet)
+        summary["test"] = _scalar_metrics(results[0]) if results else {}
+    summary["status"] = "completed"
+    summary["finished"] = _dt.datetime.now().isoformat(timespec="seconds")
+    write_json(run_dir / "summary.json", summary)
+    return summary
+
+
+def load_run_config(run_dir: Path, host: Any = None) -> Resolved:
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        raise NotFoundError(f"{run_dir}: not a run directory (no config.yaml)")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML ({exc})", source=path) from None
+    resolved = from_run_config(data, str(path), host)
+    resolved.explicit = {s: tuple((data.get(s) or {}).get("args") or {}) for s in ("data", "model", "task")}
+    return resolved
+

@@ -1,0 +1,1 @@
+"""sciarch_keywords: the keywords plugin."""

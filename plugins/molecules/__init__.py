@@ -1,0 +1,1 @@
+"""sciarch_molecules: the molecules plugin."""

@@ -1,0 +1,12 @@
+"""What the molecules plugin contributes to sciarch (filled in by its own issue)."""
+
+import sciarch
+
+sciarch.require_extra("chemistry")
+
+from sciarch import hookimpl  # noqa: E402
+
+
+@hookimpl
+def sciarch_models():
+    return []

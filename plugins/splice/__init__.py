@@ -1,0 +1,1 @@
+"""sciarch_splice: the splice plugin."""

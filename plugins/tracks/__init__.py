@@ -1,0 +1,1 @@
+"""sciarch_tracks: the tracks plugin."""
