@@ -434,7 +434,7 @@ def load(ref: str | Path, *, overrides: list[str] | tuple[str, ...] = (), smoke:
 
 def from_run_config(data: Mapping[str, Any], source: str, host: Any = None) -> Resolved:
     """Re-check a resolved config saved beside a run (its keys are a recipe's keys)."""
-    recipe_data = {k: v for k, v in data.items() if k in TOP_LEVEL_KEYS}
+    recipe_data = {k: v for k, v in data.items() if k in TOP_LEVEL_KEYS and k != "smoke"}
     resolved = resolve(RecipeSource(recipe_data, source), host)
     resolved.smoke = bool(data.get("smoke", False))
     return resolved

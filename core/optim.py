@@ -107,12 +107,32 @@ def configure(module: Any, optimizer_cfg: dict[str, Any], scheduler_cfg: dict[st
         return optimizer
     sched_cfg = dict(scheduler_cfg)
     sched_name = sched_cfg.pop("name")
-    trainer = module.trainer
-    total = int(trainer.estimated_stepping_batches)
-    if trainer.max_epochs and trainer.max_epochs > 0 and trainer.max_steps in (-1, None):
-        per_epoch = max(1, total // trainer.max_epochs)
-    else:
-        per_epoch = max(1, int(getattr(trainer, "num_training_batches", total) or total))
-        if math.isinf(per_epoch):
-            per_epoch = total
+    total, per_epoch = step_counts(module.trainer)
     return {"optimizer": optimizer, "lr_scheduler": SCHEDULERS[sched_name](optimizer, total, per_epoch, **sched_cfg)}
+
+
+def step_counts(trainer: Any) -> tuple[int, int]:
+    """(optimizer steps in the whole run, optimizer steps per epoch).
+
+    Counted from a fresh train loader of the DataModule rather than with
+    ``trainer.estimated_stepping_batches``: that property sets up Lightning's own train loader
+    before a resumed checkpoint's loader state is restored, and the resumed epoch would then start
+    from its first batch again.
+    """
+    datamodule = getattr(trainer, "datamodule", None)
+    if datamodule is None:
+        total = int(trainer.estimated_stepping_batches)
+        return total, max(1, total // max(1, trainer.max_epochs or 1))
+    batches = len(datamodule.train_dataloader())
+    limit = trainer.limit_train_batches
+    if isinstance(limit, float):
+        batches = int(batches * limit)
+    elif isinstance(limit, int):
+        batches = min(batches, limit)
+    per_epoch = max(1, math.ceil(batches / trainer.accumulate_grad_batches))
+    total = per_epoch * max(trainer.max_epochs or 1, 1) if (trainer.max_epochs or -1) != -1 else math.inf
+    if trainer.max_steps not in (-1, None):
+        total = min(total, trainer.max_steps)
+    if math.isinf(total):
+        raise ValueError("set trainer.max_epochs or trainer.max_steps for a learning-rate schedule")
+    return int(total), per_epoch
