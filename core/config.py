@@ -184,6 +184,10 @@ def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any
 def read_recipe(ref: str | Path, host: Any = None, *, _seen: tuple[str, ...] = ()) -> RecipeSource:
     """Read a recipe by registered name (``molecules/freesolv``) or by path to a YAML file."""
     path = Path(ref)
+    identity = str(path.resolve()) if path.is_file() else str(ref)
+    if identity in _seen:
+        raise ConfigError(f"recipes extend each other in a loop: {' -> '.join(_seen + (identity,))}",
+                          source=str(ref), key="extends")
     if path.suffix in (".yaml", ".yml") or path.is_file():
         if not path.is_file():
             raise NotFoundError(f"{ref}: no such recipe file")
@@ -202,20 +206,17 @@ def read_recipe(ref: str | Path, host: Any = None, *, _seen: tuple[str, ...] = (
         recipe.data.setdefault("summary", spec.summary)
     parent = recipe.data.pop("extends", None)
     if parent:
-        if str(parent) in _seen:
-            raise recipe.error(f"recipes extend each other in a loop: {' -> '.join(_seen + (parent,))}", "extends")
         if not Path(str(parent)).is_absolute() and path.is_file():
             candidate = path.parent / str(parent)
             parent = candidate if candidate.is_file() else parent
         try:
-            base = read_recipe(parent, host, _seen=_seen + (str(ref),))
+            base = read_recipe(parent, host, _seen=_seen + (identity,))
         except NotFoundError as exc:
             raise recipe.error(str(exc), "extends") from None
         merged = deep_merge(base.data, recipe.data)
         merged["name"] = recipe.data.get("name", base.data.get("name"))
-        lines = {**{k: v for k, v in base.lines.items()}, **recipe.lines}
-        source = recipe.source if recipe.source == base.source else recipe.source
-        recipe = RecipeSource(merged, source, lines)
+        # line numbers are kept for this file's keys only: a base recipe's lines are in another file
+        recipe = RecipeSource(merged, recipe.source, recipe.lines)
     return recipe
 
 

@@ -2,8 +2,9 @@
 
 A plugin is a module (or any object) whose functions are marked with :data:`sciarch.hookimpl`.
 Installed plugins are found through the entry-point group ``sciarch.plugins``; the first-party
-ones are registered there exactly as a third party's are. A plugin module that needs an extra
-says so first thing (``sciarch.require_extra("chemistry")``), so a missing library shows as
+ones are registered there exactly as a third party's are. A plugin module that needs an extra of
+its distribution names it (``sciarch_extra = "chemistry"``, or calls
+``sciarch.require_extra("chemistry")`` first thing), so a missing library shows as
 ``failed: ... pip install "sciarch[chemistry]"`` rather than as a crash later on.
 
 Environment variables:
@@ -31,7 +32,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import MissingDependencyError, NotFoundError, PluginError, did_you_mean
-from .imports import extra_for_module
+from .imports import extra_for_module, require_extra
 from .specs import SPEC_TYPES, Spec
 
 ENTRY_POINT_GROUP = "sciarch.plugins"
@@ -158,6 +159,9 @@ class PluginHost:
         distribution = info.distribution or "sciarch"
         try:
             plugin = ep.load()
+            extra = getattr(plugin, "sciarch_extra", None)
+            if extra:  # checked at every load, not only when the module is first imported
+                require_extra(extra, distribution=distribution)
         except MissingDependencyError as exc:
             info.install = exc.install
             self._fail(info, str(exc))
@@ -191,7 +195,14 @@ class PluginHost:
         except Exception as exc:  # pluggy validation: unknown hook, wrong arguments
             self._fail(info, _describe(exc))
             return
-        info.hooks = sorted(caller.name for caller in (self.pm.get_hookcallers(plugin) or []))
+        callers = self.pm.get_hookcallers(plugin) or []
+        unknown = sorted(c.name for c in callers if c.spec is None)
+        if unknown:
+            self.pm.unregister(plugin, name=info.name)
+            known = [name for name in dir(hookspecs) if name.startswith("sciarch_")]
+            self._fail(info, f"unknown hook {unknown[0]}{did_you_mean(unknown[0], known)}")
+            return
+        info.hooks = sorted(caller.name for caller in callers)
         self.plugins[info.name] = info
         self._specs = None
 

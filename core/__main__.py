@@ -1,0 +1,5 @@
+"""``python -m sciarch`` runs the ``sciarch`` command."""
+
+from .cli import main
+
+main()
