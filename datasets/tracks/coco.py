@@ -1,0 +1,380 @@
+"""Bubble-chamber pictures as COCO: simulated data sets written, any COCO folder read.
+
+A folder holds::
+
+    annotations.json     COCO: images, annotations, categories, info
+    images/000000.png    8-bit greyscale pictures
+    hits/000000.npz      (simulated) bubble positions: xy (H, 2) float32 pixels, particle (H,) int32
+
+Each annotation is one track: ``bbox`` (x, y, w, h), ``segmentation`` (the instance mask as RLE),
+``keypoints`` (the path resampled to 32 points, COCO's keypoint triplets), ``category_id`` (the
+species) and ``attributes`` (the physics truth: charge, momentum, dip, vertex, origin, parent, …).
+Hits of particles too short to annotate are kept with their particle id, so a metric can count
+them as someone else's hits. A user's own pictures need only ``images`` and ``annotations`` with
+``bbox``; masks may be polygons or RLE, ``keypoints`` or ``attributes.polyline`` give the path.
+
+Writing is parallel (one process per worker, each picture seeded by (seed, index), so the result
+does not depend on the number of workers) and atomic (the folder appears complete or not at all).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .physics import CHARGED
+from .simulator import ChamberConfig
+
+KEYPOINTS = 32
+CATEGORIES = [{"id": i + 1, "name": name, "supercategory": "track",
+               "keypoints": [f"p{k:02d}" for k in range(KEYPOINTS)],
+               "skeleton": [[k + 1, k + 2] for k in range(KEYPOINTS - 1)]} for i, name in enumerate(CHARGED)]
+
+
+def resample(polyline: np.ndarray, n: int = KEYPOINTS) -> np.ndarray:
+    """``n`` points equally spaced in arc length along a polyline (N, 2)."""
+    if len(polyline) == 1:
+        return np.repeat(polyline, n, axis=0)
+    steps = np.linalg.norm(np.diff(polyline, axis=0), axis=1)
+    travelled = np.concatenate([[0.0], np.cumsum(steps)])
+    if travelled[-1] == 0:
+        return np.repeat(polyline[:1], n, axis=0)
+    at = np.linspace(0.0, travelled[-1], n)
+    return np.stack([np.interp(at, travelled, polyline[:, 0]), np.interp(at, travelled, polyline[:, 1])], axis=1)
+
+
+def _encode_rle(mask: np.ndarray) -> dict[str, Any]:
+    from pycocotools import mask as mask_utils
+
+    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+
+
+def _write_png(path: Path, image: np.ndarray) -> None:
+    from PIL import Image
+
+    Image.fromarray(image).save(path, format="PNG", optimize=False, compress_level=3)
+
+
+def _make_picture(job: tuple[dict[str, Any], int, int, str, int]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Simulate, write and describe picture ``index`` (runs in a worker process)."""
+    from .optics import simulate_picture, to_pixels, truth_attributes
+
+    config_dict, seed, index, folder, first_id = job
+    cfg = ChamberConfig.from_dict(config_dict)
+    picture = simulate_picture(cfg, seed, index)
+    width, height = cfg.image_size
+    stem = f"{index:06d}"
+    _write_png(Path(folder) / "images" / f"{stem}.png", picture.image)
+    hits = [t.hits for t in picture.tracks]
+    owner = [np.full(len(t.hits), t.particle.index, dtype=np.int32) for t in picture.tracks]
+    np.savez_compressed(Path(folder) / "hits" / f"{stem}.npz",
+                        xy=np.concatenate(hits).astype(np.float32) if hits else np.zeros((0, 2), np.float32),
+                        particle=np.concatenate(owner) if owner else np.zeros(0, np.int32))
+    annotations = []
+    for track in picture.tracks:
+        if not track.annotated:
+            continue
+        mask = track.full_mask(height, width)
+        keypoints = resample(track.polyline)
+        attributes = truth_attributes(track, cfg)
+        attributes["polyline"] = [round(float(v), 1) for v in track.polyline.reshape(-1)]
+        annotations.append({
+            "id": first_id + len(annotations),
+            "image_id": index + 1,
+            "category_id": CHARGED.index(track.particle.species.name) + 1,
+            "bbox": [round(v, 2) for v in track.box()],
+            "area": int(mask.sum()),
+            "iscrowd": 0,
+            "segmentation": _encode_rle(mask),
+            "keypoints": [round(float(v), 2) if k % 3 != 2 else 2
+                          for k, v in enumerate(np.concatenate([keypoints, np.full((KEYPOINTS, 1), 2.0)],
+                                                               axis=1).reshape(-1))],
+            "num_keypoints": KEYPOINTS,
+            "attributes": attributes,
+        })
+    v0s = []
+    for v0 in picture.event.v0s:
+        v0s.append({"species": v0.species, "vertex_px": [round(float(v), 2) for v in to_pixels(v0.vertex[None, :2], cfg)[0]],
+                    "decay_px": [round(float(v), 2) for v in to_pixels(v0.decay_point[None, :2], cfg)[0]],
+                    "decay_length_m": round(v0.decay_length_m, 6), "p_gev": round(float(np.linalg.norm(v0.momentum)), 6),
+                    "visible": v0.visible, "daughters": list(v0.daughters)})
+    image = {"id": index + 1, "file_name": f"images/{stem}.png", "width": width, "height": height,
+             "hits_file": f"hits/{stem}.npz", "n_tracks": len(annotations), "n_primary": picture.event.n_primary,
+             "n_particles": len(picture.tracks), "seed": seed, "index": index, "v0s": v0s}
+    return image, annotations
+
+
+def write_dataset(out: str | os.PathLike, n: int, config: ChamberConfig | None = None, *, seed: int = 0,
+                  workers: int = 0, first_index: int = 0, progress: str | None = "simulating") -> dict[str, Any]:
+    """Simulate ``n`` pictures into the COCO folder ``out`` (replaced atomically when complete).
+
+    ``workers``: processes to use (0: one per CPU core, 1: this process). Picture ``i`` is drawn
+    from the seed sequence ``(seed, first_index + i)``, so the output does not depend on ``workers``.
+    Returns a summary (pictures, tracks, seconds).
+    """
+    import time
+
+    import sciarch
+
+    config = config or ChamberConfig()
+    workers = workers or os.cpu_count() or 1
+    workers = max(1, min(workers, n))
+    started = time.perf_counter()
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    with sciarch.atomic_dir(out) as tmp:
+        (tmp / "images").mkdir()
+        (tmp / "hits").mkdir()
+        # annotation ids must be unique across pictures: reserve a block per picture
+        jobs = [(config.to_dict(), seed, first_index + i, str(tmp), (first_index + i) * 10_000 + 1) for i in range(n)]
+        if workers == 1:
+            results: Iterator = map(_make_picture, jobs)
+        else:
+            import multiprocessing
+
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+            results = pool.map(_make_picture, jobs, chunksize=max(1, min(16, n // (4 * workers))))
+        try:
+            items = sciarch.track(results, progress, total=n) if progress else results
+            for image, anns in items:
+                images.append(image)
+                annotations.extend(anns)
+        finally:
+            if workers > 1:
+                pool.shutdown(cancel_futures=True)
+        import datetime
+
+        info = {"description": "sciarch simulated bubble-chamber pictures", "version": sciarch.__version__,
+                "date_created": datetime.datetime.now().isoformat(timespec="seconds"),
+                "simulator": config.to_dict(), "seed": seed, "first_index": first_index,
+                "field_tesla": config.field_tesla, "pixel_size_m": config.pixel_size_m}
+        coco = {"info": info, "licenses": [], "images": images, "annotations": annotations, "categories": CATEGORIES}
+        with sciarch.atomic_write(tmp / "annotations.json", "w", encoding="utf-8") as handle:
+            json.dump(coco, handle, separators=(",", ":"))
+    seconds = time.perf_counter() - started
+    return {"pictures": n, "tracks": len(annotations), "seconds": round(seconds, 3),
+            "pictures_per_second": round(n / seconds, 3) if seconds else math.inf, "workers": workers}
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+@dataclass
+class TrackRecord:
+    """One annotated track of a picture, as read."""
+
+    annotation_id: int
+    category: str
+    box_xyxy: tuple[float, float, float, float]
+    segmentation: Any = None  # RLE dict or polygon list, as in the file
+    polyline: np.ndarray | None = None  # (N, 2) pixels
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PictureRecord:
+    """One picture and its tracks, as read from a COCO file (images are loaded on demand)."""
+
+    image_id: int
+    file: Path
+    width: int
+    height: int
+    tracks: list[TrackRecord]
+    hits_file: Path | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def load_image(self) -> np.ndarray:
+        """The picture as (H, W) uint8 greyscale."""
+        import sciarch
+        from PIL import Image
+
+        try:
+            with Image.open(self.file) as handle:
+                image = np.asarray(handle.convert("L"))
+        except (OSError, ValueError) as exc:
+            raise sciarch.DataError(f"cannot read the picture ({exc})", file=self.file) from None
+        if image.shape != (self.height, self.width):
+            raise sciarch.DataError(f"picture is {image.shape[1]}×{image.shape[0]} pixels but annotations.json "
+                                    f"says {self.width}×{self.height}", file=self.file)
+        return image
+
+    def masks(self) -> np.ndarray:
+        """Instance masks (N, H, W) uint8, from RLE or polygons; a box-filled mask where none is given."""
+        from pycocotools import mask as mask_utils
+
+        out = np.zeros((len(self.tracks), self.height, self.width), dtype=np.uint8)
+        for i, track in enumerate(self.tracks):
+            seg = track.segmentation
+            if not seg:
+                x0, y0, x1, y1 = (int(round(v)) for v in track.box_xyxy)
+                out[i, y0:y1, x0:x1] = 1
+                continue
+            if isinstance(seg, list):
+                rle = mask_utils.merge(mask_utils.frPyObjects(seg, self.height, self.width))
+            elif isinstance(seg.get("counts"), list):
+                rle = mask_utils.frPyObjects(seg, self.height, self.width)
+            else:
+                rle = {"size": seg["size"], "counts": seg["counts"].encode("ascii")
+                       if isinstance(seg["counts"], str) else seg["counts"]}
+            out[i] = mask_utils.decode(rle)
+        return out
+
+    def hits(self) -> tuple[np.ndarray, np.ndarray]:
+        """Hit positions (H, 2) and the annotation index (0…N−1, or −1: no annotated track) of each.
+
+        From the simulator's hits file when there is one; otherwise points every pixel along each
+        track's polyline, or the pixels of its mask, so real pictures get the same metrics.
+        """
+        if self.hits_file is not None and self.hits_file.is_file():
+            with np.load(self.hits_file) as data:
+                xy, particle = data["xy"].astype(np.float64), data["particle"]
+            index_of = {int(t.attributes.get("particle", -1)): i for i, t in enumerate(self.tracks)}
+            owner = np.array([index_of.get(int(p), -1) for p in particle], dtype=np.int64)
+            # hits of unannotated particles keep distinct negative ids (−2 − particle) so a found
+            # track made of them is not mistaken for one made of a single true track
+            unowned = owner < 0
+            owner[unowned] = -2 - particle[unowned]
+            return xy, owner
+        points, owners = [], []
+        masks = None
+        for i, track in enumerate(self.tracks):
+            if track.polyline is not None and len(track.polyline) > 1:
+                steps = np.linalg.norm(np.diff(track.polyline, axis=0), axis=1)
+                n = max(2, int(steps.sum()))
+                pts = _resample_any(track.polyline, n)
+            else:
+                if masks is None:
+                    masks = self.masks()
+                rows, cols = np.nonzero(masks[i])
+                pts = np.stack([cols + 0.5, rows + 0.5], axis=1).astype(np.float64)
+            points.append(pts)
+            owners.append(np.full(len(pts), i, dtype=np.int64))
+        if not points:
+            return np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
+        return np.concatenate(points), np.concatenate(owners)
+
+
+def _resample_any(polyline: np.ndarray, n: int) -> np.ndarray:
+    return resample(polyline, n)
+
+
+@dataclass
+class CocoPictures:
+    """A COCO folder as read: its pictures, category names, scale and the records it skipped."""
+
+    path: Path
+    pictures: list[PictureRecord]
+    categories: list[str]
+    info: dict[str, Any]
+    bad: Any
+
+    @property
+    def field_tesla(self) -> float | None:
+        value = self.info.get("field_tesla")
+        return float(value) if value is not None else None
+
+    @property
+    def pixel_size_m(self) -> float | None:
+        value = self.info.get("pixel_size_m")
+        return float(value) if value is not None else None
+
+    def __len__(self) -> int:
+        return len(self.pictures)
+
+
+def read_coco(path: str | os.PathLike, *, strict: bool = False, categories: Sequence[str] | None = None,
+              require_images: bool = True) -> CocoPictures:
+    """Read a COCO folder (``path/annotations.json`` + pictures) or a COCO JSON file.
+
+    Picture paths are relative to the JSON's folder (then ``images/`` beside it). A picture whose
+    file is missing, or an annotation with a bad box, an unknown picture or category, is skipped
+    and counted in ``.bad`` (a :class:`sciarch.BadRecords`); ``strict=True`` raises instead.
+    ``categories`` fixes the category order (names); by default the file's, sorted by id.
+    """
+    import sciarch
+
+    path = Path(path)
+    json_path = path / "annotations.json" if path.is_dir() else path
+    if not json_path.is_file():
+        raise sciarch.DataError("no COCO annotations file here (expected annotations.json)", file=json_path)
+    try:
+        coco = json.loads(json_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise sciarch.DataError(f"not valid JSON ({exc})", file=json_path) from None
+    if not isinstance(coco, dict) or not isinstance(coco.get("images"), list):
+        raise sciarch.DataError("not a COCO file: no 'images' list", file=json_path)
+    bad = sciarch.BadRecords(source=str(json_path), strict=strict)
+    root = json_path.parent
+    file_categories = {int(c["id"]): str(c["name"]) for c in coco.get("categories", []) if "id" in c and "name" in c}
+    names = list(categories) if categories is not None else [file_categories[k] for k in sorted(file_categories)]
+    if not names:
+        names = ["track"]
+    by_image: dict[int, list[TrackRecord]] = {}
+    pictures: dict[int, PictureRecord] = {}
+    for n, entry in enumerate(coco["images"]):
+        try:
+            image_id, file_name = int(entry["id"]), str(entry["file_name"])
+            width, height = int(entry["width"]), int(entry["height"])
+        except (KeyError, TypeError, ValueError) as exc:
+            bad.skip(f"image entry lacks id/file_name/width/height ({exc})", file=json_path, record=f"images[{n}]",
+                     kind="bad image entry")
+            continue
+        file = root / file_name
+        if not file.is_file() and (root / "images" / file_name).is_file():
+            file = root / "images" / file_name
+        if require_images and not file.is_file():
+            bad.skip(f"picture file {file_name} not found", file=json_path, record=f"image {image_id}",
+                     kind="missing picture")
+            continue
+        hits_file = root / entry["hits_file"] if entry.get("hits_file") else None
+        meta = {k: v for k, v in entry.items() if k not in ("id", "file_name", "width", "height", "hits_file")}
+        pictures[image_id] = PictureRecord(image_id, file, width, height, [], hits_file, meta)
+        by_image[image_id] = pictures[image_id].tracks
+    for n, ann in enumerate(coco.get("annotations", [])):
+        record = f"annotation {ann.get('id', n)}"
+        image_id = ann.get("image_id")
+        if image_id not in by_image:
+            if image_id not in {e.get("id") for e in coco["images"]} or strict:
+                bad.skip(f"refers to unknown picture {image_id}", file=json_path, record=record, kind="unknown picture")
+            continue  # its picture was skipped (and counted) already
+        box = ann.get("bbox")
+        picture = pictures[image_id]
+        if not (isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box)) \
+                or box[2] <= 0 or box[3] <= 0:
+            bad.skip(f"bbox must be [x, y, width, height] with positive sizes, got {box!r}", file=json_path,
+                     record=record, kind="bad bbox")
+            continue
+        x0, y0 = max(0.0, float(box[0])), max(0.0, float(box[1]))
+        x1, y1 = min(float(picture.width), float(box[0] + box[2])), min(float(picture.height), float(box[1] + box[3]))
+        if x1 <= x0 or y1 <= y0:
+            bad.skip(f"bbox {box} lies outside the {picture.width}×{picture.height} picture", file=json_path,
+                     record=record, kind="bad bbox")
+            continue
+        category = file_categories.get(int(ann.get("category_id", -1))) if file_categories else "track"
+        if category is None or category not in names:
+            bad.skip(f"unknown category_id {ann.get('category_id')}", file=json_path, record=record,
+                     kind="unknown category")
+            continue
+        attributes = dict(ann.get("attributes") or {})
+        polyline = None
+        if attributes.get("polyline"):
+            polyline = np.asarray(attributes.pop("polyline"), dtype=np.float64).reshape(-1, 2)
+        elif ann.get("keypoints"):
+            kp = np.asarray(ann["keypoints"], dtype=np.float64).reshape(-1, 3)
+            kp = kp[kp[:, 2] > 0]
+            polyline = kp[:, :2] if len(kp) else None
+        by_image[image_id].append(TrackRecord(int(ann.get("id", n)), category, (x0, y0, x1, y1),
+                                              ann.get("segmentation"), polyline, attributes))
+    if bad.count:
+        sciarch.console.print(bad.summary())
+    ordered = [pictures[k] for k in sorted(pictures)]
+    return CocoPictures(json_path.parent, ordered, names, dict(coco.get("info") or {}), bad)
