@@ -106,13 +106,21 @@ _TIMESTAMP = re.compile(r"^\[\d\d:\d\d:\d\d\] ")
 
 def _rdkit_reason(messages: str, fallback: str, echo: str = "") -> str:
     """RDKit's log lines as one reason, without timestamps, echoes of the input or caret lines."""
+    prefix = "SMILES Parse Error: "
     lines: list[str] = []
+    parse_error = False
     for raw in messages.splitlines():
         line = _TIMESTAMP.sub("", raw).strip()
-        if not line or set(line) <= {"~", "^"} or line == echo.strip() or line in lines:
+        if line.startswith(prefix):
+            parse_error = True
+            line = line[len(prefix):].rstrip(":")
+        if (not line or set(line) <= {"~", "^"} or line == echo.strip() or line in lines
+                or line.startswith("Failed parsing SMILES")):
             continue
         lines.append(line)
-    return "; ".join(lines) if lines else fallback
+    if not lines:
+        return fallback
+    return (prefix if parse_error else "") + "; ".join(lines)
 
 
 def parse_smiles(smiles: str) -> tuple[Any, str | None]:

@@ -254,6 +254,41 @@ class MoleculeData(pl.LightningDataModule):
             where = f"{Path(files[index]).name} {where}"
         return where, meta["smiles"][index]
 
+    # -- prediction -----------------------------------------------------------------------------------
+
+    def prediction_graphs(self, path: str | Path, *, smiles_column: str | None = None, workers: int = -1
+                          ) -> tuple[list[str], list[Any], list[Any]]:
+        """``(header, records, graphs)`` for every record of a prediction input, in order.
+
+        ``graphs[i]`` is None where record ``i`` cannot be used; ``records[i].error`` says why.
+        The graphs are featurised exactly as this data set's training graphs were.
+        """
+        from sciarch_datasets.molecules.featurise import featurise_all
+        from sciarch_datasets.molecules.inputs import read_prediction_inputs
+        from sciarch_datasets.molecules.store import GraphStore
+
+        columns = [smiles_column] if smiles_column else self.smiles_columns
+        header, records = read_prediction_inputs(path, smiles_columns=columns)
+        todo = [i for i, r in enumerate(records) if r.error is None]
+        results = featurise_all(self.featuriser, [records[i].molecule for i in todo], workers=workers,
+                                description=f"featurising {Path(path).name}")
+        graphs: list[Any] = [None] * len(records)
+        good = []
+        for i, result in zip(todo, results, strict=True):
+            if isinstance(result, str):
+                records[i].error = result
+            else:
+                good.append((i, result))
+        if good:
+            for g in (g for _, g in good):
+                g.pop("smiles", None)
+                g.pop("scaffold", None)
+            store = GraphStore.from_graphs([g for _, g in good], np.full((len(good), len(self.targets)), np.nan),
+                                           {})
+            for k, (i, _) in enumerate(good):
+                graphs[i] = store.get(k)
+        return header, records, graphs
+
     # -- loaders -------------------------------------------------------------------------------------
 
     def _subset(self, part: str) -> GraphSubset:

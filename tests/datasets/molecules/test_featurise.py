@@ -1,0 +1,123 @@
+"""Atom/bond features, directed edges, conformers, the cache and parallel featurisation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sciarch_datasets.molecules import featurise as fz
+from sciarch_datasets.molecules.featurise import ATOM_FEATURES, BOND_FEATURES, Featuriser, featurise_all
+from sciarch_datasets.molecules.graphs import molecule_store
+from sciarch_datasets.molecules.store import GraphStore
+
+
+def _block(name):
+    start = 0
+    for block, width in fz.ATOM_FEATURE_BLOCKS:
+        if block == name:
+            return slice(start, start + width)
+        start += width
+    raise KeyError(name)
+
+
+def test_atom_features_encode_element_charge_aromaticity_ring_and_hydrogens():
+    graph = Featuriser()(("C[NH3+].c1ccccc1",))
+    x = graph["x"]
+    assert x.shape == (8, ATOM_FEATURES)
+    nitrogen = x[1]
+    assert nitrogen[_block("element")][6] == 1  # atomic number 7 at position 6
+    assert nitrogen[_block("formal_charge")][fz.FORMAL_CHARGES.index(1)] == 1
+    assert nitrogen[_block("hydrogens")][3] == 1
+    assert nitrogen[_block("hybridisation")][fz.HYBRIDISATIONS.index("SP3")] == 1
+    ring_carbon = x[2]
+    assert ring_carbon[_block("aromatic")][0] == 1 and ring_carbon[_block("in_ring")][0] == 1
+    assert nitrogen[_block("aromatic")][0] == 0 and nitrogen[_block("in_ring")][0] == 0
+    assert x[0, _block("mass")][0] == pytest.approx(0.12011, abs=1e-4)
+    # every one-hot block has exactly one column set
+    for name, _ in fz.ATOM_FEATURE_BLOCKS[:6]:
+        assert (x[:, _block(name)].sum(1) == 1).all(), name
+
+
+def test_chirality_and_bond_stereo_are_encoded():
+    graph = Featuriser()(("C/C=C/[C@H](F)Cl",))
+    chiral = graph["x"][3][_block("chirality")]
+    assert chiral[fz.CHIRAL_TAGS.index("CHI_TETRAHEDRAL_CCW")] == 1 or chiral[fz.CHIRAL_TAGS.index("CHI_TETRAHEDRAL_CW")] == 1
+    stereo = graph["edge_attr"][:, 6:]
+    assert stereo[:, fz.BOND_STEREO.index("STEREOE")].sum() == 2  # the double bond, both directions
+
+
+def test_each_bond_becomes_two_directed_edges_with_equal_features():
+    graph = Featuriser()(("CC(=O)O",))
+    edge_index, edge_attr = graph["edge_index"], graph["edge_attr"]
+    assert edge_index.shape == (2, 6) and edge_attr.shape == (6, BOND_FEATURES)
+    for k in range(0, 6, 2):
+        assert (edge_index[:, k] == edge_index[::-1, k + 1]).all()
+        assert (edge_attr[k] == edge_attr[k + 1]).all()
+    double = edge_attr[:, fz.BOND_TYPES.index("DOUBLE")]
+    assert double.sum() == 2
+
+
+def test_several_smiles_columns_make_one_graph_marking_each_atom_with_its_column():
+    graph = Featuriser(components=2)(("CCO", "O"))
+    assert graph["x"].shape == (4, ATOM_FEATURES + 2)
+    assert graph["x"][:, -2:].tolist() == [[1, 0], [1, 0], [1, 0], [0, 1]]
+    assert graph["smiles"] == "CCO.O"
+
+
+def test_invalid_smiles_return_rdkit_reason():
+    reason = Featuriser()(("C1CC(",))
+    assert isinstance(reason, str) and reason.startswith("SMILES Parse Error: syntax error")
+    assert Featuriser()(("",)) == "empty SMILES"
+
+
+def test_conformers_give_heavy_atom_coordinates_with_sensible_bond_lengths():
+    graph = Featuriser(conformers=True)(("CCO",))
+    pos = graph["pos"]
+    assert pos.shape == (3, 3)
+    assert np.linalg.norm(pos[0] - pos[1]) == pytest.approx(1.52, abs=0.05)  # C–C
+    assert np.linalg.norm(pos[1] - pos[2]) == pytest.approx(1.42, abs=0.05)  # C–O
+    again = Featuriser(conformers=True)(("CCO",))["pos"]
+    assert np.allclose(pos, again)  # seeded
+
+
+def test_parallel_featurisation_matches_serial():
+    items = [(s,) for s in ["CCO", "c1ccccc1", "C1CC(", "CC(=O)N", "O=C=O", "CCCl"] * 3]
+    serial = featurise_all(Featuriser(), items, workers=0)
+    parallel = featurise_all(Featuriser(), items, workers=2)
+    assert len(serial) == len(parallel) == 18
+    for a, b in zip(serial, parallel, strict=True):
+        if isinstance(a, str):
+            assert a == b
+        else:
+            assert np.array_equal(a["x"], b["x"]) and np.array_equal(a["edge_index"], b["edge_index"])
+
+
+def test_store_round_trip_gives_back_each_graph(tmp_path):
+    items = [("CCO",), ("c1ccccc1",), ("[Na+]",)]
+    graphs = featurise_all(Featuriser(), items, workers=0)
+    for g in graphs:
+        g.pop("smiles"), g.pop("scaffold")
+    store = GraphStore.from_graphs(graphs, np.array([[1.0], [2.0], [np.nan]]), {"rows": [1, 2, 3]})
+    store.save(tmp_path / "s.pt")
+    loaded = GraphStore.load(tmp_path / "s.pt")
+    assert len(loaded) == 3 and loaded.meta["rows"] == [1, 2, 3]
+    benzene = loaded.get(1)
+    assert benzene.num_nodes == 6 and benzene.edge_index.shape == (2, 12)
+    assert int(benzene.edge_index.max()) == 5  # indices are local to the graph
+    sodium = loaded.get(2)
+    assert sodium.num_nodes == 1 and sodium.edge_index.shape == (2, 0) and torch.isnan(sodium.y).all()
+
+
+def test_cache_is_keyed_by_content_and_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCIARCH_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "t.csv"
+    path.write_text("smiles,y\nCCO,1\nCCC,2\n")
+    first = molecule_store(path, Featuriser(), targets=["y"], quiet=True)
+    second = molecule_store(path, Featuriser(), targets=["y"], quiet=True)
+    assert first.meta["cache"] == "written" and second.meta["cache"] == "hit"
+    assert first.meta["cache_file"] == second.meta["cache_file"]
+    with_pos = molecule_store(path, Featuriser(conformers=True), targets=["y"], quiet=True)
+    assert with_pos.meta["cache"] == "written" and "pos" in with_pos.tensors
+    path.write_text("smiles,y\nCCO,1\nCCC,2\nCCCC,3\n")  # same name, new content
+    changed = molecule_store(path, Featuriser(), targets=["y"], quiet=True)
+    assert changed.meta["cache"] == "written" and len(changed) == 3
