@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import (ConfigError, DataError, MissingDependencyError, NotFoundError, PluginError, SciarchError,
-                     UsageError)
+from .errors import (
+    ConfigError,
+    DataError,
+    MissingDependencyError,
+    NotFoundError,
+    PluginError,
+    SciarchError,
+    UsageError,
+)
 from .hookspecs import hookimpl
 from .imports import require, require_extra
 from .records import BadRecords
@@ -39,7 +46,10 @@ _LAZY = {
 __all__ = [
     "BadRecords", "ConfigError", "DataError", "DatasetSpec", "MissingDependencyError", "ModelSpec",
     "NotFoundError", "PluginError", "RecipeSpec", "SciarchError", "TaskSpec", "UsageError", "__version__",
-    "hookimpl", "require", "require_extra", *_LAZY,
+    "hookimpl", "require", "require_extra",
+    # loaded on first use (see _LAZY)
+    "Task", "loader", "Run", "evaluate", "train", "load_recipe", "get_host", "PluginHost", "atomic_write",
+    "atomic_dir", "write_json", "load_checkpoint", "cache_dir", "content_key", "track", "console",
 ]
 
 

@@ -386,6 +386,10 @@ def resolve(recipe: RecipeSource, host: Any = None) -> Resolved:
         if key not in trainer_params:
             raise recipe.error(f"unknown Lightning Trainer argument{did_you_mean(key, list(trainer_params))}",
                                f"trainer.{key}")
+        try:
+            trainer[key] = check_value(value, trainer_params[key].annotation, f"trainer.{key}")
+        except ConfigError as exc:
+            raise recipe.error(exc.problem, f"trainer.{key}") from None
 
     checkpoint = _check_plain(recipe, "checkpoint", data.get("checkpoint"), CHECKPOINT_DEFAULTS,
                               {"monitor": str, "mode": str, "every_n_train_steps": int, "save_top_k": int})

@@ -8,7 +8,7 @@ the exact command that fixes it.
 from __future__ import annotations
 
 import importlib
-from functools import lru_cache
+from functools import cache
 from importlib import metadata
 from types import ModuleType
 
@@ -32,7 +32,7 @@ def _canonical(name: str) -> str:
     return canonicalize_name(name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def extras_of(distribution: str) -> dict[str, frozenset[str]]:
     """Map each extra of ``distribution`` to the canonical names of the distributions it adds."""
     from packaging.requirements import Requirement

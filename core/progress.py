@@ -25,8 +25,14 @@ def track(items: Iterable[T], description: str, total: int | None = None, *,
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]
     if interactive():
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), TimeRemainingColumn()]
@@ -37,10 +43,8 @@ def track(items: Iterable[T], description: str, total: int | None = None, *,
                 progress.advance(task)
         return
     start = last = time.monotonic()
-    done = 0
-    for item in items:
+    for done, item in enumerate(items, start=1):
         yield item
-        done += 1
         now = time.monotonic()
         if now - last >= every_seconds:
             last = now

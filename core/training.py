@@ -16,8 +16,8 @@ and report each test metric's mean and standard deviation across members.
 from __future__ import annotations
 
 import contextlib
-import logging
 import datetime as _dt
+import logging
 import os
 import platform
 import signal
@@ -306,7 +306,8 @@ def train(resolved: Resolved, *, run_dir: str | Path | None = None, resume: bool
         with atomic_write(run_dir / "config.yaml") as handle:
             handle.write(resolved.to_yaml())
     if resolved.ensemble == 1:
-        _train_one(resolved, run_dir, seed=resolved.seed, resume=resume, quiet=quiet)
+        _train_one(resolved, run_dir, seed=resolved.seed, resume=resume, quiet=quiet,
+                   config_path=run_dir / "config.yaml")
         return run_dir
     members = []
     for i in range(resolved.ensemble):
@@ -319,7 +320,8 @@ def train(resolved: Resolved, *, run_dir: str | Path | None = None, resume: bool
 
                 shutil.rmtree(member_dir)  # a member that never checkpointed starts over
             member_dir.mkdir(parents=True, exist_ok=True)
-            _train_one(resolved, member_dir, seed=resolved.seed + i, resume=member_resume, quiet=quiet)
+            _train_one(resolved, member_dir, seed=resolved.seed + i, resume=member_resume, quiet=quiet,
+                       config_path=run_dir / "config.yaml" if i == 0 else None)
         members.append(_read_summary(member_dir))
     write_json(run_dir / "summary.json", ensemble_summary(resolved, members))
     return run_dir
@@ -367,10 +369,27 @@ def _quiet_lightning() -> None:
         warnings.filterwarnings("ignore", message=f".*{text}.*")
 
 
-def _train_one(resolved: Resolved, run_dir: Path, *, seed: int, resume: bool, quiet: bool) -> dict[str, Any]:
+def _record_filled(config_path: Path, resolved: Resolved, filled: dict[str, Any]) -> None:
+    """Write the values the data filled in (``model.args.in_features``) into the saved config."""
+    import copy
+
+    if not filled or not config_path.is_file():
+        return
+    updated = copy.deepcopy(resolved)
+    for key, value in filled.items():
+        section, _, name = key.split(".", 2)
+        getattr(updated, section).args[name] = value
+    with atomic_write(config_path) as handle:
+        handle.write(updated.to_yaml())
+
+
+def _train_one(resolved: Resolved, run_dir: Path, *, seed: int, resume: bool, quiet: bool,
+               config_path: Path | None = None) -> dict[str, Any]:
     _quiet_lightning()
     pl.seed_everything(seed, workers=True, verbose=False)
     datamodule, task, filled = build(resolved, seed=seed)
+    if not resume and config_path is not None:
+        _record_filled(config_path, resolved, filled)
     ckpt_dir = run_dir / "checkpoints"
     last = ckpt_dir / "last.ckpt"
     if resume and not last.is_file():

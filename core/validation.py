@@ -93,14 +93,14 @@ def check_value(value: Any, annotation: Any, key: str, *, source: str | None = N
     if origin is Union or (types.UnionType is not None and origin is types.UnionType):
         if value is None and type(None) in args:
             return None
-        errors = []
-        for option in args:
-            if option is type(None):
-                continue
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:  # Optional[X]: X's own message is the precise one
+            return check_value(value, options[0], key, source=source, line=line)
+        for option in options:
             try:
                 return check_value(value, option, key, source=source, line=line)
-            except ConfigError as exc:
-                errors.append(exc)
+            except ConfigError:
+                continue
         fail()
     if origin is Literal:
         if value in args:
@@ -144,7 +144,7 @@ def check_value(value: Any, annotation: Any, key: str, *, source: str | None = N
             if len(args) != len(value):
                 fail()
             return tuple(check_value(v, a, f"{key}[{i}]", source=source, line=line)
-                         for i, (v, a) in enumerate(zip(value, args)))
+                         for i, (v, a) in enumerate(zip(value, args, strict=True)))
         item = args[0] if args else Any
         items = [check_value(v, item, f"{key}[{i}]", source=source, line=line) for i, v in enumerate(value)]
         return tuple(items) if (origin is tuple or annotation is tuple) else items

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import click
 import pytest
-
 import sciarch
 from sciarch import DatasetSpec, ModelSpec, RecipeSpec, TaskSpec, hookimpl
 from sciarch.errors import NotFoundError, PluginError
@@ -45,6 +44,7 @@ def with_entry_points(monkeypatch, extra: list[metadata.EntryPoint]) -> None:
     monkeypatch.setattr(metadata, "entry_points", entry_points)
 
 
+@pytest.mark.needs_all_extras
 def test_first_party_plugins_load_through_entry_points():
     host = PluginHost()
     for name in FIRST_PARTY:
@@ -68,6 +68,7 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
+@pytest.mark.needs_all_extras
 def test_missing_extra_library_fails_that_plugin_only():
     # A fresh process that sees no distribution metadata for pyfaidx, as after `pip uninstall pyfaidx`.
     result = subprocess.run([sys.executable, "-c", HIDE_DISTRIBUTION, "pyfaidx", "plugins", "--json"],
@@ -81,6 +82,7 @@ def test_missing_extra_library_fails_that_plugin_only():
         assert plugins[name]["status"] == "ok", plugins[name]["error"]
 
 
+@pytest.mark.needs_all_extras
 def test_missing_extra_is_an_error_in_strict_mode():
     env = {**os.environ, "SCIARCH_STRICT_PLUGINS": "1"}
     result = subprocess.run([sys.executable, "-c", HIDE_DISTRIBUTION, "rdkit", "plugins"],
@@ -90,6 +92,7 @@ def test_missing_extra_is_an_error_in_strict_mode():
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.needs_all_extras
 def test_declared_extra_is_checked_at_every_load(monkeypatch, tmp_path):
     (tmp_path / "declares_extra.py").write_text("sciarch_extra = 'genomics'\n")
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -129,6 +132,7 @@ def test_plugin_missing_a_module_gets_an_install_hint(monkeypatch, tmp_path):
     assert info.install == "pip install not_a_real_module_xyz"
 
 
+@pytest.mark.needs_all_extras
 def test_two_distributions_claiming_one_plugin_name_are_both_named(monkeypatch, tmp_path):
     dist = fake_distribution(tmp_path, "sciarch-splice-fork", "9.9")
     ep = metadata.EntryPoint(name="splice", value="sciarch_splice.plugin", group=ENTRY_POINT_GROUP)._for(dist)

@@ -6,7 +6,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from sciarch.config import apply_overrides, load, read_recipe
 from sciarch.errors import ConfigError, NotFoundError
 

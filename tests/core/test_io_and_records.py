@@ -1,0 +1,66 @@
+"""Atomic writes, bad-record accounting, cache keys, optional imports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sciarch import BadRecords, DataError, MissingDependencyError, require
+from sciarch.cache import cache_dir, content_key
+from sciarch.imports import extra_for_module
+from sciarch.io import atomic_dir, atomic_write, write_json
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
+    path = tmp_path / "summary.json"
+    write_json(path, {"status": "completed"})
+    with pytest.raises(RuntimeError), atomic_write(path) as handle:
+        handle.write('{"status": "half')
+        raise RuntimeError("disk full")
+    assert path.read_text().startswith('{\n  "status": "completed"')
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]  # no temporary file left
+
+
+def test_atomic_dir_replaces_only_when_complete(tmp_path):
+    target = tmp_path / "shards"
+    with atomic_dir(target) as tmp:
+        (tmp / "a.npy").write_text("1")
+    with pytest.raises(KeyboardInterrupt), atomic_dir(target) as tmp:
+        (tmp / "b.npy").write_text("2")
+        raise KeyboardInterrupt
+    assert sorted(p.name for p in target.iterdir()) == ["a.npy"]
+    assert [p.name for p in tmp_path.iterdir()] == ["shards"]
+
+
+def test_bad_records_are_counted_reported_and_strict_mode_raises():
+    report = BadRecords(source="mols.csv")
+    report.skip("RDKit: explicit valence for atom 3 N is 4", record="row 7", kind="invalid SMILES")
+    report.skip("RDKit: unclosed ring", record="row 9", kind="invalid SMILES")
+    report.skip("empty target", record=12)
+    assert len(report) == 3
+    assert report.summary() == "mols.csv: skipped 3 bad record(s) (2 invalid SMILES, 1 empty target)"
+    assert str(report.records[0]) == "mols.csv: row 7: RDKit: explicit valence for atom 3 N is 4"
+    assert report.to_dict()["records"][2]["record"] == "record 12"
+    with pytest.raises(DataError, match=r"^mols.csv: row 7: bad$"):
+        BadRecords(source="mols.csv", strict=True).skip("bad", record="row 7")
+
+
+def test_content_key_follows_file_content_not_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCIARCH_CACHE", str(tmp_path / "c"))
+    assert cache_dir("molecules") == tmp_path / "c" / "molecules"
+    f = tmp_path / "in.csv"
+    f.write_text("smiles\nCCO\n")
+    key = content_key({"radius": 2}, Path(f))
+    assert content_key({"radius": 2}, Path(f)) == key
+    assert content_key({"radius": 3}, Path(f)) != key
+    f.write_text("smiles\nCCN\n")
+    assert content_key({"radius": 2}, Path(f)) != key
+
+
+def test_require_names_the_extra_to_install():
+    assert require("json").dumps([]) == "[]"
+    with pytest.raises(MissingDependencyError, match=r'not_installed_lib not installed: pip install "sciarch\[audio\]"'):
+        require("not_installed_lib", extra="audio")
+    assert extra_for_module("Bio.SeqIO") == "genomics"
+    assert extra_for_module("torch_geometric.nn") == "chemistry"
+    assert extra_for_module("torchvision") == "physics"
