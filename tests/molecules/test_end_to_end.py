@@ -1,0 +1,89 @@
+"""A user's CSV with invalid SMILES mixed in trains and predicts through the CLI, each bad row
+reported, no good row lost; an ensemble's predictions carry their spread."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+
+import pytest
+from sciarch.cli import main
+from sciarch_datasets.molecules.embedded import embedded_file
+
+BAD = {5: "C1CC(", 12: "N(C)(C)(C)(C)C", 20: "c1cccc1", 27: "CCX"}
+
+
+@pytest.fixture
+def mixed_csv(tmp_path):
+    """40 FreeSolv molecules with four invalid SMILES put in at known rows."""
+    with open(embedded_file("freesolv")) as handle:
+        rows = list(csv.DictReader(handle))[:40]
+    path = tmp_path / "mixed.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["compound", "smiles", "dG"])
+        for number, row in enumerate(rows, start=1):
+            writer.writerow([row["iupac"], BAD.get(number, row["smiles"]), row["expt"]])
+    return path
+
+
+def _train(tmp_path, data, extra=()):
+    run = tmp_path / "run"
+    args = ["train", "molecules/freesolv", "--smoke", "--run-dir", str(run), "-q",
+            "--set", "data.name=molecules/smiles-csv", "--set", f"data.args.path={data}",
+            "--set", "data.args.targets=[dG]", "--set", "data.args.limit=null", *extra]
+    assert main(args) == 0
+    return run
+
+
+def test_invalid_smiles_are_reported_by_row_and_every_good_row_is_used(tmp_path, mixed_csv, caplog):
+    with caplog.at_level(logging.WARNING, logger="sciarch.data"):
+        run = _train(tmp_path, mixed_csv)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for number, smiles in BAD.items():
+        assert f"row {number} (line {number + 1}): invalid SMILES '{smiles}'" in logged
+    split = json.loads((run / "splits.json").read_text())
+    used = sorted(r for part in ("train", "val", "test") for r in split[part][str(mixed_csv)])
+    assert used == [n for n in range(1, 41) if n not in BAD]  # 36 good rows, none lost
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "completed" and "test/rmse" in summary["test"]
+    assert (run / "evaluation" / "parity.png").stat().st_size > 1000
+
+    out = tmp_path / "predictions.csv"
+    assert main(["predict", "--checkpoint", str(run), "--input", str(mixed_csv), "--output", str(out)]) == 0
+    with open(out) as handle:
+        predicted = list(csv.DictReader(handle))
+    assert len(predicted) == 40
+    assert [row["compound"] for row in predicted][:3] == ["4-methoxy-N,N-dimethyl-benzamide",
+                                                         "methanesulfonyl chloride", "3-methylbut-1-ene"]
+    for number, row in enumerate(predicted, start=1):
+        if number in BAD:
+            assert row["dG_pred"] == "" and row["error"], row
+        else:
+            assert row["error"] == "" and math.isfinite(float(row["dG_pred"]))
+    assert "syntax error" in predicted[4]["error"] and "valence" in predicted[11]["error"]
+
+
+def test_ensemble_predictions_report_the_spread_across_members(tmp_path, mixed_csv):
+    run = _train(tmp_path, mixed_csv, ["--set", "ensemble=2"])
+    assert sorted(p.name for p in run.glob("member-*")) == ["member-0", "member-1"]
+    split = [json.loads((run / m / "splits.json").read_text()) for m in ("member-0", "member-1")]
+    assert split[0]["test"] == split[1]["test"]  # members share the split (split_seed), not the init
+    out = tmp_path / "predictions.csv"
+    assert main(["predict", "--checkpoint", str(run), "--input", str(mixed_csv), "--output", str(out)]) == 0
+    with open(out) as handle:
+        predicted = list(csv.DictReader(handle))
+    good = [row for row in predicted if not row["error"]]
+    assert len(predicted) == 40 and len(good) == 36
+    spreads = [float(row["dG_pred_sd"]) for row in good]
+    assert all(s >= 0 for s in spreads) and max(spreads) > 0  # two differently seeded members disagree
+
+
+def test_strict_mode_stops_at_the_first_invalid_smiles(tmp_path, mixed_csv, capsys):
+    status = main(["train", "molecules/freesolv", "--smoke", "--run-dir", str(tmp_path / "run"), "-q",
+                   "--set", "data.name=molecules/smiles-csv", "--set", f"data.args.path={mixed_csv}",
+                   "--set", "data.args.targets=[dG]", "--set", "data.args.strict=true"])
+    assert status == 2
+    assert "row 5 (line 6): invalid SMILES 'C1CC('" in capsys.readouterr().err
