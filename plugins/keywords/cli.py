@@ -1,0 +1,162 @@
+"""``sciarch keywords …``: listen, export, generate a corpus, record a test recording, score a run.
+
+Only click is imported here; torch and the rest load inside each command.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+RUN_HELP = "A run directory (or a checkpoint in one) of a keywords/wavenet recipe."
+
+
+@click.group("keywords")
+def keywords() -> None:
+    """Keyword spotting: listen to audio, export models, make test audio."""
+
+
+@keywords.command("listen")
+@click.argument("audio", type=click.Path(path_type=Path, allow_dash=True))
+@click.option("--run", "--checkpoint", "run", required=True, type=click.Path(path_type=Path), help=RUN_HELP)
+@click.option("--threshold", type=float, default=0.5, show_default=True, help="Posterior a keyword must reach.")
+@click.option("--refractory", type=float, default=0.5, show_default=True,
+              help="Seconds after a detection during which no other is made.")
+@click.option("--stream", is_flag=True,
+              help="Read raw 16-bit little-endian mono PCM at 16 kHz from standard input (AUDIO: -) and print "
+                   "detections as they happen.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per detection on standard output.")
+def listen_command(audio: Path, run: Path, threshold: float, refractory: float, stream: bool, as_json: bool) -> None:
+    """Print the keywords heard in AUDIO (a WAV file), with their times."""
+    import sciarch
+
+    from .listen import listen_file, listen_stream, load_model, print_detection
+
+    model, class_names = load_model(run)
+
+    def show(detection) -> None:
+        if as_json:
+            click.echo(json.dumps({"time_s": round(detection.time_s, 2), "word": detection.word,
+                                   "score": round(detection.score, 4)}))
+            sys.stdout.flush()
+        else:
+            print_detection(detection)
+
+    if stream:
+        if str(audio) != "-":
+            raise sciarch.UsageError("--stream reads standard input: pass - as AUDIO")
+        hops = listen_stream(model, class_names, sys.stdin.buffer, on_detection=show, threshold=threshold,
+                             refractory_s=refractory)
+        sciarch.console.print(f"listened to {hops * model.frontend.hop_length / model.frontend.sample_rate:.2f} s")
+        return
+    found, seconds = listen_file(model, class_names, audio, threshold=threshold, refractory_s=refractory)
+    for detection in found:
+        show(detection)
+    sciarch.console.print(f"{len(found)} detection(s) in {seconds:.2f} s of audio")
+
+
+@keywords.command("export")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--onnx", "onnx_path", type=click.Path(path_type=Path), default=None,
+              help="Write the waveform→posteriors model as ONNX here.")
+@click.option("--torchscript", "ts_path", type=click.Path(path_type=Path), default=None,
+              help="Write the waveform→posteriors model as TorchScript here.")
+@click.option("--streaming-onnx", "stream_path", type=click.Path(path_type=Path), default=None,
+              help="Write the one-hop streaming step (caches as inputs/outputs) as ONNX here.")
+def export_command(run: Path, onnx_path: Path | None, ts_path: Path | None, stream_path: Path | None) -> None:
+    """Export RUN's model for devices; each export is checked against PyTorch."""
+    import sciarch
+
+    from .export import export_onnx, export_streaming_onnx, export_torchscript
+
+    if not (onnx_path or ts_path or stream_path):
+        raise sciarch.UsageError("choose at least one of --onnx, --torchscript, --streaming-onnx")
+    task = sciarch.Run(run).load_task()
+    model = task.model.cpu().eval()
+    results = {}
+    if onnx_path:
+        results["onnx"] = export_onnx(model, onnx_path)
+    if ts_path:
+        results["torchscript"] = export_torchscript(model, ts_path)
+    if stream_path:
+        results["streaming_onnx"] = export_streaming_onnx(model, stream_path)
+    for kind, result in results.items():
+        sciarch.console.print(f"{kind}: {result['path']} (max abs diff against PyTorch {result['max_abs_diff']:.2e})")
+    click.echo(json.dumps({"classes": task.class_names, **results}, indent=2))
+
+
+@keywords.command("generate")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--accents", default=None, help="Comma-separated eSpeak NG English accents (default: all eight).")
+@click.option("--val-variants", type=int, default=10, show_default=True)
+@click.option("--test-variants", type=int, default=15, show_default=True)
+@click.option("--takes", type=int, default=1, show_default=True, help="Utterances of each keyword per voice.")
+@click.option("--fillers-per-voice", type=int, default=4, show_default=True)
+@click.option("--noise-dir", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None,
+              help="A folder of real noise recordings to add to _background_noise_.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--workers", type=int, default=1, show_default=True, help="Synthesising processes.")
+def generate_command(out: Path, accents: str | None, val_variants: int, test_variants: int, takes: int,
+                     fillers_per_voice: int, noise_dir: Path | None, seed: int, workers: int) -> None:
+    """Write a synthesised corpus in the Speech Commands layout to OUT."""
+    import sciarch
+    from sciarch_datasets.audio.espeak import ENGLISH_ACCENTS
+    from sciarch_datasets.audio.tts import TTSSettings, generate_corpus
+
+    settings = TTSSettings(accents=tuple(accents.split(",")) if accents else ENGLISH_ACCENTS,
+                           val_variants=val_variants, test_variants=test_variants, takes=takes,
+                           fillers_per_voice=fillers_per_voice, seed=seed)
+    meta = generate_corpus(out, settings, noise_dir=noise_dir, workers=workers)
+    sciarch.console.print(f"{out}: {meta['clips']} clips; noise: {', '.join(meta['noise'])}")
+
+
+@keywords.command("record")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--minutes", type=float, default=2.0, show_default=True)
+@click.option("--keyword-rate", type=float, default=0.35, show_default=True,
+              help="Share of spoken words that are keywords.")
+@click.option("--voices", type=click.Choice(["test", "train", "all"]), default="test", show_default=True,
+              help="Which voices of the default synthesised corpus speak.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def record_command(out: Path, minutes: float, keyword_rate: float, voices: str, seed: int) -> None:
+    """Write a long test recording OUT (.wav) with keywords among other words and noise, and OUT.csv labels."""
+    import sciarch
+    from sciarch_datasets.audio.continuous import generate_recording, write_events
+    from sciarch_datasets.audio.noise import coloured_noise
+    from sciarch_datasets.audio.tts import TTSSettings, split_voices
+    from sciarch_datasets.audio.wav import write_wav
+
+    by_split = split_voices(TTSSettings())
+    chosen = {"test": by_split["testing"], "train": by_split["train"],
+              "all": [v for vs in by_split.values() for v in vs]}[voices]
+    noise = [coloured_noise(c, 60.0, seed=seed + i) for i, c in enumerate(("white", "pink", "brown"))]
+    audio, events = generate_recording(minutes, chosen, keyword_rate=keyword_rate, noise=noise, seed=seed)
+    write_wav(out, audio)
+    labels = out.with_suffix(".csv")
+    write_events(labels, events)
+    n = sum(e.keyword for e in events)
+    sciarch.console.print(f"{out}: {minutes:g} min, {len(events)} words of which {n} keywords; labels in {labels}")
+
+
+@keywords.command("score")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("recordings", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Where to write det_curve.png/csv (default: RUN/evaluation).")
+def score_command(run: Path, recordings: tuple[Path, ...], out: Path | None) -> None:
+    """False rejects at 0.5 and 1 false alarm per hour on RECORDINGS (each x.wav with labels x.csv)."""
+    import sciarch
+
+    task = sciarch.Run(run).load_task()
+    pairs = [(Path(r), Path(r).with_suffix(".csv")) for r in recordings]
+    for wav, labels in pairs:
+        if not labels.is_file():
+            raise sciarch.DataError("no labels beside the recording (expected the same name with .csv)", file=wav)
+    out = out or Path(run) / "evaluation"
+    out.mkdir(parents=True, exist_ok=True)
+    result = task.continuous_test(pairs, out)
+    shown = {k: v for k, v in result.items() if k != "det"}
+    click.echo(json.dumps(shown, indent=2))
