@@ -293,15 +293,40 @@ def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def process_rank() -> int:
+    """This process's global rank as the launcher set it (torchrun, SLURM, Lightning's DDP)."""
+    for var in ("RANK", "SLURM_PROCID"):
+        if os.environ.get(var, "").isdigit():
+            return int(os.environ[var])
+    local = int(os.environ.get("LOCAL_RANK", "0") or 0)
+    node = int(os.environ.get("NODE_RANK", "0") or 0)
+    return local + node * 1000  # only "is it zero" matters here
+
+
 def train(resolved: Resolved, *, run_dir: str | Path | None = None, resume: bool = False,
           runs_root: str | Path | None = None, quiet: bool = False) -> Path:
-    """Train a resolved recipe (all members of an ensemble) and return its run directory."""
+    """Train a resolved recipe (all members of an ensemble) and return its run directory.
+
+    Under DDP every process runs this; only rank 0 writes the run's files. Rank 0 passes the run
+    directory to the processes Lightning starts through ``SCIARCH_RUN_DIR``; processes started by
+    torchrun or SLURM on several nodes need ``--run-dir`` on a shared file system.
+    """
+    if process_rank() > 0:
+        run_dir = run_dir or os.environ.get("SCIARCH_RUN_DIR")
+        if not run_dir:
+            raise UsageError("a multi-process run needs --run-dir (the same shared directory for every process)")
+        run_dir = Path(run_dir).resolve()
+        if resolved.ensemble > 1:
+            raise UsageError("ensembles train their members one after another; run them without DDP")
+        _train_one(resolved, run_dir, seed=resolved.seed, resume=resume, quiet=True)
+        return run_dir
     run_dir = (Path(run_dir) if run_dir else default_run_dir(resolved, runs_root)).resolve()
     if resume and not (run_dir / "config.yaml").is_file():
         raise NotFoundError(f"{run_dir}: not a run directory (no config.yaml) to resume")
     if not resume and (run_dir / "config.yaml").is_file():
         raise UsageError(f"{run_dir} already holds a run; use --resume to continue it or choose another --run-dir")
     run_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["SCIARCH_RUN_DIR"] = str(run_dir)  # for the processes Lightning's DDP launches
     if not resume:
         with atomic_write(run_dir / "config.yaml") as handle:
             handle.write(resolved.to_yaml())
@@ -388,8 +413,14 @@ def _train_one(resolved: Resolved, run_dir: Path, *, seed: int, resume: bool, qu
     _quiet_lightning()
     pl.seed_everything(seed, workers=True, verbose=False)
     datamodule, task, filled = build(resolved, seed=seed)
-    if not resume and config_path is not None:
+    is_zero = process_rank() == 0
+    if not resume and config_path is not None and is_zero:
         _record_filled(config_path, resolved, filled)
+
+    def save_summary() -> None:
+        if is_zero:
+            write_json(run_dir / "summary.json", summary)
+
     ckpt_dir = run_dir / "checkpoints"
     last = ckpt_dir / "last.ckpt"
     if resume and not last.is_file():
@@ -442,7 +473,7 @@ def _train_one(resolved: Resolved, run_dir: Path, *, seed: int, resume: bool, qu
         "versions": versions(),
         "command": " ".join(sys.argv),
     })
-    write_json(run_dir / "summary.json", summary)
+    save_summary()
     if not quiet:
         described = getattr(task.model, "describe", None)
         if callable(described):
@@ -454,11 +485,11 @@ def _train_one(resolved: Resolved, run_dir: Path, *, seed: int, resume: bool, qu
     except RunInterrupted:
         summary.update(status="interrupted", global_step=trainer.global_step, epoch=trainer.current_epoch,
                        train_seconds=summary.get("train_seconds", 0.0) + time.time() - started)
-        write_json(run_dir / "summary.json", summary)
+        save_summary()
         raise
     except BaseException as exc:
         summary.update(status="failed", error=f"{type(exc).__name__}: {exc}", global_step=trainer.global_step)
-        write_json(run_dir / "summary.json", summary)
+        save_summary()
         raise
     train_seconds = summary.get("train_seconds", 0.0) + time.time() - started
     best = callbacks[0]
@@ -467,6 +498,7 @@ def _train_one(resolved: Resolved, run_dir: Path, *, seed: int, resume: bool, qu
         "epochs": trainer.current_epoch,
         "train_seconds": round(train_seconds, 2),
         "device": _device_description(trainer),
+        "world_size": trainer.world_size,
         "precision": trainer_args["precision"],
         "best_checkpoint": str(Path(best.best_model_path).relative_to(run_dir)) if best.best_model_path else None,
         "best_score": float(best.best_model_score) if best.best_model_score is not None else None,
@@ -481,7 +513,7 @@ def _train_one(resolved: Resolved, run_dir: Path, *, seed: int, resume: bool, qu
         summary["test"] = _scalar_metrics(results[0]) if results else {}
     summary["status"] = "completed"
     summary["finished"] = _dt.datetime.now().isoformat(timespec="seconds")
-    write_json(run_dir / "summary.json", summary)
+    save_summary()
     return summary
 
 
