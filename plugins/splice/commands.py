@@ -1,0 +1,71 @@
+"""``sciarch splice …``: per-base predictions along a genome and variant scoring.
+
+Only click is imported here; torch and the genomics readers load when a command runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.group("splice")
+def splice() -> None:
+    """Splice-site models: predict sites along a genome, score variants."""
+
+
+@splice.command("predict")
+@click.option("--checkpoint", "run_path", required=True, type=click.Path(path_type=Path),
+              help="A run directory of a splice recipe, or a checkpoint file in one.")
+@click.option("--fasta", required=True, type=click.Path(path_type=Path), help="Genome FASTA (plain, bgzip or gzip).")
+@click.option("--region", default=None, help="CHROM or CHROM:START-END (1-based, inclusive); default: every contig.")
+@click.option("--strand", type=click.Choice(["+", "-", "both"]), default="both", show_default=True)
+@click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
+              help="Output file: .bedgraph/.bg for bedGraph, anything else for TSV.")
+@click.option("--format", "fmt", type=click.Choice(["auto", "tsv", "bedgraph"]), default="auto", show_default=True)
+@click.option("--min-score", type=float, default=0.0, show_default=True,
+              help="Write only positions whose acceptor or donor score reaches this.")
+@click.option("--block-length", type=int, default=5000, show_default=True, help="Bases scored per window.")
+@click.option("--batch-size", type=int, default=8, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ...")
+def predict_command(run_path: Path, fasta: Path, region: str | None, strand: str, output: Path, fmt: str,
+                    min_score: float, block_length: int, batch_size: int, device: str) -> None:
+    """Write per-base acceptor and donor probabilities of a genome region."""
+    from sciarch import Run, console
+
+    from .predict import load_model, predict_to_file
+
+    result = predict_to_file(load_model(Run(run_path)), fasta, output, region=region, strand=strand,  # type: ignore[arg-type]
+                             block_length=block_length, batch_size=batch_size, min_score=min_score,
+                             format=fmt, device=device)  # type: ignore[arg-type]
+    console.print(f"{result['bases']:,} bases on strand(s) {', '.join(result['strands'])}: "
+                  f"{result['lines']:,} {result['format']} lines written to {output}")
+
+
+@splice.command("score-variants")
+@click.option("--checkpoint", "run_path", required=True, type=click.Path(path_type=Path),
+              help="A run directory of a splice recipe, or a checkpoint file in one.")
+@click.option("--vcf", required=True, type=click.Path(path_type=Path), help="Variants (VCF, plain or gzip).")
+@click.option("--fasta", required=True, type=click.Path(path_type=Path), help="Reference FASTA the VCF is on.")
+@click.option("--annotation", required=True, type=click.Path(path_type=Path),
+              help="Genes (GTF or GFF3): a variant is scored for each gene containing it, on its strand.")
+@click.option("--output", "-o", required=True, type=click.Path(path_type=Path), help="Annotated VCF to write.")
+@click.option("--distance", "-D", type=int, default=50, show_default=True,
+              help="Score sites within this many bases of the variant (SpliceAI's -D).")
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--device", default="auto", show_default=True)
+def score_variants_command(run_path: Path, vcf: Path, fasta: Path, annotation: Path, output: Path, distance: int,
+                           batch_size: int, device: str) -> None:
+    """Add SpliceAI-style delta scores (acceptor/donor gain/loss) to a VCF's INFO."""
+    from sciarch import Run, console
+
+    from .variants import score_variants
+
+    result = score_variants(Run(run_path), vcf, fasta, annotation, output, distance=distance,
+                            batch_size=batch_size, device=device)
+    skipped = result["skipped"]
+    console.print(f"{result['records']:,} variants: {result['annotated']:,} annotated "
+                  f"({result['scored']:,} allele-gene scores, {result['unscorable']:,} unscorable), "
+                  f"{result['outside_genes']:,} outside genes, {skipped['skipped']:,} skipped "
+                  f"{skipped['reasons'] or ''}; written to {output}")

@@ -1,0 +1,231 @@
+"""A bidirectional diagonal state-space model (S4D) for splice sites at long context.
+
+Gu, Gupta, Goel and Ré, "On the Parameterization and Initialization of Diagonal State Space
+Models" (S4D), NeurIPS 2022; the bidirectional layer of Gu, Goel and Ré, "Efficiently Modeling
+Long Sequences with Structured State Spaces" (S4), ICLR 2022.
+
+Each channel ``h`` of a layer is a linear time-invariant system ``x'(t) = A x(t) + B u(t)``,
+``y(t) = Re(C x(t)) + D u(t)`` with diagonal complex ``A = diag(−exp(a) + iθ)`` (S4D-Lin
+initialisation: ``−1/2 + iπn``), discretised by zero-order hold with a learned step ``Δ_h``. Unrolled
+over a sequence it is a convolution with the kernel
+
+    K_h[l] = 2 Re( Σ_n C_n (exp(Δ A_n) − 1) / A_n · exp(Δ A_n · l) ),   l = 0 … L−1
+
+— an infinite-impulse-response filter whose modes decay slowly, where a CNN is a finite one. The
+bidirectional layer adds a second kernel run backwards along the sequence, and both are applied
+at once by FFT convolution in ``O(L log L)``: no context limit but memory. The kernel is built in
+chunks of ``kernel_chunk`` positions, each recomputed in the backward pass rather than stored, so a
+layer at 100 kb+ of context needs ``O(H·L)`` memory, not ``O(H·N·L)``.
+
+A block is ``x + Dropout(GLU(W · Dropout(GELU(S4D(LayerNorm(x))))))``. The model embeds one-hot
+bases with a 1×1 convolution, optionally passes them through a short front of SpliceAI residual
+units (the hybrid: local motifs from the CNN, long range from the SSM), stacks ``n_layers`` blocks,
+crops ``context/2`` from each end and scores (none, acceptor, donor) per base.
+
+Shapes: input ``(N, 4, SL + context)``, output ``(N, 3, SL)`` logits.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.utils.checkpoint import checkpoint
+
+from .spliceai import ResidualUnit
+
+
+def next_fast_length(n: int) -> int:
+    """The smallest 2^a·3^b·5^c ≥ n (FFT sizes that pocketfft and cuFFT handle fastest)."""
+    best = 1 << max(0, (n - 1).bit_length())
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            p2 = p35
+            while p2 < n:
+                p2 *= 2
+            best = min(best, p2)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
+class S4DKernel(nn.Module):
+    """Convolution kernels of a diagonal SSM, one per channel (and per direction).
+
+    Args:
+        channels (int): ``H``, independent SSMs.
+        state (int): ``N``, state size; ``N/2`` complex-conjugate modes are kept.
+        directions (int): 1 (causal) or 2 (bidirectional: a second kernel for the reverse direction).
+        dt_min (float), dt_max (float): range of the log-uniform initial step ``Δ``; a smaller step
+            decays more slowly (``1/Δ`` positions), so ``dt_min`` sets the longest initial memory.
+        kernel_chunk (int): positions of the kernel computed (and recomputed in backward) at once.
+
+    Shapes: ``forward(L)`` → ``(directions, H, L)``.
+    """
+
+    def __init__(self, channels: int, state: int = 64, *, directions: int = 2, dt_min: float = 1e-4,
+                 dt_max: float = 1e-1, kernel_chunk: int = 8192) -> None:
+        super().__init__()
+        if state % 2:
+            raise ValueError(f"state must be even (complex-conjugate pairs), got {state}")
+        self.channels, self.state, self.directions = channels, state, directions
+        self.dt_min, self.dt_max, self.kernel_chunk = dt_min, dt_max, kernel_chunk
+        modes = state // 2
+        self.log_dt = nn.Parameter(torch.empty(channels))
+        self.log_a_real = nn.Parameter(torch.empty(channels, modes))
+        self.a_imag = nn.Parameter(torch.empty(channels, modes))
+        self.c = nn.Parameter(torch.empty(directions, channels, modes, 2))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        modes = self.state // 2
+        with torch.no_grad():
+            self.log_dt.copy_(torch.rand(self.channels) * (math.log(self.dt_max) - math.log(self.dt_min))
+                              + math.log(self.dt_min))
+            self.log_a_real.fill_(math.log(0.5))
+            self.a_imag.copy_(math.pi * torch.arange(modes).float().expand(self.channels, modes))
+            self.c.normal_(0.0, 0.5 ** 0.5)
+
+    def _chunk(self, coef_real: torch.Tensor, coef_imag: torch.Tensor, dta_real: torch.Tensor,
+               dta_imag: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        positions = torch.arange(start, stop, device=dta_real.device, dtype=dta_real.dtype)
+        dta = torch.complex(dta_real, dta_imag)
+        vandermonde = torch.exp(dta.unsqueeze(-1) * positions)  # (H, N/2, c)
+        coef = torch.complex(coef_real, coef_imag)
+        return 2 * torch.einsum("dhn,hnl->dhl", coef, vandermonde).real
+
+    def forward(self, length: int) -> torch.Tensor:
+        dt = torch.exp(self.log_dt).unsqueeze(-1)  # (H, 1)
+        a = torch.complex(-torch.exp(self.log_a_real), self.a_imag)  # (H, N/2)
+        dta = dt * a
+        c = torch.view_as_complex(self.c.contiguous())  # (D, H, N/2)
+        coef = c * (torch.exp(dta) - 1) / a  # zero-order hold with B = 1
+        args = (coef.real, coef.imag, dta.real, dta.imag)
+        chunks = []
+        for start in range(0, length, self.kernel_chunk):
+            stop = min(length, start + self.kernel_chunk)
+            if torch.is_grad_enabled() and length > self.kernel_chunk:
+                chunks.append(checkpoint(self._chunk, *args, start, stop, use_reentrant=False))
+            else:
+                chunks.append(self._chunk(*args, start, stop))
+        return torch.cat(chunks, dim=-1)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(channels={self.channels}, state={self.state}, directions={self.directions})"
+
+
+def fft_convolution(u: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """``y[t] = Σ_s K_f[t−s] u[s] + Σ_{s>t} K_b[s−t−1] u[s]`` by FFT; ``u (B, H, L)``, ``kernel (D, H, L)``."""
+    length = u.shape[-1]
+    n = next_fast_length(2 * length)
+    full = u.new_zeros(kernel.shape[1], n)
+    full[:, :length] = kernel[0]
+    if kernel.shape[0] == 2:  # the backward kernel sits at the end, wrapping round to negative lags
+        full[:, n - length:] = full[:, n - length:] + kernel[1].flip(-1)
+    spectrum = torch.fft.rfft(u.float(), n=n) * torch.fft.rfft(full.float(), n=n)
+    return torch.fft.irfft(spectrum, n=n)[..., :length].to(u.dtype)
+
+
+class S4DBlock(nn.Module):
+    """Pre-norm residual block around a (bidirectional) S4D layer with a gated output.
+
+    Args:
+        d_model (int): channels ``H``.
+        state (int): SSM state size ``N``.
+        dropout (float): dropout after the activation and after the gated projection.
+        bidirectional (bool): two kernels, forwards and backwards along the sequence.
+
+    Shapes: ``(B, H, L)`` → ``(B, H, L)``.
+    """
+
+    def __init__(self, d_model: int, state: int = 64, *, dropout: float = 0.1, bidirectional: bool = True,
+                 dt_min: float = 1e-4, dt_max: float = 1e-1, kernel_chunk: int = 8192) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(d_model)
+        self.kernel = S4DKernel(d_model, state, directions=2 if bidirectional else 1, dt_min=dt_min,
+                                dt_max=dt_max, kernel_chunk=kernel_chunk)
+        self.skip = nn.Parameter(torch.randn(d_model))
+        self.output = nn.Conv1d(d_model, 2 * d_model, 1)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.norm(x.transpose(1, 2)).transpose(1, 2)
+        y = fft_convolution(z, self.kernel(z.shape[-1])) + z * self.skip.unsqueeze(-1)
+        y = self.dropout(F.gelu(y))
+        y = F.glu(self.output(y), dim=1)
+        return x + self.dropout(y)
+
+
+class SpliceSSM(nn.Module):
+    """Bidirectional S4D network for splice sites (optionally with a SpliceAI residual front).
+
+    Args:
+        context (int): bases of context cropped from the output (``context/2`` each side); unlike a
+            CNN's, an SSM's reach is not fixed by its layers, so this follows the data.
+        d_model (int): channels ``H``.
+        n_layers (int): S4D blocks.
+        state (int): SSM state size ``N`` per channel.
+        front_units (int): SpliceAI residual units (kernel ``front_kernel``, dilation 1) before the
+            SSM blocks; 0 for a pure SSM.
+        dropout (float): dropout inside the blocks.
+
+    Shapes: input ``(N, 4, SL + context)``, output ``(N, 3, SL)`` logits.
+    """
+
+    def __init__(self, *, context: int = 10000, d_model: int = 64, n_layers: int = 6, state: int = 64,
+                 front_units: int = 0, front_kernel: int = 11, dropout: float = 0.1, bidirectional: bool = True,
+                 dt_min: float = 1e-4, dt_max: float = 1e-1, kernel_chunk: int = 8192) -> None:
+        super().__init__()
+        if context % 2:
+            raise ValueError(f"context must be even, got {context}")
+        self.context, self.d_model, self.n_layers, self.front_units = context, d_model, n_layers, front_units
+        self.embed = nn.Conv1d(4, d_model, 1)
+        self.front = nn.Sequential(*(ResidualUnit(d_model, front_kernel, 1) for _ in range(front_units)))
+        self.blocks = nn.ModuleList(S4DBlock(d_model, state, dropout=dropout, bidirectional=bidirectional,
+                                             dt_min=dt_min, dt_max=dt_max, kernel_chunk=kernel_chunk)
+                                    for _ in range(n_layers))
+        self.norm = nn.LayerNorm(d_model)
+        self.head = nn.Conv1d(d_model, 3, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] <= self.context:
+            raise ValueError(f"SpliceSSM with context {self.context} needs more bases than that, got {x.shape[-1]}")
+        h = self.front(self.embed(x))
+        for block in self.blocks:
+            h = block(h)
+        half = self.context // 2
+        if half:
+            h = h[..., half:-half]
+        h = self.norm(h.transpose(1, 2)).transpose(1, 2)
+        return self.head(h)
+
+    @torch.no_grad()
+    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self(x), dim=1)
+
+    def describe(self) -> str:
+        params = sum(p.numel() for p in self.parameters())
+        front = f"{self.front_units} residual units + " if self.front_units else ""
+        return f"SpliceSSM: {front}{self.n_layers} bidirectional S4D blocks, {self.d_model} channels, " \
+               f"context {self.context}, {params:,} parameters"
+
+
+def splice_ssm(*, context: int = 10000, d_model: int = 64, n_layers: int = 6, state: int = 64, dropout: float = 0.1,
+               bidirectional: bool = True, dt_min: float = 1e-4, dt_max: float = 1e-1,
+               kernel_chunk: int = 8192) -> SpliceSSM:
+    """A pure bidirectional S4D network (1×1 embedding, no convolutional front)."""
+    return SpliceSSM(context=context, d_model=d_model, n_layers=n_layers, state=state, dropout=dropout,
+                     bidirectional=bidirectional, dt_min=dt_min, dt_max=dt_max, kernel_chunk=kernel_chunk)
+
+
+def splice_ssm_hybrid(*, context: int = 10000, d_model: int = 64, n_layers: int = 4, state: int = 64,
+                      front_units: int = 4, front_kernel: int = 11, dropout: float = 0.1, bidirectional: bool = True,
+                      dt_min: float = 1e-4, dt_max: float = 1e-1, kernel_chunk: int = 8192) -> SpliceSSM:
+    """The hybrid: SpliceAI residual units (11/1) for local motifs, then bidirectional S4D blocks."""
+    return SpliceSSM(context=context, d_model=d_model, n_layers=n_layers, state=state, front_units=front_units,
+                     front_kernel=front_kernel, dropout=dropout, bidirectional=bidirectional, dt_min=dt_min,
+                     dt_max=dt_max, kernel_chunk=kernel_chunk)
