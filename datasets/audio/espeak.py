@@ -7,7 +7,9 @@ pitch range (0-100) vary the prosody of each utterance.
 
 The library keeps global state (one current voice, one callback), so :class:`ESpeakNG` loads it
 once per process and serialises calls with a lock; to synthesise in parallel, use one process per
-worker, each with its own copy of the library.
+worker, each with its own copy of the library. Timing and pitch are deterministic, but the noise
+sources of fricatives and aspiration draw from the library's own random state, so synthesising the
+same utterance twice is not bit-identical: a generated corpus is cached, not re-synthesised.
 """
 
 from __future__ import annotations

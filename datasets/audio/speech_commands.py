@@ -164,8 +164,8 @@ def prepare(root: str | Path, *, clip_seconds: float = 1.0, strict: bool = False
     from .wav import fit_length, read_clip
 
     root = Path(root).resolve()
-    scan_report = sciarch.BadRecords(source=str(root), strict=strict)
-    splits = scan(root, scan_report)
+    report = sciarch.BadRecords(source=str(root), strict=strict)
+    splits = scan(root, report)
     clip = int(round(clip_seconds * SAMPLE_RATE))
     key = sciarch.content_key({"version": PREPARE_VERSION, "root": str(root), "clip": clip},
                               _listing(root, splits))
@@ -173,9 +173,6 @@ def prepare(root: str | Path, *, clip_seconds: float = 1.0, strict: bool = False
     if (folder / "report.json").is_file():
         return folder, json.loads((folder / "report.json").read_text())
     alignments = _read_alignments(root)
-    report = sciarch.BadRecords(source=str(root), strict=strict)
-    for record in scan_report.records:
-        report.skip(record.reason, file=record.file, record=record.record, kind="listed file missing")
     resampled: list[str] = []
     counts = {}
     with sciarch.atomic_dir(folder) as tmp:
