@@ -199,7 +199,7 @@ class PictureRecord:
 
         try:
             with Image.open(self.file) as handle:
-                image = np.asarray(handle.convert("L"))
+                image = np.array(handle.convert("L"))
         except (OSError, ValueError) as exc:
             raise sciarch.DataError(f"cannot read the picture ({exc})", file=self.file) from None
         if image.shape != (self.height, self.width):

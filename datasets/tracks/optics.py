@@ -275,6 +275,8 @@ def truth_attributes(track: TrackTruth, cfg: ChamberConfig) -> dict[str, Any]:
         "end": particle.end,
         "beta": round(beta0, 6),
         "ionisation": round(float(min(1.0 / max(beta0, 1e-3) ** 2, cfg.ionisation_cap)), 4),
+        # along the whole track: a proton that stops is light where it starts and black where it ends
+        "ionisation_median": round(float(np.median(track.hit_ionisation)), 4) if len(track.hit_ionisation) else None,
         "radius_m": round(particle.p_t / (0.299792458 * cfg.field_tesla), 6),
         "length_px": round(track.length_px, 2),
         "num_hits": len(track.hits),

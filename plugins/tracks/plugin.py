@@ -1,12 +1,70 @@
-"""What the tracks plugin contributes to sciarch (filled in by its own issue)."""
+"""What the tracks plugin contributes to sciarch: detectors for particle tracks in bubble-chamber
+pictures, the simulator and COCO reader as a data set, the track-finding task, recipes, and the
+``sciarch tracks`` commands. Light on purpose: specs name code, nothing heavy is imported here."""
 
 import sciarch
 
 sciarch.require_extra("physics")
 
-from sciarch import hookimpl  # noqa: E402
+from sciarch import DatasetSpec, ModelSpec, RecipeSpec, TaskSpec, hookimpl  # noqa: E402
+
+PACKAGE = "sciarch_tracks"
 
 
 @hookimpl
 def sciarch_models():
-    return []
+    return [
+        ModelSpec(name="faster-rcnn", builder=f"{PACKAGE}.faster_rcnn:faster_rcnn", task="track detection",
+                  summary="Faster R-CNN (ResNet/MobileNetV3-FPN) with thin-track anchors, hard or Soft-NMS",
+                  paper="Ren et al., Faster R-CNN, NeurIPS 2015; Lin et al., FPN, CVPR 2017"),
+        ModelSpec(name="mask-rcnn", builder=f"{PACKAGE}.mask_rcnn:mask_rcnn", task="track instance segmentation",
+                  summary="Mask R-CNN (ResNet/MobileNetV3-FPN): boxes and a mask of each track's pixels",
+                  paper="He et al., Mask R-CNN, ICCV 2017"),
+        ModelSpec(name="retinanet", builder=f"{PACKAGE}.retinanet:retinanet", task="track detection",
+                  summary="RetinaNet, the one-stage baseline, on the same FPN backbones and anchors",
+                  paper="Lin et al., Focal Loss for Dense Object Detection, ICCV 2017"),
+    ]
+
+
+@hookimpl
+def sciarch_datasets():
+    return [
+        DatasetSpec(name="bubble-chamber", builder=f"{PACKAGE}.data:BubbleChamberPictures", embedded=True,
+                    formats=("COCO JSON + PNG/JPEG pictures (boxes; masks as RLE or polygons; keypoints)",),
+                    source="embedded: simulated (helices in a field, Bethe-Bloch, Highland, decays, V0s); "
+                           "or root: a COCO folder of your own pictures",
+                    license="simulated data: CC0", citation="",
+                    summary="bubble-chamber pictures: simulated with full truth, or read from COCO folders"),
+    ]
+
+
+@hookimpl
+def sciarch_tasks():
+    return [
+        TaskSpec(name="track-finding", builder=f"{PACKAGE}.task:TrackDetection",
+                 predictor=f"{PACKAGE}.detect:predict",
+                 metrics=("efficiency", "fake_rate", "momentum_resolution", "box_ap", "mask_ap", "charge_accuracy"),
+                 summary="detector losses; scored by TrackML efficiency/fake rate, p_T resolution and COCO AP"),
+    ]
+
+
+def _recipe(name: str, summary: str, expected: tuple = ()) -> RecipeSpec:
+    return RecipeSpec(name=name, resource=f"{PACKAGE}:recipes/{name}.yaml", trains_on="tracks/bubble-chamber",
+                      summary=summary, expected=expected)
+
+
+@hookimpl
+def sciarch_recipes():
+    return [
+        _recipe("mask-rcnn", "Mask R-CNN (ResNet-18-FPN) on simulated 256-pixel pictures, CPU-sized"),
+        _recipe("faster-rcnn", "Faster R-CNN (ResNet-18-FPN) on simulated 256-pixel pictures, CPU-sized"),
+        _recipe("retinanet", "RetinaNet (ResNet-18-FPN), the one-stage baseline, on the same pictures"),
+        _recipe("crowding", "the data and model of the crowding experiment (5–100 tracks per picture)"),
+    ]
+
+
+@hookimpl
+def sciarch_add_commands(cli):
+    from .commands import tracks
+
+    cli.add_command(tracks)
