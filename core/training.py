@@ -80,8 +80,8 @@ def build(resolved: Resolved, *, seed: int | None = None, host: Any = None) -> t
         for name, value in hints.items():
             if name not in params:
                 continue
-            if name in explicit and out.get(name) != value and out.get(name) is not None:
-                continue  # the user's value wins over the data's
+            if name in explicit:
+                continue  # the recipe's value wins over the data's
             out[name] = value
             filled[f"{section}.args.{name}"] = value
         missing = [n for n, p in params.items() if p.required and n not in out]
