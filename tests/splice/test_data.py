@@ -1,0 +1,62 @@
+"""The DataModule: windows, one-hot with N as zeros, SpliceAI's chromosome split, user files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sciarch
+import torch
+from sciarch_datasets.genomics.simulate import write_simulation
+from sciarch_splice.data import SpliceSites
+
+
+@pytest.fixture(scope="module")
+def tiny_genome(tmp_path_factory):
+    return write_simulation(tmp_path_factory.mktemp("sim") / "g", seed=5, chromosomes=4, genes_per_chromosome=3)
+
+
+def test_windows_are_one_hot_with_labels_and_split_by_chromosome(tmp_path, tiny_genome):
+    fasta, gtf = tiny_genome
+    data = SpliceSites(str(fasta), str(gtf), block_length=300, context=100, val_chromosomes=["chr2"],
+                       prepared=str(tmp_path / "prep"), batch_size=4)
+    data.prepare_data()
+    data.setup()
+    chroms = {}
+    for split in ("train", "val", "test"):
+        rows = data.splits[split]
+        chroms[split] = {data.shards.shards[int(s)].chrom for s in rows[:, 0]}
+    assert chroms == {"train": {"chr4"}, "val": {"chr2"}, "test": {"chr1", "chr3"}}
+    x, y = next(iter(data.train_dataloader()))
+    assert x.shape == (4, 4, 400) and y.shape == (4, 300)
+    assert set(x.sum(1).unique().tolist()) <= {0.0, 1.0}  # one-hot, N as all zeros
+    assert (x[:, :, :50].sum(1) == 0).any()  # the gene's left flank is N (SpliceAI's padding)
+    test_labels = torch.cat([b[1] for b in data.test_dataloader()])
+    assert {1, 2} <= set(test_labels.unique().tolist()) and -1 in test_labels
+    assert data.hints() == {"context": 100}
+
+
+def test_limit_genes_keeps_whole_genes(tmp_path, tiny_genome):
+    fasta, gtf = tiny_genome
+    data = SpliceSites(str(fasta), str(gtf), block_length=300, context=100, val_chromosomes=["chr2"],
+                       prepared=str(tmp_path / "prep"), limit_train_genes=1, limit_eval_genes=1)
+    data.setup()
+    for split in ("train", "val", "test"):
+        genes = set()
+        for shard, start in data.splits[split]:
+            blocks = np.asarray(data.shards.shards[int(shard)].blocks)
+            genes.add((int(shard), int(blocks[blocks[:, 0] == start][0, 1])))
+        assert len(genes) == 1  # one gene, every one of its windows
+        shard, gene = genes.pop()
+        assert len(data.splits[split]) == data.shards.shards[shard].genes[gene]["blocks"]
+    labels = np.concatenate([data.shards.window(int(a), int(b))[1] for a, b in data.splits["test"]])
+    assert (labels == 1).any() and (labels == 2).any()
+
+
+def test_a_fasta_without_annotation_and_missing_splits_are_usage_errors(tmp_path, tiny_genome):
+    fasta, gtf = tiny_genome
+    with pytest.raises(sciarch.UsageError, match="annotation"):
+        SpliceSites(str(fasta), None)
+    data = SpliceSites(str(fasta), str(gtf), block_length=300, context=100, test_chromosomes=["chrX"],
+                       val_chromosomes=["chr2"], prepared=str(tmp_path / "prep"))
+    with pytest.raises(sciarch.DataError, match="no test genes"):
+        data.setup()

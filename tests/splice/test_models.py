@@ -1,0 +1,98 @@
+"""SpliceAI as published (context, units, receptive field) and the S4D layer (kernel = recurrence)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from sciarch_splice.spliceai import SPLICEAI_UNITS, spliceai_2k, spliceai_10k, spliceai_80, spliceai_400
+from sciarch_splice.ssm import S4DKernel, fft_convolution, next_fast_length, splice_ssm, splice_ssm_hybrid
+
+
+@pytest.mark.parametrize("builder,context,units", [(spliceai_80, 80, 4), (spliceai_400, 400, 8),
+                                                    (spliceai_2k, 2000, 12), (spliceai_10k, 10000, 16)])
+def test_spliceai_variants_have_the_published_context_and_units(builder, context, units):
+    model = builder()
+    assert model.context == context and len(model.units) == units
+    assert {u.conv1.out_channels for u in model.units} == {32}
+    assert len(model.skips) == units // 4  # a 1x1 skip after every 4 units
+    assert model(torch.zeros(1, 4, context + 7)).shape == (1, 3, 7)
+
+
+def test_spliceai_10k_units_are_11_1_11_4_21_10_41_25():
+    pairs = [(u.kernel_size, u.dilation) for u in spliceai_10k().units]
+    assert pairs == [(11, 1)] * 4 + [(11, 4)] * 4 + [(21, 10)] * 4 + [(41, 25)] * 4
+    assert list(SPLICEAI_UNITS["10k"]) == pairs
+
+
+@pytest.mark.parametrize("builder", [spliceai_80, spliceai_400])
+def test_spliceai_output_sees_exactly_half_the_context_on_each_side(builder):
+    torch.manual_seed(0)
+    model = builder(channels=4).double().eval()
+    for module in model.modules():  # keep every ReLU open so no path to the output is cut by chance
+        if isinstance(module, torch.nn.BatchNorm1d):
+            module.bias.data.fill_(100.0)
+    context, out_len = model.context, 5
+    x = torch.rand(1, 4, context + out_len, dtype=torch.float64, requires_grad=True)
+    model(x)[0, 2, 0].backward()  # the first output sits at input position context/2
+    reach = x.grad[0].abs().sum(0)
+    assert reach[0] > 0 and reach[context] > 0
+    assert (reach[context + 1:] == 0).all()
+
+
+def test_s4d_kernel_is_the_zero_order_hold_recurrence():
+    torch.manual_seed(0)
+    layer = S4DKernel(channels=3, state=8, directions=1, dt_min=0.01, dt_max=0.5)
+    length = 40
+    kernel = layer(length)[0]  # (H, L)
+    dt = torch.exp(layer.log_dt).double()[:, None]
+    a = torch.complex(-torch.exp(layer.log_a_real.double()), layer.a_imag.double())
+    c = torch.view_as_complex(layer.c.double().contiguous())[0]
+    a_bar, b_bar = torch.exp(dt * a), (torch.exp(dt * a) - 1) / a
+    u = torch.randn(3, length, dtype=torch.float64)
+    state = torch.zeros(3, 4, dtype=torch.complex128)
+    y = []
+    for t in range(length):  # x_t = Ā x_{t-1} + B̄ u_t, y_t = 2 Re(C x_t)
+        state = a_bar * state + b_bar * u[:, t:t + 1]
+        y.append(2 * (c * state).sum(-1).real)
+    recurrent = torch.stack(y, dim=-1)
+    convolved = torch.stack([sum(kernel[:, s].double() * u[:, t - s] for s in range(t + 1)) for t in range(length)], -1)
+    assert torch.allclose(convolved, recurrent, atol=1e-4)
+
+
+def test_bidirectional_fft_convolution_equals_direct_sums():
+    torch.manual_seed(1)
+    u, k = torch.randn(2, 3, 13), torch.randn(2, 3, 13)
+    direct = torch.zeros_like(u)
+    for t in range(13):
+        for s in range(13):
+            direct[..., t] += k[0, :, t - s] * u[..., s] if s <= t else k[1, :, s - t - 1] * u[..., s]
+    assert torch.allclose(fft_convolution(u, k), direct, atol=1e-5)
+    assert next_fast_length(30001) == 30375 and next_fast_length(64) == 64
+
+
+def test_chunked_kernel_matches_whole_kernel_with_gradients():
+    torch.manual_seed(2)
+    layer = S4DKernel(channels=4, state=8, kernel_chunk=7)
+    chunked = layer(30)
+    chunked.square().sum().backward()
+    grads = [p.grad.clone() for p in layer.parameters()]
+    layer.zero_grad()
+    layer.kernel_chunk = 1000
+    whole = layer(30)
+    whole.square().sum().backward()
+    assert torch.allclose(chunked, whole, atol=1e-6)
+    assert all(torch.allclose(g, p.grad, atol=1e-5) for g, p in zip(grads, layer.parameters(), strict=True))
+
+
+def test_ssm_reads_context_from_both_sides_and_crops_it():
+    torch.manual_seed(3)
+    model = splice_ssm(context=40, d_model=8, n_layers=2, state=8, dropout=0.0).eval()
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (1, 100)), 4).permute(0, 2, 1).float()
+    out = model(x)
+    assert out.shape == (1, 3, 60)
+    for position in (0, 99):  # a base at either end changes the middle output: bidirectional, global reach
+        y = x.clone()
+        y[0, :, position] = torch.roll(y[0, :, position], 1)
+        assert not torch.allclose(model(y)[0, :, 30], out[0, :, 30])
+    hybrid = splice_ssm_hybrid(context=40, d_model=8, n_layers=1, state=8, front_units=2)
+    assert hybrid(x).shape == (1, 3, 60) and len(hybrid.front) == 2

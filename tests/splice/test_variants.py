@@ -1,0 +1,115 @@
+"""predict and score-variants against a motif model whose every score is known (see conftest)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sciarch
+from sciarch_datasets.genomics.reference import SequenceDict
+from sciarch_datasets.genomics.sequence import reverse_complement_text
+from sciarch_splice.predict import parse_region, predict_to_file, score_region
+from sciarch_splice.variants import score_vcf
+
+# 1-based positions on chrV (60 bases). A plus gene spans 5-30, a minus gene 35-58.
+#   plus gene: "GT" at 15-16 makes base 14 a donor; "AG" at 20-21 makes base 22 an acceptor
+#   minus gene: "AC" at 45-46 reads GT on the minus strand, so base 47 is a minus-strand donor
+SEQ = list("C" * 60)
+for pos, base in ((15, "G"), (16, "T"), (20, "A"), (21, "G"), (45, "A"), (46, "C")):
+    SEQ[pos - 1] = base
+CHRV = "".join(SEQ)
+GTF = ('chrV\tt\texon\t5\t14\t.\t+\t.\tgene_id "P"; gene_name "PLUSG"; transcript_id "P.1";\n'
+       'chrV\tt\texon\t22\t30\t.\t+\t.\tgene_id "P"; gene_name "PLUSG"; transcript_id "P.1";\n'
+       'chrV\tt\texon\t35\t40\t.\t-\t.\tgene_id "M"; gene_name "MINUSG"; transcript_id "M.1";\n'
+       'chrV\tt\texon\t47\t58\t.\t-\t.\tgene_id "M"; gene_name "MINUSG"; transcript_id "M.1";\n')
+
+
+@pytest.fixture
+def small_genome(tmp_path):
+    fasta = tmp_path / "v.fa"
+    fasta.write_text(f">chrV\n{CHRV}\n")
+    gtf = tmp_path / "v.gtf"
+    gtf.write_text(GTF)
+    return fasta, gtf
+
+
+def test_region_parsing():
+    assert parse_region("chr1:1,001-2,000") == ("chr1", 1000, 2000)
+    assert parse_region("chrX") == ("chrX", None, None)
+    with pytest.raises(sciarch.UsageError):
+        parse_region("chr1:10-5")
+
+
+def test_scores_follow_the_motifs_on_both_strands(motif_model):
+    ref = SequenceDict({"chrV": CHRV})
+    plus = score_region(motif_model, ref, "chrV", 0, 60, strand="+", block_length=7)
+    minus = score_region(motif_model, ref, "chrV", 0, 60, strand="-", block_length=7)
+    assert np.flatnonzero(plus[:, 1] > 0.5).tolist() == [13]   # donor: base 14 (0-based 13)
+    assert np.flatnonzero(plus[:, 0] > 0.5).tolist() == [21]   # acceptor: base 22
+    assert np.flatnonzero(minus[:, 1] > 0.5).tolist() == [46]  # minus-strand donor: base 47
+    # the minus strand of the genome is the plus strand of its reverse complement
+    rc = SequenceDict({"chrV": reverse_complement_text(CHRV)})
+    assert np.allclose(minus, score_region(motif_model, rc, "chrV", 0, 60, strand="+", block_length=11)[::-1])
+
+
+def test_predict_writes_tsv_and_bedgraph(tmp_path, small_genome, motif_model):
+    fasta, _ = small_genome
+    out = tmp_path / "scores.tsv"
+    result = predict_to_file(motif_model, fasta, out, region="chrV:11-30", strand="+", block_length=8)
+    lines = out.read_text().splitlines()
+    assert lines[0] == "chrom\tpos\tstrand\tacceptor\tdonor" and len(lines) == 21 and result["bases"] == 20
+    rows = {int(r.split("\t")[1]): r.split("\t") for r in lines[1:]}
+    assert float(rows[14][4]) > 0.99 and float(rows[22][3]) > 0.99 and float(rows[13][4]) < 0.01
+    bedgraph = tmp_path / "scores.bedgraph"
+    predict_to_file(motif_model, fasta, bedgraph, strand="both", min_score=0.5)
+    text = bedgraph.read_text()
+    assert text.count("track type=bedGraph") == 4
+    assert "chrV\t13\t14\t1.0000" in text and "chrV\t21\t22\t1.0000" in text and "chrV\t46\t47\t1.0000" in text
+
+
+def _vcf(tmp_path, rows):
+    path = tmp_path / "in.vcf"
+    header = "##fileformat=VCFv4.2\n##contig=<ID=chrV>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    path.write_text(header + "".join("\t".join(map(str, r)) + "\n" for r in rows))
+    return path
+
+
+def _info(line):
+    return dict(f.split("=", 1) for f in line.split("\t")[7].split(";") if "=" in f)
+
+
+def test_delta_scores_for_snvs_indels_and_strands(tmp_path, small_genome, motif_model):
+    fasta, gtf = small_genome
+    vcf = _vcf(tmp_path, [
+        ("chrV", 16, "snv_loss", "T", "A", ".", "PASS", "."),      # GT -> GA: donor at 14 lost (DP -2)
+        ("chrV", 25, "snv_gain", "C", "G,A", ".", "PASS", "DP=9"),  # CC -> ... no motif either way
+        ("chrV", 18, "ins_gain", "C", "CGT", ".", "PASS", "."),    # inserts GT after 18: donor gained at 18
+        ("chrV", 19, "del_loss", "CAG", "C", ".", "PASS", "."),    # deletes AG at 20-21: acceptor at 22 lost
+        ("chrV", 46, "minus_loss", "C", "T", ".", "PASS", "."),    # AC -> AT: minus-strand donor at 47 lost
+        ("chrV", 12, "bad_ref", "G", "A", ".", "PASS", "."),       # the FASTA has C here
+        ("chrV", 2, "intergenic", "C", "A", ".", "PASS", "."),
+        ("chrV", 26, "complex", "CC", "GA", ".", "PASS", "."),
+    ])
+    out = tmp_path / "out.vcf"
+    result = score_vcf(motif_model, vcf, fasta, gtf, out, distance=6, batch_size=3)
+    lines = out.read_text().splitlines()
+    assert any(line.startswith("##INFO=<ID=SpliceAI,") for line in lines)
+    body = {line.split("\t")[2]: line for line in lines if not line.startswith("#")}
+    assert len(body) == 8  # every input record is written, scored or not
+
+    def fields(name, k=0):
+        return _info(body[name])["SpliceAI"].split(",")[k].split("|")
+
+    allele, gene, ag, al, dg, dl, p_ag, p_al, p_dg, p_dl = fields("snv_loss")
+    assert (allele, gene) == ("A", "PLUSG") and float(dl) == 1.0 and int(p_dl) == -2 and float(dg) == 0.0
+    assert [f[2:6] for f in (fields("snv_gain", 0), fields("snv_gain", 1))] == [["0.00"] * 4] * 2
+    assert _info(body["snv_gain"])["DP"] == "9"  # existing INFO kept
+    ins = fields("ins_gain")
+    assert float(ins[4]) == 1.0 and int(ins[8]) == 0  # donor gained at the insertion's anchor base 18
+    deletion = fields("del_loss")
+    assert float(deletion[3]) == 1.0 and int(deletion[7]) == 3  # acceptor at 22 lost, 3 bases right of 19
+    minus = fields("minus_loss")
+    assert minus[1] == "MINUSG" and float(minus[5]) == 1.0 and int(minus[9]) == 1  # donor at 47, variant at 46
+    assert fields("complex")[2:] == ["."] * 8
+    assert "SpliceAI" not in _info(body["bad_ref"]) and "SpliceAI" not in _info(body["intergenic"])
+    assert result["skipped"]["reasons"] == {"REF mismatch": 1} and result["outside_genes"] == 1
+    assert result["skipped"]["records"][0]["record"] == "line 9"
