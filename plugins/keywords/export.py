@@ -13,7 +13,7 @@ outputs, for devices that listen continuously.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import sciarch
@@ -26,33 +26,51 @@ class WaveformToPosteriors(nn.Module):
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
-        self.model = model.eval()
+        self.model = model
+        self.eval()
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         return torch.softmax(self.model(wave), dim=1).transpose(1, 2)
 
 
-def _example(model: nn.Module, seconds: float = 1.5, seed: int = 0) -> torch.Tensor:
+def _example(model: nn.Module, seconds: float = 1.5, seed: int = 0, batch: int = 1) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
     samples = int(seconds * model.frontend.sample_rate)
-    return 0.1 * torch.randn(1, samples, generator=generator)
+    return 0.1 * torch.randn(batch, samples, generator=generator)
 
 
 def export_onnx(model: nn.Module, path: str | Path, *, check_audio: torch.Tensor | None = None,
-                opset: int = 18) -> dict[str, Any]:
-    """Write ``path`` (.onnx) with a dynamic batch and length; return the check against PyTorch."""
+                opset: int = 18, exporter: Literal["dynamo", "torchscript"] = "dynamo") -> dict[str, Any]:
+    """Write ``path`` (.onnx) with a dynamic batch and length; return the check against PyTorch.
+
+    ``exporter="dynamo"`` is PyTorch's ``torch.export``-based exporter (the supported one);
+    ``"torchscript"`` the older tracing exporter, several times faster to run.
+    """
+    import warnings
+
     ort = sciarch.require("onnxruntime", "audio")
     wrapped = WaveformToPosteriors(model)
-    example = _example(model)
+    # a batch of 2: torch.export would fix a dimension of size 1 as a constant
+    example = _example(model, batch=2)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    batch, samples = torch.export.Dim("batch", min=1, max=1024), torch.export.Dim("samples", min=2000, max=16000 * 3600)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        program = torch.onnx.export(wrapped, (example,), dynamo=True, opset_version=opset, input_names=["waveform"],
-                                    output_names=["posteriors"], dynamic_shapes=({0: batch, 1: samples},),
-                                    verbose=False, external_data=False)
-        program.save(str(tmp))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if exporter == "dynamo":
+                batch = torch.export.Dim("batch", min=1, max=1024)
+                samples = torch.export.Dim("samples", min=2000, max=16000 * 3600)
+                program = torch.onnx.export(wrapped, (example,), dynamo=True, opset_version=opset,
+                                            input_names=["waveform"], output_names=["posteriors"],
+                                            dynamic_shapes=({0: batch, 1: samples},), verbose=False,
+                                            external_data=False)
+                program.save(str(tmp))
+            else:
+                torch.onnx.export(wrapped, (example,), str(tmp), dynamo=False, opset_version=opset,
+                                  input_names=["waveform"], output_names=["posteriors"],
+                                  dynamic_axes={"waveform": {0: "batch", 1: "samples"},
+                                                "posteriors": {0: "batch", 1: "frames"}})
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -62,7 +80,7 @@ def export_onnx(model: nn.Module, path: str | Path, *, check_audio: torch.Tensor
     with torch.inference_mode():
         want = wrapped(audio).numpy()
     return {"path": str(path), "max_abs_diff": float(np.abs(got - want).max()), "frames": int(want.shape[1]),
-            "opset": opset}
+            "opset": opset, "exporter": exporter}
 
 
 def export_torchscript(model: nn.Module, path: str | Path, *, check_audio: torch.Tensor | None = None) -> dict[str, Any]:
@@ -88,6 +106,8 @@ def export_torchscript(model: nn.Module, path: str | Path, *, check_audio: torch
 def export_streaming_onnx(model: nn.Module, path: str | Path, *, hops: int = 300) -> dict[str, Any]:
     """The streaming step as ONNX: inputs ``samples`` (1, hop) and ``state_i``, outputs ``logits`` and
     ``new_state_i``; checked by streaming ``hops`` hops through onnxruntime against PyTorch."""
+    import warnings
+
     from .streaming import StreamingWaveNet
 
     ort = sciarch.require("onnxruntime", "audio")
@@ -109,9 +129,11 @@ def export_streaming_onnx(model: nn.Module, path: str | Path, *, hops: int = 300
     tmp = path.with_name(f".{path.name}.tmp")
     samples = torch.zeros(1, step.hop_length)
     try:
-        program = torch.onnx.export(Flat(), (samples, *state), dynamo=True, input_names=["samples", *names],
-                                    output_names=["logits", *[f"new_{n}" for n in names]], verbose=False,
-                                    external_data=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(Flat(), (samples, *state), dynamo=True, input_names=["samples", *names],
+                                        output_names=["logits", *[f"new_{n}" for n in names]], verbose=False,
+                                        external_data=False)
         program.save(str(tmp))
         tmp.replace(path)
     finally:
