@@ -92,7 +92,7 @@ class OnlineDetector:
             k = int(np.argmax(scores))
             above = bool(scores[k] >= self.threshold)
             if above and not self.was_above and self.frame - self.last >= self.refractory:
-                out.append(Detection((self.frame + 1) * self.hop_s, self.keywords[k], float(scores[k])))
+                out.append(Detection(round((self.frame + 1) * self.hop_s, 6), self.keywords[k], float(scores[k])))
                 self.last = self.frame
             self.was_above = above
             self.frame += 1
@@ -116,7 +116,7 @@ def detect(posteriors: np.ndarray, class_names: Sequence[str], keywords: Sequenc
         if t - last < refractory:
             continue
         k = int(np.argmax(scores[t]))
-        out.append(Detection(time_s=float((t + 1) * hop_s), word=keywords[k], score=float(scores[t, k])))
+        out.append(Detection(time_s=round(float((t + 1) * hop_s), 6), word=keywords[k], score=float(scores[t, k])))
         last = t
     return out
 
