@@ -1,0 +1,116 @@
+"""``sciarch keywords listen``: detections with times from a file, and live from raw PCM on stdin.
+
+The default pass checks the command end to end on a smoke-trained run (file and ``--stream`` must
+report the same detections); the slow test trains a small model for real and checks that it finds
+the keywords spoken, by voices it never heard, in a generated recording.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sciarch_datasets.audio.continuous import generate_recording, write_events
+from sciarch_datasets.audio.wav import to_pcm16, write_wav
+
+
+def sciarch_cli(args, **kwargs) -> subprocess.CompletedProcess:
+    """``sciarch ARGS`` in a subprocess, as a user runs it."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, "-m", "sciarch", *map(str, args)], capture_output=True, env=env,
+                          timeout=600, **kwargs)
+
+
+def sciarch_in_process(args, input: bytes | None = None):
+    """``sciarch ARGS`` through click's runner in this process (no interpreter start-up)."""
+    from click.testing import CliRunner
+    from sciarch.cli import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    from sciarch.testing import check_smoke_run
+
+    run_dir = tmp_path_factory.mktemp("runs") / "tts-12-smoke"
+    check_smoke_run("keywords/tts-12", run_dir)
+    return run_dir
+
+
+def recording(path, voices, minutes=0.3, seed=0, keywords=("yes", "no", "up", "down", "left", "right", "on", "off",
+                                                              "stop", "go")):
+    audio, events = generate_recording(minutes, voices, keywords=keywords, keyword_rate=0.5, seed=seed,
+                                       snr_db=(25.0, 30.0))
+    write_wav(path, audio)
+    write_events(path.with_suffix(".csv"), events)
+    return audio, events
+
+
+def test_listen_reports_the_same_detections_from_a_file_and_from_a_stream(smoke_run, tmp_path):
+    from sciarch_datasets.audio.espeak import Voice
+
+    audio, _ = recording(tmp_path / "talk.wav", [Voice("en", "m3")], minutes=0.1)
+    # an untrained model's posteriors hover near 1/12: a low threshold makes it fire
+    common = ["--run", smoke_run, "--threshold", "0.08", "--json"]
+    from_file = sciarch_in_process(["keywords", "listen", tmp_path / "talk.wav", *common])
+    assert from_file.exit_code == 0, from_file.output
+    from_stream = sciarch_cli(["keywords", "listen", "-", "--stream", *common],
+                              input=to_pcm16(audio).astype("<i2").tobytes())
+    assert from_stream.returncode == 0, from_stream.stderr.decode()
+    file_hits = [json.loads(line) for line in from_file.stdout.splitlines() if line.startswith("{")]
+    stream_hits = [json.loads(line) for line in from_stream.stdout.decode().splitlines()]
+    assert file_hits, "no detection at all: the comparison would prove nothing"
+    assert [(d["time_s"], d["word"]) for d in stream_hits] == [(d["time_s"], d["word"]) for d in file_hits]
+    assert all(abs(a["score"] - b["score"]) < 1e-3 for a, b in zip(stream_hits, file_hits, strict=True))
+    assert "listened to 6.00 s" in from_stream.stderr.decode()
+
+
+def test_listen_explains_a_missing_run_and_a_bad_file(smoke_run, tmp_path):
+    import sciarch
+
+    with pytest.raises(sciarch.NotFoundError, match="not a run directory"):
+        sciarch_in_process(["keywords", "listen", tmp_path / "x.wav", "--run", tmp_path / "nowhere"])
+    (tmp_path / "bad.wav").write_bytes(b"RIFF nonsense")
+    with pytest.raises(sciarch.DataError, match=r"bad\.wav.*cannot read audio"):
+        sciarch_in_process(["keywords", "listen", tmp_path / "bad.wav", "--run", smoke_run])
+
+
+@pytest.mark.slow
+def test_listen_finds_the_keywords_in_a_recording_with_a_trained_model(tmp_path):
+    """Train a 3-keyword WaveNet on synthesised speech (~2 min on one CPU thread), then listen."""
+    from sciarch.config import load
+    from sciarch.training import train
+    from sciarch_datasets.audio.continuous import read_events
+    from sciarch_datasets.audio.espeak import Voice
+    from sciarch_datasets.audio.tts import TTSSettings, split_voices
+
+    keywords = ["yes", "stop", "left"]
+    overrides = [f"data.args.keywords={json.dumps(keywords)}", "data.args.accents=[en, en-US, en-GB-x-rp]",
+                 "data.args.continuous_minutes=0.0", "data.args.takes=2", "data.args.max_voices=[240, 20, 20]",
+                 "model.args.layers=12", "trainer.max_epochs=8"]
+    resolved = load("keywords/tts-12", overrides=overrides)
+    run_dir = tmp_path / "run"
+    train(resolved, run_dir=run_dir, quiet=True)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["test"]["test/acc"] > 0.9
+
+    held_out = split_voices(TTSSettings(accents=("en", "en-US", "en-GB-x-rp")))["testing"]
+    assert all(isinstance(v, Voice) for v in held_out)
+    recording(tmp_path / "talk.wav", held_out, minutes=1.0, seed=7, keywords=tuple(keywords))
+    events = [e for e in read_events(tmp_path / "talk.csv") if e.keyword]
+    result = sciarch_cli(["keywords", "listen", tmp_path / "talk.wav", "--run", run_dir, "--json"])
+    assert result.returncode == 0, result.stderr.decode()
+    found = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    hits = 0
+    for event in events:
+        hits += any(d["word"] == event.word and event.start_s <= d["time_s"] <= event.end_s + 0.75 for d in found)
+    assert len(events) >= 10
+    assert hits / len(events) >= 0.8, (hits, len(events), found)
+    false_alarms = len(found) - hits
+    assert false_alarms <= 0.2 * len(events)
+    np.testing.assert_array_less(0, len(found))
