@@ -277,7 +277,29 @@ def embed_conformer(mol: Any, *, seed: int = 0, mmff: bool = True) -> np.ndarray
             if AllChem.MMFFHasAllMoleculeParams(with_h):
                 AllChem.MMFFOptimizeMolecule(with_h, maxIters=200)
     # AddHs appends the hydrogens after the heavy atoms, so the first atoms keep their order
-    return np.asarray(with_h.GetConformer().GetPositions()[: mol.GetNumAtoms()], dtype=np.float32)
+    pos = np.asarray(with_h.GetConformer().GetPositions()[: mol.GetNumAtoms()], dtype=np.float32)
+    return separate_fragments(mol, pos)
+
+
+def separate_fragments(mol: Any, pos: np.ndarray, gap: float = 5.0) -> np.ndarray:
+    """Lay the disconnected fragments of a molecule (a salt's ions) side by side along x.
+
+    ETKDG gives no meaningful relative placement for disconnected fragments (two single-atom
+    ions both land on the origin), so fragments are placed deliberately: each centred, then
+    shifted so that consecutive fragments are ``gap`` Å apart.
+    """
+    fragments = Chem.GetMolFrags(mol, asMols=False, sanitizeFrags=False)
+    if len(fragments) < 2:
+        return pos
+    out = pos.copy()
+    cursor = 0.0
+    for atoms in fragments:
+        idx = list(atoms)
+        centred = pos[idx] - pos[idx].mean(0)
+        low, high = centred[:, 0].min(), centred[:, 0].max()
+        out[idx] = centred + np.array([cursor - low, 0.0, 0.0], dtype=np.float32)
+        cursor += (high - low) + gap
+    return out
 
 
 # -- many molecules ----------------------------------------------------------------------------

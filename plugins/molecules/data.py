@@ -63,15 +63,123 @@ def concat_stores(stores: list[Any]) -> Any:
         else:
             tensors[key] = torch.cat(parts)
     meta: dict[str, Any] = {"parts": [], "target_names": stores[0].meta["target_names"]}
-    for key in ("rows", "labels", "smiles", "scaffolds"):
-        meta[key] = [v for s in stores for v in s.meta[key]]
+    for key in ("rows", "labels", "smiles", "scaffolds", "ids"):
+        if all(key in s.meta for s in stores):
+            meta[key] = [v for s in stores for v in s.meta[key]]
     meta["files"] = [v for s in stores for v in [s.meta["source"]] * len(s)]
     for s in stores:
         meta["parts"].append({"source": s.meta["source"], "graphs": len(s), "cache": s.meta.get("cache")})
     return GraphStore(tensors, meta)
 
 
-class MoleculeData(pl.LightningDataModule):
+class GraphData(pl.LightningDataModule):
+    """What every graph DataModule here shares: splits written with the run, target statistics
+    of the training split, and loaders of PyG batches. Subclasses set ``self.store`` (one
+    :class:`~sciarch_datasets.molecules.store.GraphStore` of all records, training file first)
+    and ``self.part_sizes`` (records per file) in ``setup``."""
+
+    split: str = "random"
+    split_sizes: tuple[float, ...] = (0.8, 0.1, 0.1)
+    split_seed: int = 0
+    num_folds: int = 5
+    fold: int = 0
+    batch_size: int = 50
+    seed: int = 0
+
+    def _split(self, sizes: list[int]) -> dict[str, np.ndarray]:
+        from sciarch_datasets.molecules import splits
+
+        n = sum(sizes)
+        if self.split == "predefined":
+            if len(sizes) != 2:
+                raise sciarch.UsageError("split 'predefined' needs a separate test file")
+            train, val, test = splits.predefined_split(sizes[0], sizes[1], self.split_sizes[1] /
+                                                       max(self.split_sizes[0] + self.split_sizes[1], 1e-9),
+                                                       seed=self.split_seed)
+        elif len(sizes) > 1:
+            # a separate test file with another split method: split the main file into train/val
+            fraction = self.split_sizes[0] / (self.split_sizes[0] + self.split_sizes[1])
+            train, val, _ = self._split_one(sizes[0], (fraction, 1 - fraction, 0.0))
+            test = np.arange(sizes[0], n)
+        else:
+            train, val, test = self._split_one(n, self.split_sizes)
+        if len(train) == 0:
+            raise sciarch.UsageError(f"the {self.split} split left no training records ({n} in all)")
+        return {"train": train, "val": val, "test": test}
+
+    def _split_one(self, n: int, sizes: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        from sciarch_datasets.molecules import splits
+
+        if self.split == "scaffold":
+            return splits.scaffold_split(self.store.meta["scaffolds"][:n], sizes, seed=self.split_seed)
+        if self.split == "kfold":
+            return splits.kfold_split(n, self.num_folds, self.fold, sizes[1] / max(sizes[0] + sizes[1], 1e-9),
+                                      seed=self.split_seed)
+        return splits.random_split(n, sizes, seed=self.split_seed)
+
+    def _write_split(self) -> None:
+        """``splits.json`` in the run directory: which records (file, row or id) went where."""
+        trainer = getattr(self, "trainer", None)
+        if trainer is None or not trainer.is_global_zero:
+            return
+        root = Path(trainer.default_root_dir)
+        meta = self.store.meta
+        files = meta.get("files") or [meta["source"]] * len(self.store)
+        parts = {}
+        for part, indices in self.split_indices.items():
+            by_file: dict[str, list[Any]] = {}
+            for i in indices:
+                by_file.setdefault(str(files[int(i)]), []).append(meta["rows"][int(i)])
+            parts[part] = by_file
+        sciarch.write_json(root / "splits.json", {
+            "method": self.split, "split_seed": self.split_seed, "sizes": list(self.split_sizes),
+            "num_folds": self.num_folds if self.split == "kfold" else None,
+            "fold": self.fold if self.split == "kfold" else None,
+            "counts": {k: len(v) for k, v in self.split_indices.items()},
+            "rows": self.row_description,
+            **parts,
+        })
+
+    row_description = "1-based data rows of each file (CSV header not counted; SDF record numbers)"
+
+    def target_statistics(self) -> tuple[list[float], list[float]]:
+        """Mean and standard deviation of each target over the training split (missing values ignored)."""
+        y = self.store.targets[torch.as_tensor(self.split_indices["train"], dtype=torch.long)].double()
+        means, stds = [], []
+        for t in range(y.shape[1]):
+            column = y[:, t][~torch.isnan(y[:, t])]
+            mean = float(column.mean()) if column.numel() else 0.0
+            std = float(column.std(unbiased=False)) if column.numel() > 1 else 1.0
+            means.append(mean)
+            stds.append(std if std > 0 and math.isfinite(std) else 1.0)
+        return means, stds
+
+    def describe_record(self, index: int) -> tuple[str, str]:
+        """(where the record is, its SMILES) for test outputs."""
+        meta = self.store.meta
+        files = meta.get("files")
+        where = meta["labels"][index]
+        if files:
+            where = f"{Path(files[index]).name} {where}"
+        return where, meta["smiles"][index]
+
+    def _subset(self, part: str) -> GraphSubset:
+        return GraphSubset(self.store, self.split_indices[part])
+
+    def train_dataloader(self) -> Any:
+        return sciarch.loader(self._subset("train"), batch_size=self.batch_size, train=True, seed=self.seed,
+                              collate_fn=collate_graphs)
+
+    def val_dataloader(self) -> Any:
+        return sciarch.loader(self._subset("val"), batch_size=max(self.batch_size, 128), train=False,
+                              collate_fn=collate_graphs)
+
+    def test_dataloader(self) -> Any:
+        return sciarch.loader(self._subset("test"), batch_size=max(self.batch_size, 128), train=False,
+                              collate_fn=collate_graphs)
+
+
+class MoleculeData(GraphData):
     """Molecules with property targets from a SMILES CSV or SDF file.
 
     Args:
@@ -177,83 +285,6 @@ class MoleculeData(pl.LightningDataModule):
                 raise sciarch.DataError(f"classification targets must be 0 or 1; found {float(bad[0]):g}",
                                         file=store.meta["source"])
 
-    def _split(self, sizes: list[int]) -> dict[str, np.ndarray]:
-        from sciarch_datasets.molecules import splits
-
-        n = sum(sizes)
-        if self.split == "predefined":
-            if len(sizes) != 2:
-                raise sciarch.UsageError("split 'predefined' needs test_path")
-            train, val, test = splits.predefined_split(sizes[0], sizes[1], self.split_sizes[1] /
-                                                       max(self.split_sizes[0] + self.split_sizes[1], 1e-9),
-                                                       seed=self.split_seed)
-        elif len(sizes) > 1:
-            # a separate test file with another split method: split the main file into train/val
-            fractions = self.split_sizes[0] / (self.split_sizes[0] + self.split_sizes[1])
-            train, val, _ = self._split_one(sizes[0], (fractions, 1 - fractions, 0.0))
-            test = np.arange(sizes[0], n)
-        else:
-            train, val, test = self._split_one(n, self.split_sizes)
-        if len(train) == 0:
-            raise sciarch.UsageError(f"the {self.split} split left no training molecules ({n} in all)")
-        return {"train": train, "val": val, "test": test}
-
-    def _split_one(self, n: int, sizes: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        from sciarch_datasets.molecules import splits
-
-        if self.split == "scaffold":
-            return splits.scaffold_split(self.store.meta["scaffolds"][:n], sizes, seed=self.split_seed)
-        if self.split == "kfold":
-            return splits.kfold_split(n, self.num_folds, self.fold, sizes[1] / max(sizes[0] + sizes[1], 1e-9),
-                                      seed=self.split_seed)
-        return splits.random_split(n, sizes, seed=self.split_seed)
-
-    def _write_split(self) -> None:
-        """``splits.json`` in the run directory: which records (file, row) went where."""
-        trainer = getattr(self, "trainer", None)
-        if trainer is None or not trainer.is_global_zero:
-            return
-        root = Path(trainer.default_root_dir)
-        meta = self.store.meta
-        files = meta.get("files") or [meta["source"]] * len(self.store)
-        parts = {}
-        for part, indices in self.split_indices.items():
-            by_file: dict[str, list[int]] = {}
-            for i in indices:
-                by_file.setdefault(str(files[int(i)]), []).append(int(meta["rows"][int(i)]))
-            parts[part] = by_file
-        sciarch.write_json(root / "splits.json", {
-            "method": self.split, "split_seed": self.split_seed, "sizes": list(self.split_sizes),
-            "num_folds": self.num_folds if self.split == "kfold" else None,
-            "fold": self.fold if self.split == "kfold" else None,
-            "counts": {k: len(v) for k, v in self.split_indices.items()},
-            "rows": "1-based data rows of each file (CSV header not counted; SDF record numbers)",
-            **parts,
-        })
-
-    # -- what the task asks for -----------------------------------------------------------------------
-
-    def target_statistics(self) -> tuple[list[float], list[float]]:
-        """Mean and standard deviation of each target over the training split (missing values ignored)."""
-        y = self.store.targets[torch.as_tensor(self.split_indices["train"], dtype=torch.long)].double()
-        means, stds = [], []
-        for t in range(y.shape[1]):
-            column = y[:, t][~torch.isnan(y[:, t])]
-            mean = float(column.mean()) if column.numel() else 0.0
-            std = float(column.std(unbiased=False)) if column.numel() > 1 else 1.0
-            means.append(mean)
-            stds.append(std if std > 0 and math.isfinite(std) else 1.0)
-        return means, stds
-
-    def describe_record(self, index: int) -> tuple[str, str]:
-        """(where the record is, its SMILES) for test outputs."""
-        meta = self.store.meta
-        files = meta.get("files")
-        where = meta["labels"][index]
-        if files:
-            where = f"{Path(files[index]).name} {where}"
-        return where, meta["smiles"][index]
-
     # -- prediction -----------------------------------------------------------------------------------
 
     def prediction_graphs(self, path: str | Path, *, smiles_column: str | None = None, workers: int = -1
@@ -288,23 +319,6 @@ class MoleculeData(pl.LightningDataModule):
             for k, (i, _) in enumerate(good):
                 graphs[i] = store.get(k)
         return header, records, graphs
-
-    # -- loaders -------------------------------------------------------------------------------------
-
-    def _subset(self, part: str) -> GraphSubset:
-        return GraphSubset(self.store, self.split_indices[part])
-
-    def train_dataloader(self) -> Any:
-        return sciarch.loader(self._subset("train"), batch_size=self.batch_size, train=True, seed=self.seed,
-                              collate_fn=collate_graphs)
-
-    def val_dataloader(self) -> Any:
-        return sciarch.loader(self._subset("val"), batch_size=max(self.batch_size, 128), train=False,
-                              collate_fn=collate_graphs)
-
-    def test_dataloader(self) -> Any:
-        return sciarch.loader(self._subset("test"), batch_size=max(self.batch_size, 128), train=False,
-                              collate_fn=collate_graphs)
 
 
 def freesolv(split: SplitMethod = "random", split_sizes: tuple[float, float, float] = (0.8, 0.1, 0.1),
