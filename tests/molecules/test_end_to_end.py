@@ -87,3 +87,39 @@ def test_strict_mode_stops_at_the_first_invalid_smiles(tmp_path, mixed_csv, caps
                    "--set", "data.args.targets=[dG]", "--set", "data.args.strict=true"])
     assert status == 2
     assert "row 5 (line 6): invalid SMILES 'C1CC('" in capsys.readouterr().err
+
+
+def test_a_3d_model_trains_on_smiles_with_etkdg_conformers(tmp_path):
+    run = tmp_path / "run"
+    assert main(["train", "molecules/freesolv", "--smoke", "--run-dir", str(run), "-q",
+                 "--set", "data.args.limit=40", "--set", "data.args.conformers=true",
+                 "--set", "model={name: molecules/schnet, args: {hidden: 16, filters: 16, interactions: 2}}"]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "completed" and math.isfinite(summary["test"]["test/rmse"])
+
+
+def test_a_3d_model_without_conformers_says_how_to_get_them(tmp_path, capsys):
+    status = main(["train", "molecules/freesolv", "--smoke", "--run-dir", str(tmp_path / "run"), "-q",
+                   "--set", "data.args.limit=40",
+                   "--set", "model={name: molecules/egnn, args: {hidden: 16, layers: 1}}"])
+    assert status == 2
+    assert "conformers: true" in capsys.readouterr().err
+
+
+def test_complex_runs_predict_every_complex_of_a_folder(tmp_path):
+    from sciarch_datasets.molecules.generated import generated_complexes
+
+    run = tmp_path / "run"
+    assert main(["train", "molecules/pdbbind-egnn", "--smoke", "--run-dir", str(run), "-q"]) == 0
+    folder = generated_complexes(n=16, seed=0)
+    index = tmp_path / "to_score.csv"
+    index.write_text("id\ng000\ng001\nnot-there\n")
+    out = tmp_path / "scores.csv"
+    for cid in ("g000", "g001"):
+        (tmp_path / cid).symlink_to(folder / cid)
+    assert main(["predict", "--checkpoint", str(run), "--input", str(index), "--output", str(out)]) == 0
+    with open(out) as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["id"] for r in rows] == ["g000", "g001", "not-there"]
+    assert math.isfinite(float(rows[0]["pK"])) and rows[0]["error"] == ""
+    assert rows[2]["pK"] == "" and "no folder" in rows[2]["error"]

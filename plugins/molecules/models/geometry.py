@@ -81,5 +81,7 @@ def atom_types(z: Tensor, node_type: Tensor | None) -> Tensor:
 
 def require_coordinates(batch: object, model: str) -> None:
     if getattr(batch, "pos", None) is None or getattr(batch, "z", None) is None:
-        raise ValueError(f"{model} needs 3D coordinates: train it on complexes, or on molecules with "
+        from sciarch import UsageError
+
+        raise UsageError(f"{model} needs 3D coordinates: train it on complexes, or on molecules with "
                          "data.args.conformers: true (ETKDG conformers)")
