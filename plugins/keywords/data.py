@@ -88,6 +88,8 @@ class SpeechCommandsData(pl.LightningDataModule):
             word folder is a class: 35 in v0.02, 30 in v0.01).
         keywords: the keywords of ``labels: keywords`` (default: the ten commands).
         unknown_fraction: other-word clips per keyword clip, in each split.
+        train_unknown_fraction: the same for the training split only, if set (more negatives to
+            learn from without changing what the test measures).
         silence_fraction: silence clips per keyword clip (0 with ``labels: all`` leaves silence out).
         batch_size: clips per batch.
         noise_probability, snr_db, time_shift_s, speed_factors, speed_probability: augmentation of
@@ -106,8 +108,8 @@ class SpeechCommandsData(pl.LightningDataModule):
     provides = ("num_classes", "class_names")
 
     def __init__(self, path: str | None = None, labels: Literal["keywords", "all"] = "keywords",
-                 keywords: list[str] | None = None, unknown_fraction: float = 0.1, silence_fraction: float = 0.1,
-                 batch_size: int = 128, noise_probability: float = 0.8, snr_db: tuple[float, float] = (0.0, 20.0),
+                 keywords: list[str] | None = None, unknown_fraction: float = 0.1,
+                 train_unknown_fraction: float | None = None, silence_fraction: float = 0.1, batch_size: int = 128, noise_probability: float = 0.8, snr_db: tuple[float, float] = (0.0, 20.0),
                  time_shift_s: float = 0.1, speed_factors: tuple[float, ...] = (0.9, 1.0, 1.1),
                  speed_probability: float = 0.5, eval_snr_db: float | None = None, noise_dir: str | None = None,
                  max_clips: int | None = None, continuous_dir: str | None = None, strict: bool = False,
@@ -117,6 +119,7 @@ class SpeechCommandsData(pl.LightningDataModule):
         self.labels = labels
         self.keywords = list(keywords) if keywords else list(COMMANDS)
         self.unknown_fraction, self.silence_fraction = unknown_fraction, silence_fraction
+        self.train_unknown_fraction = train_unknown_fraction
         self.batch_size = batch_size
         self.augment_args = {"noise_probability": noise_probability, "snr_db": tuple(snr_db),
                              "time_shift_s": time_shift_s, "speed_factors": tuple(speed_factors),
@@ -191,7 +194,10 @@ class SpeechCommandsData(pl.LightningDataModule):
         if self.labels == "keywords":
             known = np.nonzero(np.isin(words, self.keywords))[0]
             others = np.nonzero(~np.isin(words, self.keywords))[0]
-            n_unknown = min(len(others), int(np.ceil(self.unknown_fraction * len(known))))
+            fraction = self.unknown_fraction
+            if split == "train" and self.train_unknown_fraction is not None:
+                fraction = self.train_unknown_fraction
+            n_unknown = min(len(others), int(np.ceil(fraction * len(known))))
             chosen = np.sort(np.concatenate([known, rng.choice(others, n_unknown, replace=False)])).astype(np.int64)
             labels = np.asarray([index.get(w, index[UNKNOWN]) for w in words[chosen]], dtype=np.int64)
             n_known = len(known)

@@ -9,7 +9,9 @@ Two objectives over the same batches ``(waveform, label, word span)``:
   class (a keyword, or ``_unknown_`` for another word); every other frame carries ``_silence_``,
   read as "no word has just ended". The model learns to fire once, right after a word, which is
   what a detector listening to a stream needs. A clip's prediction is the word whose posterior
-  peaks highest over the clip if that peak reaches ``detection_threshold``, else silence.
+  peaks highest over the clip if that peak reaches ``detection_threshold``, else silence. With
+  probability ``context_probability`` a training clip is preceded by another clip of the batch
+  (both words labelled), so the model learns to ignore what came before, as it must in a stream.
 
 Tested on the test split: accuracy, the confusion matrix (PNG and CSV, in the run's
 ``evaluation/``), and, when the data module provides long recordings with known keyword times, the
@@ -43,13 +45,16 @@ class KeywordSpotting(sciarch.Task):
         label_smoothing: of the cross-entropy.
         detection_threshold: posterior peak a word must reach to be predicted (end_of_keyword).
         refractory_s: silence imposed after a detection in continuous audio.
+        context_probability: chance a training clip is preceded by another clip of the batch
+            (end_of_keyword only).
     """
 
     def __init__(self, model: torch.nn.Module, class_names: list[str] | None = None,
                  objective: Literal["end_of_keyword", "clip"] = "end_of_keyword", label_before_s: float = 0.05,
                  label_after_s: float = 0.25, spec_augment: bool = True, freq_masks: int = 2,
                  freq_mask_width: int = 7, time_masks: int = 2, time_mask_width: int = 10,
-                 label_smoothing: float = 0.0, detection_threshold: float = 0.5, refractory_s: float = 0.5) -> None:
+                 label_smoothing: float = 0.0, detection_threshold: float = 0.5, refractory_s: float = 0.5,
+                 context_probability: float = 0.5) -> None:
         super().__init__(model)
         from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
@@ -72,6 +77,7 @@ class KeywordSpotting(sciarch.Task):
         self.label_smoothing = label_smoothing
         self.detection_threshold = detection_threshold
         self.refractory_s = refractory_s
+        self.context_probability = context_probability if objective == "end_of_keyword" else 0.0
         self.val_accuracy = MulticlassAccuracy(num_classes, average="micro")
         self.test_accuracy = MulticlassAccuracy(num_classes, average="micro")
         self.test_confusion = MulticlassConfusionMatrix(num_classes)
@@ -83,16 +89,43 @@ class KeywordSpotting(sciarch.Task):
         return [c for c in self.class_names if c not in (SILENCE, UNKNOWN)]
 
     def frame_targets(self, labels: torch.Tensor, spans: torch.Tensor, frames: int) -> torch.Tensor:
-        """``(B, frames)`` end-of-keyword targets: the word near its end, silence elsewhere."""
+        """``(B, frames)`` end-of-keyword targets: each word near its end, silence elsewhere.
+
+        ``labels`` is ``(B,)`` or ``(B, words)`` and ``spans`` ``(B, 2)`` or ``(B, words, 2)`` in
+        samples; a later word's labels win where two overlap.
+        """
+        if labels.dim() == 1:
+            labels, spans = labels[:, None], spans[:, None]
         fe = self.model.frontend
         hop, rate = fe.hop_length, fe.sample_rate
-        # frame t ends at sample (t+1)·hop, so the word's last sample falls in frame ceil(end/hop) - 1
-        last = torch.div(spans[:, 1] + hop - 1, hop, rounding_mode="floor") - 1
-        first = (last - int(round(self.label_before_s * rate / hop))).clamp_min(0)
-        stop = last + int(round(self.label_after_s * rate / hop))
         t = torch.arange(frames, device=labels.device)[None]
-        inside = (t >= first[:, None]) & (t <= stop[:, None]) & (spans[:, 1:2] > 0) & (labels[:, None] != self.silence)
-        return torch.where(inside, labels[:, None], torch.full_like(inside, self.silence, dtype=labels.dtype))
+        targets = torch.full((labels.shape[0], frames), self.silence, dtype=labels.dtype, device=labels.device)
+        for k in range(labels.shape[1]):
+            end = spans[:, k, 1]
+            # frame t ends at sample (t+1)·hop, so the word's last sample falls in frame ceil(end/hop) - 1
+            last = torch.div(end + hop - 1, hop, rounding_mode="floor") - 1
+            first = (last - int(round(self.label_before_s * rate / hop))).clamp_min(0)
+            stop = last + int(round(self.label_after_s * rate / hop))
+            inside = (t >= first[:, None]) & (t <= stop[:, None]) & (end[:, None] > 0)
+            inside &= labels[:, k: k + 1] != self.silence
+            targets = torch.where(inside, labels[:, k: k + 1], targets)
+        return targets
+
+    def with_context(self, wave: torch.Tensor, labels: torch.Tensor,
+                     spans: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Precede clips (with probability ``context_probability``) by another clip of the batch.
+
+        Returns ``(B, 2T)`` audio, ``(B, 2)`` labels and ``(B, 2, 2)`` spans; a clip without
+        context is preceded by silence, as in the offline model's zero padding.
+        """
+        batch, length = wave.shape
+        use = torch.rand(batch, device=wave.device) < self.context_probability
+        order = torch.randperm(batch, device=wave.device)
+        prefix = wave[order] * use[:, None]
+        prefix_labels = torch.where(use, labels[order], torch.full_like(labels, self.silence))
+        prefix_spans = spans[order] * use[:, None]
+        return (torch.cat([prefix, wave], dim=1), torch.stack([prefix_labels, labels], dim=1),
+                torch.stack([prefix_spans, spans + length], dim=1))
 
     def clip_scores(self, logits: torch.Tensor) -> torch.Tensor:
         """``(B, classes)`` clip scores from ``(B, classes, frames)`` logits; argmax is the prediction."""
@@ -124,9 +157,11 @@ class KeywordSpotting(sciarch.Task):
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         wave, labels, spans = batch
+        if self.context_probability > 0:
+            wave, labels, spans = self.with_context(wave, labels, spans)
         logits = self._logits(wave, augment=True)
         loss = self._loss(logits, labels, spans)
-        self.log("train/loss", loss, prog_bar=True, batch_size=len(labels))
+        self.log("train/loss", loss, prog_bar=True, batch_size=labels.shape[0])
         return loss
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:

@@ -63,3 +63,26 @@ def test_confusion_matrix_is_written_as_png_and_csv(tmp_path):
     rows = (tmp_path / "per_class_accuracy.csv").read_text().splitlines()
     assert rows[1] == "yes,6,0.8333" and rows[4] == "_silence_,3,1.0000"
     assert (tmp_path / "confusion_matrix.csv").read_text().splitlines()[1] == "yes,5,1,0,0"
+
+
+def test_context_prepends_another_clip_and_labels_both_words():
+    torch.manual_seed(0)
+    t = task(context_probability=1.0, label_before_s=0.0, label_after_s=0.0)
+    wave = torch.stack([torch.full((1600,), float(i + 1)) for i in range(4)])
+    labels = torch.tensor([0, 1, 2, 3])
+    spans = torch.tensor([[100, 800], [200, 900], [0, 1000], [0, 0]])
+    audio, both_labels, both_spans = t.with_context(wave, labels, spans)
+    assert audio.shape == (4, 3200)
+    for i in range(4):
+        j = int(audio[i, 0].item()) - 1  # which clip became the prefix
+        assert torch.equal(audio[i, 1600:], wave[i]) and torch.equal(audio[i, :1600], wave[j])
+        assert both_labels[i].tolist() == [labels[j].item(), labels[i].item()]
+        assert both_spans[i, 1].tolist() == [spans[i, 0].item() + 1600, spans[i, 1].item() + 1600]
+    targets = t.frame_targets(both_labels, both_spans, 20)
+    for i in range(4):
+        j = int(audio[i, 0].item()) - 1
+        expected = {(spans[j, 1].item() + 159) // 160 - 1: labels[j].item()} if labels[j] != 3 else {}
+        if labels[i] != 3:
+            expected[(spans[i, 1].item() + 1600 + 159) // 160 - 1] = labels[i].item()
+        found = {f: int(targets[i, f]) for f in range(20) if targets[i, f] != 3}
+        assert found == expected
