@@ -37,6 +37,9 @@ GRID: dict[str, list[str]] = {
     "epochs100-dropout0.1": ["trainer.max_epochs=100", "model.args.dropout=0.1"],
     "epochs100-batch16": ["trainer.max_epochs=100", "data.args.batch_size=16"],
     "epochs100-hidden600": ["trainer.max_epochs=100", "model.args.hidden=600", "model.args.ffn_hidden=600"],
+    "epochs100-sum-descriptors": ["trainer.max_epochs=100", "model.args.aggregation=sum", "data.args.descriptors=true"],
+    "epochs150-sum": ["trainer.max_epochs=150", "model.args.aggregation=sum"],
+    "epochs150-sum-descriptors": ["trainer.max_epochs=150", "model.args.aggregation=sum", "data.args.descriptors=true"],
 }
 
 

@@ -163,7 +163,9 @@ class Featuriser:
 
     ``components`` is the number of SMILES columns (more than one appends a one-hot of the
     column to every atom). ``conformers`` adds 3D coordinates (ETKDG for SMILES input, the file's
-    own coordinates for 3D SDF records, unless ``reembed``).
+    own coordinates for 3D SDF records, unless ``reembed``). ``descriptors`` adds RDKit's 2D
+    descriptors of the whole molecule as a graph-level vector ``mol_x`` (see
+    :func:`molecule_descriptors`).
     """
 
     components: int = 1
@@ -171,6 +173,7 @@ class Featuriser:
     conformer_seed: int = 0
     mmff: bool = True
     reembed: bool = False
+    descriptors: bool = False
 
     @property
     def atom_features(self) -> int:
@@ -215,6 +218,11 @@ class Featuriser:
             has_coordinates = mol.GetNumConformers() > 0 and mol.GetConformer().Is3D()
 
         graph = self._graph(mols)
+        if self.descriptors:
+            combined = mols[0]
+            for other in mols[1:]:
+                combined = Chem.CombineMols(combined, other)
+            graph["mol_x"] = molecule_descriptors(combined)[None, :]
         if self.conformers:
             if has_coordinates and not self.reembed:
                 graph["pos"] = np.asarray(mols[0].GetConformer().GetPositions(), dtype=np.float32)
@@ -256,6 +264,26 @@ class Featuriser:
             "smiles": smiles,
             "scaffold": ".".join(murcko_scaffold(m) for m in mols),
         }
+
+
+def descriptor_names() -> list[str]:
+    from rdkit.Chem import Descriptors
+
+    return [name for name, _ in Descriptors._descList]
+
+
+def molecule_descriptors(mol: Any) -> np.ndarray:
+    """RDKit's 2D descriptors (``Descriptors.CalcMolDescriptors``, 217 in RDKit 2024–26), each
+    squashed by ``sign(v)·log(1 + |v|)`` so counts, weights and ``Ipc`` (up to 1e10 and more)
+    share a scale; a descriptor RDKit cannot compute is 0. The model standardises them further.
+    """
+    from rdkit.Chem import Descriptors
+
+    with rdBase.CaptureErrorLog():
+        values = Descriptors.CalcMolDescriptors(mol, missingVal=float("nan"))
+    out = np.asarray([float(values.get(name, np.nan)) for name in descriptor_names()], dtype=np.float64)
+    out = np.where(np.isfinite(out), out, 0.0)
+    return (np.sign(out) * np.log1p(np.abs(out))).astype(np.float32)
 
 
 def embed_conformer(mol: Any, *, seed: int = 0, mmff: bool = True) -> np.ndarray | str:

@@ -24,6 +24,8 @@ import torch
 
 NODE_KEYS = ("x", "z", "pos", "node_type")
 EDGE_KEYS = ("edge_index", "edge_attr")
+#: one row per graph (molecule-level descriptors)
+GRAPH_KEYS = ("mol_x",)
 #: Bumped when the stored layout changes.
 STORE_VERSION = 1
 
@@ -46,6 +48,9 @@ class GraphStore:
             "y": torch.as_tensor(np.asarray(targets, dtype=np.float32).reshape(len(graphs), -1)),
         }
         for key in NODE_KEYS:
+            if graphs and key in graphs[0]:
+                tensors[key] = torch.from_numpy(np.concatenate([g[key] for g in graphs]))
+        for key in GRAPH_KEYS:
             if graphs and key in graphs[0]:
                 tensors[key] = torch.from_numpy(np.concatenate([g[key] for g in graphs]))
         if graphs and "edge_index" in graphs[0]:
@@ -71,6 +76,7 @@ class GraphStore:
         t = self.tensors
         a, b = int(t["node_ptr"][i]), int(t["node_ptr"][i + 1])
         fields: dict[str, Any] = {k: t[k][a:b] for k in NODE_KEYS if k in t}
+        fields.update({k: t[k][i:i + 1] for k in GRAPH_KEYS if k in t})
         if "edge_index" in t:
             c, d = int(t["edge_ptr"][i]), int(t["edge_ptr"][i + 1])
             fields["edge_index"] = t["edge_index"][:, c:d]

