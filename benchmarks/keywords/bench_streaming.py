@@ -44,7 +44,6 @@ def bench_model(layers: int, hops: int, repeats: int) -> dict:
     import numpy as np
     import onnxruntime as ort
     import torch
-
     from sciarch_keywords.export import export_streaming_onnx
     from sciarch_keywords.streaming import StreamingWaveNet
     from sciarch_keywords.wavenet import wavenet_kws
@@ -133,7 +132,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     m = result["machine"]
-    lines = [f"# Keyword spotting: streaming cost per 10 ms hop (one CPU thread)", "",
+    lines = ["# Keyword spotting: streaming cost per 10 ms hop (one CPU thread)", "",
              f"Machine: {m['cpu']}, {m['cores']} cores, {m['threads_used']} thread; load average "
              f"{m['loadavg_at_start']} at start, {m['loadavg_at_end']} at end (shared machine). "
              f"torch {m['torch']}, {m['date']}.", "",
@@ -141,13 +140,13 @@ def main() -> None:
              "| layers | receptive field | params | streaming, eager | streaming, TorchScript | streaming, onnxruntime "
              "| recompute window every hop |",
              "|---|---|---|---|---|---|---|"]
-    for r in result["models"]:
-        def cell(k):
-            return f"{r[k]['median_ms']:.3f} ms (RTF {r[k]['real_time_factor']:.3f})"
+    def cell(r: dict, k: str) -> str:
+        return f"{r[k]['median_ms']:.3f} ms (RTF {r[k]['real_time_factor']:.3f})"
 
+    for r in result["models"]:
         lines.append(f"| {r['layers']} | {r['receptive_field_frames']} frames, {r['receptive_field_s']} s | "
-                     f"{r['parameters']:,} | {cell('eager')} | {cell('torchscript')} | {cell('onnxruntime')} | "
-                     f"{cell('recompute_window')} |")
+                     f"{r['parameters']:,} | {cell(r, 'eager')} | {cell(r, 'torchscript')} | {cell(r, 'onnxruntime')} | "
+                     f"{cell(r, 'recompute_window')} |")
     lines += ["", "Median over repeats of the mean time per hop; RTF = time per hop / 10 ms."]
     args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

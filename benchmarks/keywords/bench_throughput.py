@@ -29,7 +29,6 @@ CONFIGS = {
 
 def measure(name: str, threads: int, steps: int, warmup: int, batch_size: int) -> dict:
     import torch
-
     from sciarch_keywords import tc_resnet, wavenet
     from sciarch_keywords.data import TTSCommandsData
     from sciarch_keywords.task import KeywordSpotting
