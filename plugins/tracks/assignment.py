@@ -63,9 +63,10 @@ def arc_in_box(points: np.ndarray, box: np.ndarray, *, tolerance: float, rng: np
     m = rng.choice(n, hypotheses)
     centres, radii = circle_through(points[i], points[j], points[m])
     scored = points if n <= max_points else points[rng.choice(n, max_points, replace=False)]
-    dist = np.hypot(scored[None, :, 0] - centres[:, None, 0], scored[None, :, 1] - centres[:, None, 1])
-    residual = np.abs(dist - radii[:, None])
     straight = ~np.isfinite(radii) | (radii > 1e5)
+    with np.errstate(invalid="ignore"):  # collinear triples: no centre, handled as lines below
+        dist = np.hypot(scored[None, :, 0] - centres[:, None, 0], scored[None, :, 1] - centres[:, None, 1])
+        residual = np.abs(dist - radii[:, None])
     if straight.any():  # a line through the two end hits
         a, b = points[i[straight]], points[j[straight]]
         direction = b - a

@@ -14,8 +14,10 @@ hits owned by at most one found track, each particle matches at most one found t
   a circle fit to the found track's hits; σ is estimated robustly as 1.4826 × the median absolute
   deviation (energy loss and scattering give tails a plain standard deviation would chase).
 * COCO box and mask AP (pycocotools) with the detection cap raised to ``max_dets`` (the default of
-  100 silently drops detections, and so lowers AP, in pictures with more than 100 tracks), both per
-  class and class-agnostic ("track AP": finding the track, whatever its class).
+  100 silently drops detections, and so lowers AP, in pictures with more than 100 tracks; note that
+  ``COCOeval.summarize()`` prints its headline AP at 100 detections whatever ``maxDets`` holds, so
+  the AP is read from the precision table at the raised cap), both per class and class-agnostic
+  ("track AP": finding the track, whatever its class).
 """
 
 from __future__ import annotations
@@ -250,9 +252,17 @@ class CocoScore:
             evaluator.params.maxDets = [10, 100, self.max_dets]
             evaluator.evaluate()
             evaluator.accumulate()
-            evaluator.summarize()
-        stats = evaluator.stats
-        return {"ap": float(stats[0]), "ap50": float(stats[1]), "ap75": float(stats[2])}
+        # read the precision table at the raised cap ourselves: COCOeval.summarize() reports its
+        # headline AP at a hard-coded 100 detections whatever params.maxDets says
+        precision = evaluator.eval["precision"][:, :, :, 0, -1]  # (IoU thresholds, recalls, classes)
+
+        def mean_of(values: np.ndarray) -> float:
+            valid = values[values > -1]
+            return float(valid.mean()) if valid.size else math.nan
+
+        thresholds = list(np.round(evaluator.params.iouThrs, 2))
+        return {"ap": mean_of(precision), "ap50": mean_of(precision[thresholds.index(0.5)]),
+                "ap75": mean_of(precision[thresholds.index(0.75)])}
 
     def compute(self) -> dict[str, float]:
         out = {}

@@ -1,0 +1,150 @@
+"""The crowding experiment: track efficiency and fake rate against tracks per picture.
+
+A one-stage detector makes a fixed set of predictions per feature-map cell and is said to lose
+tracks when many pass through one cell; a two-stage detector proposes thousands of regions and
+looks at each again. This measures it: test sets of simulated pictures at fixed multiplicities
+(primary tracks per picture; secondaries come on top), each trained detector and the Hough
+baseline run on the same pictures, every found track scored by the same double-majority matching.
+
+Writes ``crowding.json`` (every figure, with the machine and settings), ``crowding.md`` (the table)
+and ``crowding.png`` (efficiency and fake rate against true tracks per picture).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sciarch
+
+from .metrics import TrackScore
+from .reconstruction import score_picture, to_numpy
+
+
+def crowding_set(multiplicity: int, pictures: int, size: int, seed: int, chamber_width_m: float = 1.0) -> Path:
+    """A cached test set of ``pictures`` pictures with exactly ``multiplicity`` primary tracks each."""
+    from sciarch_datasets.tracks import ChamberConfig
+    from sciarch_datasets.tracks.coco import write_dataset
+
+    config = ChamberConfig(image_size=(size, size), chamber_width_m=chamber_width_m,
+                           tracks=(multiplicity, multiplicity))
+    key = sciarch.content_key({"n": pictures, "seed": seed, "chamber": config.to_dict(), "format": 1})
+    folder = sciarch.cache_dir("tracks", "crowding") / f"m{multiplicity}-{key}"
+    if not (folder / "annotations.json").is_file():
+        write_dataset(folder, pictures, config, seed=seed + multiplicity, progress=f"simulating {multiplicity}-track set")
+    return folder
+
+
+def run_crowding(out: Path, runs: dict[str, Path], *, hough: bool = True,
+                 multiplicities: list[int] | tuple[int, ...] = (5, 10, 20, 40, 70, 100), pictures: int = 20,
+                 size: int = 256, seed: int = 1000, label: str = "", hough_options: dict | None = None) -> dict[str, Any]:
+    """Score each run in ``runs`` (name → run directory) and, with ``hough``, the Hough baseline."""
+    import torch
+    from sciarch_datasets.tracks.coco import read_coco
+
+    from .data import TrackPictureSet, class_names
+    from .hough import hough_tracks
+
+    tasks = {name: sciarch.Run(path).load_task() for name, path in runs.items()}
+    methods = list(tasks) + (["hough"] if hough else [])
+    rows: list[dict[str, Any]] = []
+    for multiplicity in multiplicities:
+        folder = crowding_set(multiplicity, pictures, size, seed)
+        coco = read_coco(folder)
+        field, pixel = coco.field_tesla or 1.5, coco.pixel_size_m or 1.0 / size
+        for method in methods:
+            task = tasks.get(method)
+            names = task.class_names if task is not None else ["track"]
+            labels = "track" if names == ["track"] else ("ionisation-charge" if names == class_names(
+                "ionisation-charge") else "species" if len(names) == 10 else "charge")
+            data = TrackPictureSet(coco, labels=labels, names=names, masks=False)
+            score = TrackScore()
+            seconds = 0.0
+            for index in sciarch.track(range(len(data)), f"{method} at {multiplicity} tracks"):
+                image, target = data[index]
+                started = time.perf_counter()
+                if task is None:
+                    hits = target["hits"].numpy().astype(np.float64)
+                    owner, found = hough_tracks(hits, int(target["size"][1]), int(target["size"][0]),
+                                                field_tesla=field, pixel_size_m=pixel, **(hough_options or {}))
+                    detections = {"boxes": np.array([t.box for t in found]).reshape(-1, 4),
+                                  "scores": np.array([t.score for t in found]), "labels": np.ones(len(found), int)}
+                    score_picture(detections, target, score, None, names, field_tesla=field, pixel_size_m=pixel,
+                                  score_threshold=0.0, mask_threshold=0.5, tolerance_px=1.5, min_hits=5,
+                                  owner=owner, found=found)
+                else:
+                    with torch.no_grad():
+                        detections = to_numpy(task.model([image])[0])
+                    score_picture(detections, target, score, None, names, field_tesla=field, pixel_size_m=pixel,
+                                  score_threshold=task.score_threshold, mask_threshold=task.mask_threshold,
+                                  tolerance_px=task.hit_tolerance_px, min_hits=task.min_hits)
+                seconds += time.perf_counter() - started
+            summary = score.summary()
+            rows.append({"method": method, "primary_tracks": multiplicity, "pictures": len(data),
+                         "true_tracks_per_picture": score.true / max(1, len(data)),
+                         "found_tracks_per_picture": score.found / max(1, len(data)),
+                         "efficiency": summary["efficiency"], "fake_rate": summary["fake_rate"],
+                         "duplicate_rate": summary["duplicate_rate"],
+                         "momentum_resolution": summary["momentum_resolution"],
+                         "seconds_per_picture": seconds / max(1, len(data))})
+    result = {"label": label, "machine": machine(), "runs": {k: str(v) for k, v in runs.items()},
+              "pictures_per_multiplicity": pictures, "size": size, "seed": seed, "rows": rows}
+    result["table"] = table(rows)
+    out.mkdir(parents=True, exist_ok=True)
+    sciarch.write_json(out / "crowding.json", result)
+    with sciarch.atomic_write(out / "crowding.md") as handle:
+        handle.write((f"{label}\n\n" if label else "") + result["table"] + "\n")
+    plot(rows, out / "crowding.png", title=label)
+    return result
+
+
+def machine() -> dict[str, Any]:
+    """Where a figure was measured: CPU, cores, threads, load (figures under contention say so)."""
+    import torch
+
+    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "loadavg": [round(v, 2) for v in os.getloadavg()], "gpu": torch.cuda.get_device_name(0)
+            if torch.cuda.is_available() else None}
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| method | primary tracks | true tracks / picture | efficiency | fake rate | duplicates | "
+             "σ(Δp/p) | s / picture |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        res = r["momentum_resolution"]
+        lines.append(f"| {r['method']} | {r['primary_tracks']} | {r['true_tracks_per_picture']:.1f} | "
+                     f"{r['efficiency']:.3f} | {r['fake_rate']:.3f} | {r['duplicate_rate']:.3f} | "
+                     f"{'–' if not math.isfinite(res) else f'{res:.3f}'} | {r['seconds_per_picture']:.2f} |")
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict[str, Any]], path: Path, title: str = "") -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6), dpi=120)
+    for method in dict.fromkeys(r["method"] for r in rows):
+        mine = [r for r in rows if r["method"] == method]
+        x = [r["true_tracks_per_picture"] for r in mine]
+        left.plot(x, [r["efficiency"] for r in mine], "o-", label=method)
+        right.plot(x, [r["fake_rate"] for r in mine], "o-", label=method)
+    for ax, name in ((left, "track efficiency"), (right, "fake rate")):
+        ax.set_xlabel("true tracks per picture")
+        ax.set_ylabel(name)
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+    left.legend(fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    with sciarch.atomic_write(path, "wb") as handle:
+        fig.savefig(handle, format="png")
+    plt.close(fig)
