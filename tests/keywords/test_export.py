@@ -55,4 +55,4 @@ def test_the_older_tracing_exporter_and_the_clip_baseline(tmp_path):
 def test_streaming_step_exports_to_onnx_with_its_caches(tmp_path):
     model = model_with_statistics(layers=8)
     result = export_streaming_onnx(model, tmp_path / "step.onnx", hops=120)
-    assert result["hops"] == 120 and result["max_abs_diff"] <= 1e-5
+    assert result["hops"] == 120 and result["max_abs_diff"] <= 1e-4  # logits, not posteriors

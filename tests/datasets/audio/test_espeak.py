@@ -35,8 +35,10 @@ def test_voices_and_prosody_change_the_audio():
     # the same voice and prosody give the same timing and the same spectrum (not the same samples:
     # eSpeak NG's noise sources draw from the library's own random state)
     again = speak("left", Voice("en", "m1"), rate=160, pitch=50)
-    assert again.shape == base.shape
-    same = np.corrcoef(log_mel(torch.from_numpy(base)).flatten(), log_mel(torch.from_numpy(again)).flatten())[0, 1]
+    assert abs(again.shape[0] - base.shape[0]) <= 320  # trimming may differ by a 10 ms frame at an edge
+    m = min(base.shape[0], again.shape[0])
+    same = np.corrcoef(log_mel(torch.from_numpy(base[:m])).flatten(),
+                       log_mel(torch.from_numpy(again[:m])).flatten())[0, 1]
     other = np.corrcoef(log_mel(torch.from_numpy(base[:n])).flatten(),
                         log_mel(torch.from_numpy(other_voice[:n])).flatten())[0, 1]
     assert same > 0.95 and other < 0.8
