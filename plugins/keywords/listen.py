@@ -76,7 +76,7 @@ def listen_stream(model: torch.nn.Module, class_names: list[str], stream: IO[byt
     """
     from .streaming import StreamingSpotter
 
-    spotter = StreamingSpotter(model)
+    spotter = StreamingSpotter(model, trace=True)
     hop_s = model.frontend.hop_length / model.frontend.sample_rate
     detector = OnlineDetector(class_names, keywords_of(class_names), threshold=threshold,
                               refractory_s=refractory_s, hop_s=hop_s)

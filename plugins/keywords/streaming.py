@@ -113,12 +113,24 @@ class StreamingSpotter:
     """Keeps a :class:`StreamingWaveNet`'s state between hops; feed it audio of any length.
 
     ``push(samples)`` buffers incoming samples and returns the logits of every complete hop,
-    ``(hops, num_classes)``; ``reset()`` starts listening afresh.
+    ``(hops, num_classes)``; ``reset()`` starts listening afresh. With ``trace=True`` the step is
+    traced with TorchScript first, which removes most of Python's per-operation overhead (the
+    step has no data-dependent control flow, so the trace is exact).
     """
 
-    def __init__(self, model: WaveNetKWS | StreamingWaveNet, batch_size: int = 1) -> None:
+    def __init__(self, model: WaveNetKWS | StreamingWaveNet, batch_size: int = 1, *, trace: bool = False) -> None:
         self.step = model if isinstance(model, StreamingWaveNet) else StreamingWaveNet(model)
+        self.step.eval()
         self.batch_size = batch_size
+        self.run = self.step
+        if trace:
+            import warnings
+
+            with warnings.catch_warnings(), torch.no_grad():
+                warnings.simplefilter("ignore")
+                example = torch.zeros(batch_size, self.step.hop_length)
+                self.run = torch.jit.trace(self.step, (example, self.step.initial_state(batch_size)),
+                                           check_trace=False)
         self.reset()
 
     def reset(self) -> None:
@@ -137,7 +149,7 @@ class StreamingSpotter:
         outputs = []
         while self.pending.shape[1] >= hop:
             chunk, self.pending = self.pending[:, :hop], self.pending[:, hop:]
-            logits, self.state = self.step(chunk, self.state)
+            logits, self.state = self.run(chunk, self.state)
             outputs.append(logits)
             self.frames += 1
         if not outputs:

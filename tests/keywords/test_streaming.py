@@ -53,6 +53,8 @@ def test_streaming_accepts_audio_in_pieces_of_any_size():
     assert float((streamed - offline).abs().max()) <= 1e-5
     spotter.reset()
     assert spotter.frames == 0 and float((spotter.push(audio[:, :1600]) - offline[:, :10]).abs().max()) <= 1e-5
+    traced = StreamingSpotter(model, batch_size=2, trace=True)
+    assert float((traced.push(audio) - offline).abs().max()) <= 1e-5
 
 
 def test_each_layer_caches_exactly_its_past_inputs():
