@@ -124,7 +124,8 @@ def detect(posteriors: np.ndarray, class_names: Sequence[str], keywords: Sequenc
 def score_detections(detections: Sequence[Detection], events: Sequence[Any], hours: float, *,
                      tolerance_s: float = 0.75, keywords: Sequence[str] | None = None) -> dict[str, float]:
     """Hits, misses, false alarms, false-reject rate and false alarms per hour."""
-    targets = [e for e in events if (e.word in keywords if keywords is not None else e.keyword)]
+    targets = sorted((e for e in events if (e.word in keywords if keywords is not None else e.keyword)),
+                     key=lambda e: e.start_s)
     matched = [False] * len(targets)
     starts = np.asarray([e.start_s for e in targets])
     hits = false_alarms = 0
