@@ -12,8 +12,9 @@ chr1, 3, 5, 7, 9 apply), separated by intergenic stretches. Each gene is built 5
   (yUnAy) 20–50 nt upstream of the acceptor, a **polypyrimidine tract**, and the acceptor
   (Y)nNCAG|G; no AG lies between the branch point and the acceptor (the AG exclusion zone);
 - **decoys** everywhere: GT and AG occur by chance every few dozen bases, and on top of them
-  strong donor-like 9-mers and pyrimidine-tract + CAG acceptor-like motifs without a branch point
-  are sprinkled through introns and intergenic DNA, and long introns hold **pseudo-exons**: a full
+  donor 9-mers drawn from the true donors' own matrix (one per ~800 bases) and pyrimidine-tract +
+  CAG acceptor-like motifs without a branch point (one per ~1,000 bases) are sprinkled through
+  introns and intergenic DNA, and introns hold **pseudo-exons** (one per ~4 kb): a full
   acceptor and donor around an exon-sized stretch carrying exonic splicing *silencers* (hnRNP A1
   sites such as TAGGGT) instead of enhancers;
 - **alternative isoforms**: some genes have a second or third transcript that skips a cassette
@@ -39,7 +40,7 @@ import sciarch
 from .reference import write_fasta
 from .sequence import A, G, T, decode, reverse_complement
 
-SIMULATOR_VERSION = 1
+SIMULATOR_VERSION = 2
 
 #: per-position base probabilities (A, C, G, T), human-like, around MAG|GURAGU (positions -3..+6)
 DONOR_PWM = np.array([
@@ -53,8 +54,8 @@ DONOR_PWM = np.array([
     [0.07, 0.06, 0.80, 0.07],  # +5  G
     [0.16, 0.16, 0.18, 0.50],  # +6  U
 ])
-#: a decoy donor is drawn nearer the consensus than true donors: strength alone cannot tell them apart
-DECOY_DONOR_PWM = 0.5 * DONOR_PWM + 0.5 * np.eye(4)[[A, A, G, G, T, A, A, G, T]]
+#: decoy donors are drawn from the true donors' own matrix: motif strength alone cannot tell them apart
+DECOY_DONOR_PWM = DONOR_PWM
 #: acceptor positions -3..+1: Y A G | G
 ACCEPTOR_PWM = np.array([
     [0.04, 0.66, 0.01, 0.29],  # -3  Y (C preferred)
@@ -142,8 +143,8 @@ class GeneSimulator:
     def __init__(self, rng: np.random.Generator, *, intron_median: float = 600.0, intron_sigma: float = 1.1,
                  intron_min: int = 100, intron_max: int = 30_000, exon_median: float = 130.0,
                  exons_mean: float = 6.0, max_exons: int = 14, isoform_rate: float = 0.4,
-                 decoy_donor_every: int = 300, decoy_acceptor_every: int = 500,
-                 pseudo_exon_every: int = 2500) -> None:
+                 decoy_donor_every: int = 800, decoy_acceptor_every: int = 1000,
+                 pseudo_exon_every: int = 4000) -> None:
         self.rng = rng
         self.intron_median, self.intron_sigma = intron_median, intron_sigma
         self.intron_min, self.intron_max = intron_min, intron_max

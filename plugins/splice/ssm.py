@@ -13,9 +13,9 @@ over a sequence it is a convolution with the kernel
 
 — an infinite-impulse-response filter whose modes decay slowly, where a CNN is a finite one. The
 bidirectional layer adds a second kernel run backwards along the sequence, and both are applied
-at once by FFT convolution in ``O(L log L)``: no context limit but memory. The kernel is built in
-chunks of ``kernel_chunk`` positions, each recomputed in the backward pass rather than stored, so a
-layer at 100 kb+ of context needs ``O(H·L)`` memory, not ``O(H·N·L)``.
+at once by FFT convolution in ``O(L log L)``: no context limit but memory. The kernel is built from
+one block of ``kernel_chunk`` powers ``λ^l`` shared by every chunk of the sequence, so a
+layer at 100 kb+ of context needs ``O(H·L + H·N·chunk)`` memory, not ``O(H·N·L)``.
 
 A block is ``x + Dropout(GLU(W · Dropout(GELU(S4D(LayerNorm(x))))))``. The model embeds one-hot
 bases with a 1×1 convolution, optionally passes them through a short front of SpliceAI residual
@@ -32,7 +32,6 @@ import math
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.utils.checkpoint import checkpoint
 
 from .spliceai import ResidualUnit
 
@@ -62,13 +61,13 @@ class S4DKernel(nn.Module):
         directions (int): 1 (causal) or 2 (bidirectional: a second kernel for the reverse direction).
         dt_min (float), dt_max (float): range of the log-uniform initial step ``Δ``; a smaller step
             decays more slowly (``1/Δ`` positions), so ``dt_min`` sets the longest initial memory.
-        kernel_chunk (int): positions of the kernel computed (and recomputed in backward) at once.
+        kernel_chunk (int): length of the block of powers ``λ^l`` shared by all chunks of the kernel.
 
     Shapes: ``forward(L)`` → ``(directions, H, L)``.
     """
 
     def __init__(self, channels: int, state: int = 64, *, directions: int = 2, dt_min: float = 1e-4,
-                 dt_max: float = 1e-1, kernel_chunk: int = 8192) -> None:
+                 dt_max: float = 1e-1, kernel_chunk: int = 2048) -> None:
         super().__init__()
         if state % 2:
             raise ValueError(f"state must be even (complex-conjugate pairs), got {state}")
@@ -90,29 +89,28 @@ class S4DKernel(nn.Module):
             self.a_imag.copy_(math.pi * torch.arange(modes).float().expand(self.channels, modes))
             self.c.normal_(0.0, 0.5 ** 0.5)
 
-    def _chunk(self, coef_real: torch.Tensor, coef_imag: torch.Tensor, dta_real: torch.Tensor,
-               dta_imag: torch.Tensor, start: int, stop: int) -> torch.Tensor:
-        positions = torch.arange(start, stop, device=dta_real.device, dtype=dta_real.dtype)
-        dta = torch.complex(dta_real, dta_imag)
-        vandermonde = torch.exp(dta.unsqueeze(-1) * positions)  # (H, N/2, c)
-        coef = torch.complex(coef_real, coef_imag)
-        return 2 * torch.einsum("dhn,hnl->dhl", coef, vandermonde).real
-
     def forward(self, length: int) -> torch.Tensor:
-        dt = torch.exp(self.log_dt).unsqueeze(-1)  # (H, 1)
-        a = torch.complex(-torch.exp(self.log_a_real), self.a_imag)  # (H, N/2)
+        # K_h[jc + l] = 2 Re( Σ_n (C_n B̄_n λ_n^{jc}) λ_n^l ): one Vandermonde block λ^l (l < c), shared by
+        # every chunk j, with the chunk's offset λ^{jc} folded into the small coefficient tensor; then the
+        # whole kernel is a single real batched matmul and complex exponentials are taken only on (H, N/2)
+        chunk = min(self.kernel_chunk, length)
+        chunks = -(-length // chunk)
+        dt = torch.exp(self.log_dt.double()).unsqueeze(-1)  # (H, 1)
+        a = torch.complex(-torch.exp(self.log_a_real.double()), self.a_imag.double())  # (H, M)
         dta = dt * a
-        c = torch.view_as_complex(self.c.contiguous())  # (D, H, N/2)
+        c = torch.view_as_complex(self.c.double().contiguous())  # (D, H, M)
         coef = c * (torch.exp(dta) - 1) / a  # zero-order hold with B = 1
-        args = (coef.real, coef.imag, dta.real, dta.imag)
-        chunks = []
-        for start in range(0, length, self.kernel_chunk):
-            stop = min(length, start + self.kernel_chunk)
-            if torch.is_grad_enabled() and length > self.kernel_chunk:
-                chunks.append(checkpoint(self._chunk, *args, start, stop, use_reentrant=False))
-            else:
-                chunks.append(self._chunk(*args, start, stop))
-        return torch.cat(chunks, dim=-1)
+        offsets = torch.arange(chunks, device=a.device, dtype=torch.float64) * chunk
+        shifted = coef.unsqueeze(-1) * torch.exp(dta.unsqueeze(-1) * offsets)  # (D, H, M, J)
+        positions = torch.arange(chunk, device=a.device, dtype=torch.float32)
+        decay = torch.exp(dta.real.float().unsqueeze(-1) * positions)  # (H, M, c)
+        angle = dta.imag.float().unsqueeze(-1) * positions
+        base_re, base_im = decay * torch.cos(angle), decay * torch.sin(angle)
+        d, h, m, j = shifted.shape
+        coef_re = shifted.real.float().permute(1, 0, 3, 2).reshape(h, d * j, m)
+        coef_im = shifted.imag.float().permute(1, 0, 3, 2).reshape(h, d * j, m)
+        kernel = 2 * (torch.bmm(coef_re, base_re) - torch.bmm(coef_im, base_im))  # (H, D·J, c)
+        return kernel.reshape(h, d, j * chunk)[..., :length].permute(1, 0, 2)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(channels={self.channels}, state={self.state}, directions={self.directions})"
@@ -143,7 +141,7 @@ class S4DBlock(nn.Module):
     """
 
     def __init__(self, d_model: int, state: int = 64, *, dropout: float = 0.1, bidirectional: bool = True,
-                 dt_min: float = 1e-4, dt_max: float = 1e-1, kernel_chunk: int = 8192) -> None:
+                 dt_min: float = 1e-4, dt_max: float = 1e-1, kernel_chunk: int = 2048) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(d_model)
         self.kernel = S4DKernel(d_model, state, directions=2 if bidirectional else 1, dt_min=dt_min,
@@ -178,7 +176,7 @@ class SpliceSSM(nn.Module):
 
     def __init__(self, *, context: int = 10000, d_model: int = 64, n_layers: int = 6, state: int = 64,
                  front_units: int = 0, front_kernel: int = 11, dropout: float = 0.1, bidirectional: bool = True,
-                 dt_min: float = 1e-4, dt_max: float = 1e-1, kernel_chunk: int = 8192) -> None:
+                 dt_min: float = 1e-4, dt_max: float = 1e-1, kernel_chunk: int = 2048) -> None:
         super().__init__()
         if context % 2:
             raise ValueError(f"context must be even, got {context}")
@@ -216,7 +214,7 @@ class SpliceSSM(nn.Module):
 
 def splice_ssm(*, context: int = 10000, d_model: int = 64, n_layers: int = 6, state: int = 64, dropout: float = 0.1,
                bidirectional: bool = True, dt_min: float = 1e-4, dt_max: float = 1e-1,
-               kernel_chunk: int = 8192) -> SpliceSSM:
+               kernel_chunk: int = 2048) -> SpliceSSM:
     """A pure bidirectional S4D network (1×1 embedding, no convolutional front)."""
     return SpliceSSM(context=context, d_model=d_model, n_layers=n_layers, state=state, dropout=dropout,
                      bidirectional=bidirectional, dt_min=dt_min, dt_max=dt_max, kernel_chunk=kernel_chunk)
@@ -224,7 +222,7 @@ def splice_ssm(*, context: int = 10000, d_model: int = 64, n_layers: int = 6, st
 
 def splice_ssm_hybrid(*, context: int = 10000, d_model: int = 64, n_layers: int = 4, state: int = 64,
                       front_units: int = 4, front_kernel: int = 11, dropout: float = 0.1, bidirectional: bool = True,
-                      dt_min: float = 1e-4, dt_max: float = 1e-1, kernel_chunk: int = 8192) -> SpliceSSM:
+                      dt_min: float = 1e-4, dt_max: float = 1e-1, kernel_chunk: int = 2048) -> SpliceSSM:
     """The hybrid: SpliceAI residual units (11/1) for local motifs, then bidirectional S4D blocks."""
     return SpliceSSM(context=context, d_model=d_model, n_layers=n_layers, state=state, front_units=front_units,
                      front_kernel=front_kernel, dropout=dropout, bidirectional=bidirectional, dt_min=dt_min,
