@@ -185,7 +185,7 @@ class BubbleChamberPictures(pl.LightningDataModule):
                  field_tesla: float = 1.5, tracks: tuple[int, int] = (5, 40), test_tracks: tuple[int, int] | None = None,
                  beam_tracks: tuple[int, int] = (0, 6), species_mix: dict[str, float] | None = None,
                  pixel_size_m: float | None = None, labels: Labels = "ionisation-charge", masks: bool = True,
-                 rotate: bool = True, min_box_px: float = 4.0, batch_size: int = 4, workers: int = 0,
+                 rotate: bool = True, min_box_px: float = 8.0, batch_size: int = 4, workers: int = 0,
                  simulate_workers: int = 0, data_seed: int = 0, strict: bool = False, seed: int = 0) -> None:
         super().__init__()
         if root is None and min(train_pictures, val_pictures, test_pictures) < 1:

@@ -59,7 +59,8 @@ def sciarch_recipes():
         _recipe("mask-rcnn", "Mask R-CNN (ResNet-18-FPN) on simulated 256-pixel pictures, CPU-sized"),
         _recipe("faster-rcnn", "Faster R-CNN (ResNet-18-FPN) on simulated 256-pixel pictures, CPU-sized"),
         _recipe("retinanet", "RetinaNet (ResNet-18-FPN), the one-stage baseline, on the same pictures"),
-        _recipe("crowding", "the data and model of the crowding experiment (5–100 tracks per picture)"),
+        _recipe("crowding", "the crowding experiment's two-stage detector (Faster R-CNN) on 5–100 tracks per picture"),
+        _recipe("crowding-one-stage", "the crowding experiment's one-stage detector (RetinaNet) on the same pictures"),
     ]
 
 
