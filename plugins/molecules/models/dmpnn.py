@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from .readout import (
     Aggregation,
+    feature_norm,
     feed_forward,
     graph_index,
     graph_readout,
@@ -71,7 +72,7 @@ class DMPNN(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.mol_features = mol_features
         # molecule-level descriptors are standardised by running statistics of the training batches
-        self.mol_norm = nn.BatchNorm1d(mol_features, affine=False) if mol_features else None
+        self.mol_norm = feature_norm(mol_features) if mol_features else None
         self.head = feed_forward(hidden + mol_features, ffn_hidden, out_features, ffn_layers, dropout)
         self.reset_parameters()
 

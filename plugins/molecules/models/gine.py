@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .readout import Aggregation, feed_forward, graph_index, graph_readout, standardise_features
+from .readout import Aggregation, feature_norm, feed_forward, graph_index, graph_readout, standardise_features
 
 
 class GINE(nn.Module):
@@ -58,7 +58,7 @@ class GINE(nn.Module):
             self.convs.append(GINEConv(mlp, train_eps=True, edge_dim=edge_features))
             self.norms.append(nn.BatchNorm1d(hidden))
         self.dropout = nn.Dropout(dropout)
-        self.mol_norm = nn.BatchNorm1d(mol_features, affine=False) if mol_features else None
+        self.mol_norm = feature_norm(mol_features) if mol_features else None
         self.head = feed_forward(hidden + mol_features, ffn_hidden, out_features, ffn_layers, dropout)
 
     def reset_parameters(self) -> None:

@@ -65,9 +65,22 @@ def reverse_edges(edge_index: Tensor, num_nodes: int) -> Tensor:
     return rev
 
 
+#: standardised molecule-level features are clipped to this many standard deviations
+FEATURE_CLIP = 5.0
+
+
+def feature_norm(features: int) -> nn.BatchNorm1d:
+    """A non-affine batch norm for molecule-level features. Its ``eps`` is large (0.01) because
+    some descriptors (rare fragment counts) are constant over the training set: with the usual
+    1e-5 a test molecule that has the fragment would be scaled by ~300."""
+    return nn.BatchNorm1d(features, affine=False, eps=1e-2)
+
+
 def standardise_features(norm: nn.BatchNorm1d, features: Tensor) -> Tensor:
-    """Molecule-level features through a non-affine batch norm; a training batch of one molecule
-    (a ragged last batch) uses the running statistics instead of failing."""
+    """Molecule-level features through the batch norm, clipped to ±``FEATURE_CLIP``; a training
+    batch of one molecule (a ragged last batch) uses the running statistics instead of failing."""
     if norm.training and features.shape[0] < 2:
-        return nn.functional.batch_norm(features, norm.running_mean, norm.running_var, training=False, eps=norm.eps)
-    return norm(features)
+        out = nn.functional.batch_norm(features, norm.running_mean, norm.running_var, training=False, eps=norm.eps)
+    else:
+        out = norm(features)
+    return out.clamp(-FEATURE_CLIP, FEATURE_CLIP)
