@@ -8,4 +8,7 @@ them as images + COCO JSON and reads any COCO folder (a user's scanned photograp
 from .physics import CHARGED, LIQUID_HYDROGEN, PARTICLES, Medium, Species
 from .simulator import ChamberConfig
 
-__all__ = ["CHARGED", "LIQUID_HYDROGEN", "PARTICLES", "ChamberConfig", "Medium", "Species"]
+#: bumped whenever a change to the simulator changes the pictures it makes (caches key on it)
+SIMULATOR_VERSION = 2
+
+__all__ = ["CHARGED", "LIQUID_HYDROGEN", "PARTICLES", "SIMULATOR_VERSION", "ChamberConfig", "Medium", "Species"]

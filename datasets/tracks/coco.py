@@ -86,7 +86,7 @@ def _make_picture(job: tuple[dict[str, Any], int, int, str, int]) -> tuple[dict[
         mask = track.full_mask(height, width)
         keypoints = resample(track.polyline)
         attributes = truth_attributes(track, cfg)
-        attributes["polyline"] = [round(float(v), 1) for v in track.polyline.reshape(-1)]
+        attributes["polyline"] = np.round(track.polyline.reshape(-1), 1).tolist()
         annotations.append({
             "id": first_id + len(annotations),
             "image_id": index + 1,
@@ -95,9 +95,8 @@ def _make_picture(job: tuple[dict[str, Any], int, int, str, int]) -> tuple[dict[
             "area": int(mask.sum()),
             "iscrowd": 0,
             "segmentation": _encode_rle(mask),
-            "keypoints": [round(float(v), 2) if k % 3 != 2 else 2
-                          for k, v in enumerate(np.concatenate([keypoints, np.full((KEYPOINTS, 1), 2.0)],
-                                                               axis=1).reshape(-1))],
+            "keypoints": [v if k % 3 != 2 else 2 for k, v in enumerate(
+                np.round(np.concatenate([keypoints, np.full((KEYPOINTS, 1), 2.0)], axis=1).reshape(-1), 2).tolist())],
             "num_keypoints": KEYPOINTS,
             "attributes": attributes,
         })

@@ -45,7 +45,8 @@ class TrackTruth:
         return float(x0), float(y0), float(x1 - x0), float(y1 - y0)
 
     def full_mask(self, height: int, width: int) -> np.ndarray:
-        mask = np.zeros((height, width), dtype=np.uint8)
+        # column-major, as pycocotools' RLE encoder wants it: no copy before encoding
+        mask = np.zeros((height, width), dtype=np.uint8, order="F")
         if self.mask_crop is not None and self.mask_box is not None:
             x0, y0, x1, y1 = self.mask_box
             mask[y0:y1, x0:x1] = self.mask_crop

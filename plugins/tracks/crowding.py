@@ -28,12 +28,13 @@ from .reconstruction import score_picture, to_numpy
 
 def crowding_set(multiplicity: int, pictures: int, size: int, seed: int, chamber_width_m: float = 1.0) -> Path:
     """A cached test set of ``pictures`` pictures with exactly ``multiplicity`` primary tracks each."""
-    from sciarch_datasets.tracks import ChamberConfig
+    from sciarch_datasets.tracks import SIMULATOR_VERSION, ChamberConfig
     from sciarch_datasets.tracks.coco import write_dataset
 
     config = ChamberConfig(image_size=(size, size), chamber_width_m=chamber_width_m,
                            tracks=(multiplicity, multiplicity))
-    key = sciarch.content_key({"n": pictures, "seed": seed, "chamber": config.to_dict(), "format": 1})
+    key = sciarch.content_key({"n": pictures, "seed": seed, "chamber": config.to_dict(),
+                               "simulator": SIMULATOR_VERSION})
     folder = sciarch.cache_dir("tracks", "crowding") / f"m{multiplicity}-{key}"
     if not (folder / "annotations.json").is_file():
         write_dataset(folder, pictures, config, seed=seed + multiplicity, progress=f"simulating {multiplicity}-track set")

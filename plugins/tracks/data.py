@@ -245,10 +245,12 @@ class BubbleChamberPictures(pl.LightningDataModule):
     # -- data ------------------------------------------------------------------------------------
 
     def split_folder(self, split: str) -> Path:
+        from sciarch_datasets.tracks import SIMULATOR_VERSION
+
         if self.root is not None:
             return self.root / split if (self.root / split).is_dir() else self.root
         key = sciarch.content_key({"split": split, "n": self.counts[split], "data_seed": self.data_seed,
-                                   "chamber": self.chamber(split).to_dict(), "format": 1})
+                                   "chamber": self.chamber(split).to_dict(), "simulator": SIMULATOR_VERSION})
         return sciarch.cache_dir("tracks", "simulated") / f"{split}-{key}"
 
     def prepare_data(self) -> None:

@@ -118,14 +118,15 @@ def test_bethe_bloch_minimum_in_liquid_hydrogen_matches_the_pdg_table() -> None:
 
 def test_stepwise_scattering_adds_up_to_highland() -> None:
     p, length = 0.5, 0.10
-    cfg = ChamberConfig(image_size=(100, 100), chamber_width_m=1.0, depth_m=1.0, field_tesla=1e-9, energy_loss=False,
-                        delta_rays=False, decays=False)
-    start = [0.5 - length, 0.5, 0.0]
+    # a chamber exactly `length` wide: the pion crosses it and leaves
+    cfg = ChamberConfig(image_size=(300, 300), chamber_width_m=length, depth_m=1.0, field_tesla=1e-9,
+                        energy_loss=False, delta_rays=False, decays=False)
+    start = [1e-9, 0.5 * length, 0.0]
     angles = []
     rng = np.random.default_rng(7)
     for _ in range(400):
-        moved = transport(PARTICLES["pi+"], np.array(start), np.array([p, 0.0, 0.0]), cfg, rng,
-                          max_steps=int(round(length / cfg.pixel_size_m)))
+        moved = transport(PARTICLES["pi+"], np.array(start), np.array([p, 0.0, 0.0]), cfg, rng)
+        assert moved.end == "exit"
         direction = moved.momentum_end / np.linalg.norm(moved.momentum_end)
         angles.append(math.atan2(direction[1], direction[0]))
     expected = highland_angle(p, PARTICLES["pi+"].mass, length)
