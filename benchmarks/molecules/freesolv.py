@@ -102,6 +102,7 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", help="grid entries to run (with --tune)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="extra recipe override")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--name", default=None, help="results file name (default: molecules-freesolv[-tuning])")
     args = parser.parse_args()
 
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
@@ -129,11 +130,11 @@ def main() -> int:
                           f"  test {results[name]['test_rmse']['mean']:.3f} ± {results[name]['test_rmse']['sd']:.3f}")
         record.update(seeds=seeds, grid=results,
                       chosen_by_validation=min(results, key=lambda k: results[k]["val_rmse"]["mean"]))
-        name = "molecules-freesolv-tuning"
+        name = args.name or "molecules-freesolv-tuning"
     else:
         seeds = list(range(args.seeds))
         record.update(seeds=seeds, **evaluate(args.overrides, seeds, root))
-        name = "molecules-freesolv"
+        name = args.name or "molecules-freesolv"
     record["loadavg_end"] = os.getloadavg()
     record["minutes"] = round((time.time() - started) / 60, 1)
     RESULTS.mkdir(parents=True, exist_ok=True)
