@@ -231,6 +231,15 @@ class CocoScore:
                                                                             .astype(np.uint8)))
             self.detections.append(entry)
 
+    def add_picture(self, detections: dict[str, np.ndarray], target: dict[str, Any]) -> None:
+        """One picture from a detector's numpy output and a data set's target (torch tensors)."""
+        height, width = (int(v) for v in target["size"])
+        masks = target.get("masks")
+        self.add(height=height, width=width, true_boxes=target["boxes"].numpy(), true_labels=target["labels"].numpy(),
+                 true_masks=masks.numpy() if masks is not None else None, found_boxes=detections["boxes"],
+                 found_scores=detections["scores"], found_labels=detections["labels"],
+                 found_masks=detections.get("masks"))
+
     def _evaluate(self, kind: str, agnostic: bool) -> dict[str, float]:
         from pycocotools.coco import COCO
         from pycocotools.cocoeval import COCOeval

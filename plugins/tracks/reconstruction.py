@@ -65,6 +65,32 @@ def reconstruct(detections: dict[str, np.ndarray], hits: np.ndarray, *, field_te
                                     pixel_size_m=pixel_size_m, min_hits=min_hits)
 
 
+def reconstruct_at_thresholds(detections: dict[str, np.ndarray], hits: np.ndarray, thresholds: list[float], *,
+                              field_tesla: float, pixel_size_m: float, mask_threshold: float = 0.3,
+                              tolerance_px: float = 1.5, min_hits: int = 5) -> dict[float, tuple[np.ndarray, list]]:
+    """:func:`reconstruct` at several score thresholds at once.
+
+    Boxes claim hits greedily, best first, so the tracks at a higher threshold are exactly the
+    best-scoring ones of the lowest threshold's: one assignment serves them all. Masks give each
+    hit to the highest mask among the detections kept, so they are assigned again per threshold.
+    """
+    out: dict[float, tuple[np.ndarray, list]] = {}
+    if "masks" in detections and detections["masks"] is not None:
+        for threshold in thresholds:
+            out[threshold] = reconstruct(detections, hits, field_tesla=field_tesla, pixel_size_m=pixel_size_m,
+                                         score_threshold=threshold, mask_threshold=mask_threshold,
+                                         tolerance_px=tolerance_px, min_hits=min_hits)
+        return out
+    lowest = min(thresholds)
+    owner, found = reconstruct(detections, hits, field_tesla=field_tesla, pixel_size_m=pixel_size_m,
+                               score_threshold=lowest, mask_threshold=mask_threshold, tolerance_px=tolerance_px,
+                               min_hits=min_hits)
+    for threshold in thresholds:
+        kept = [t for t in found if t.score >= threshold]
+        out[threshold] = (owner, kept)
+    return out
+
+
 def tracks_from_owner(owner: np.ndarray, hits: np.ndarray, boxes: np.ndarray, scores: np.ndarray,
                       labels: np.ndarray, *, field_tesla: float, pixel_size_m: float,
                       min_hits: int) -> list[FoundTrack]:
@@ -136,10 +162,5 @@ def score_picture(detections: dict[str, np.ndarray], target: dict[str, Any], tra
         tracks_score.momenta.append((float(pts[t]), float(track.pt_gev), int(true_labels[t]), int(track.label),
                                      int(np.sign(charges[t])), charge_of_class(found_name)))
     if coco is not None:
-        height, width = (int(v) for v in target["size"])
-        masks = target.get("masks")
-        coco.add(height=height, width=width, true_boxes=target["boxes"].numpy(), true_labels=true_labels,
-                 true_masks=masks.numpy() if masks is not None else None, found_boxes=detections["boxes"],
-                 found_scores=detections["scores"], found_labels=detections["labels"],
-                 found_masks=detections.get("masks"))
+        coco.add_picture(detections, target)
     return found

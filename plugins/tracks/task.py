@@ -8,7 +8,15 @@ and report, under ``val/`` and ``test/``:
 * ``momentum_resolution``: σ(Δp_T/p_T) of matched tracks from a circle fit, p_T = 0.3 B R;
 * ``class_accuracy`` and ``charge_accuracy`` of matched tracks;
 * ``box_ap``/``box_ap50`` (per class) and ``box_ap_track`` (class-agnostic), the same for masks,
-  with pycocotools and the detection cap at ``max_dets``.
+  with pycocotools and the detection cap at ``max_dets``;
+* ``track_score`` = efficiency × (1 − fake rate), and ``score_threshold``, the operating point.
+
+The operating point: a detection is a track if its score reaches a threshold. With
+``choose_threshold`` (the default) each validation picks, among a few thresholds, the one with the
+best ``track_score`` on the validation pictures; it is stored with the weights, so the test, and
+``sciarch tracks detect``, use the threshold chosen with the checkpoint, never one tuned on the
+test pictures. A detector trained from scratch for a short time scores its tracks well below
+0.5, so a fixed threshold would report nothing while its ranking is already useful.
 
 When tested after training (or by ``sciarch evaluate``) it writes to the run's ``evaluation/``:
 ``tracks_metrics.json``, ``efficiency_by_multiplicity.md``, ``momentum_resolution.png`` and a few
@@ -26,7 +34,7 @@ import sciarch
 import torch
 
 from .metrics import CocoScore, TrackScore
-from .reconstruction import score_picture, to_numpy
+from .reconstruction import reconstruct_at_thresholds, score_picture, to_numpy
 
 
 def _has_masks(model: torch.nn.Module) -> bool:
@@ -38,7 +46,8 @@ class TrackDetection(sciarch.Task):
     """A detector trained on track pictures and scored by track efficiency, fake rate and momentum.
 
     ``field_tesla`` and ``pixel_size_m`` (filled in by the data) turn radii into momenta;
-    ``score_threshold``: detections below it are not tracks (COCO AP uses them all);
+    ``score_threshold``: detections below it are not tracks (COCO AP uses them all); the starting
+    value when ``choose_threshold`` picks one on each validation among ``THRESHOLDS``;
     ``mask_threshold``: mask probability for a hit to join a track; ``hit_tolerance_px``: arc
     distance for box-only detectors; ``min_hits``: fewest hits a found track needs;
     ``max_dets``: COCO's detection cap; ``draw_pictures``: pictures drawn when tested.
@@ -47,16 +56,24 @@ class TrackDetection(sciarch.Task):
     def __init__(self, model: torch.nn.Module, *, field_tesla: float = 1.5, pixel_size_m: float = 1.0 / 256,
                  class_names: list[str] | None = None, score_threshold: float = 0.5, mask_threshold: float = 0.3,
                  hit_tolerance_px: float = 1.5, min_hits: int = 5, max_dets: int = 300, coco_ap: bool = True,
-                 draw_pictures: int = 4) -> None:
+                 draw_pictures: int = 4, choose_threshold: bool = True) -> None:
         super().__init__(model)
         self.field_tesla, self.pixel_size_m = field_tesla, pixel_size_m
         self.class_names = list(class_names) if class_names else ["track"]
-        self.score_threshold, self.mask_threshold = score_threshold, mask_threshold
+        self.mask_threshold, self.choose_threshold = mask_threshold, choose_threshold
+        # a buffer, so the threshold chosen on validation travels with the weights in checkpoints
+        self.register_buffer("operating_threshold", torch.tensor(float(score_threshold)))
         self.hit_tolerance_px, self.min_hits, self.max_dets = hit_tolerance_px, min_hits, max_dets
         self.coco_ap, self.draw_pictures = coco_ap, draw_pictures
         self.masks = _has_masks(model)
         self._scores: dict[str, tuple[TrackScore, CocoScore | None]] = {}
         self._drawn = 0
+
+    THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+    @property
+    def score_threshold(self) -> float:
+        return float(self.operating_threshold)
 
     # -- training --------------------------------------------------------------------------------
 
@@ -81,9 +98,14 @@ class TrackDetection(sciarch.Task):
 
     # -- evaluation ------------------------------------------------------------------------------
 
+    def _thresholds(self, stage: str) -> list[float]:
+        if stage == "val" and self.choose_threshold:
+            return sorted(set(self.THRESHOLDS) | {self.score_threshold})
+        return [self.score_threshold]
+
     def _start(self, stage: str) -> None:
         coco = CocoScore(self.class_names, max_dets=self.max_dets, masks=self.masks) if self.coco_ap else None
-        self._scores[stage] = (TrackScore(), coco)
+        self._scores[stage] = ({t: TrackScore() for t in self._thresholds(stage)}, coco)
         self._drawn = 0
 
     def on_validation_epoch_start(self) -> None:
@@ -96,13 +118,21 @@ class TrackDetection(sciarch.Task):
         images, targets = batch
         with torch.no_grad():
             outputs = self.model(images)
-        tracks_score, coco = self._scores[stage]
+        by_threshold, coco = self._scores[stage]
         for image, output, target in zip(images, outputs, targets, strict=True):
             detections = to_numpy(output)
-            found = score_picture(detections, target, tracks_score, coco, self.class_names,
-                                  field_tesla=self.field_tesla, pixel_size_m=self.pixel_size_m,
-                                  score_threshold=self.score_threshold, mask_threshold=self.mask_threshold,
-                                  tolerance_px=self.hit_tolerance_px, min_hits=self.min_hits)
+            hits = target["hits"].numpy().astype(np.float64)
+            reconstructed = reconstruct_at_thresholds(
+                detections, hits, list(by_threshold), field_tesla=self.field_tesla, pixel_size_m=self.pixel_size_m,
+                mask_threshold=self.mask_threshold, tolerance_px=self.hit_tolerance_px, min_hits=self.min_hits)
+            for threshold, (owner, found) in reconstructed.items():
+                score_picture(detections, target, by_threshold[threshold], None, self.class_names,
+                              field_tesla=self.field_tesla, pixel_size_m=self.pixel_size_m, score_threshold=threshold,
+                              mask_threshold=self.mask_threshold, tolerance_px=self.hit_tolerance_px,
+                              min_hits=self.min_hits, owner=owner, found=found)
+            if coco is not None:
+                coco.add_picture(detections, target)
+            found = reconstructed[self.score_threshold][1] if self.score_threshold in reconstructed else []
             if stage == "test" and self.artifact_dir is not None and self._drawn < self.draw_pictures:
                 from .draw import draw_tracks
 
@@ -120,8 +150,19 @@ class TrackDetection(sciarch.Task):
         self._evaluate(batch, "test")
 
     def _finish(self, stage: str) -> dict[str, float]:
-        tracks_score, coco = self._scores.pop(stage)
+        by_threshold, coco = self._scores.pop(stage)
+
+        def quality(score: TrackScore) -> float:
+            return score.efficiency * (1.0 - score.fake_rate) if score.true else 0.0
+
+        chosen = max(by_threshold, key=lambda t: (quality(by_threshold[t]), t)) if len(by_threshold) > 1 \
+            else next(iter(by_threshold))
+        if stage == "val" and self.choose_threshold:
+            self.operating_threshold.fill_(chosen)
+        tracks_score = by_threshold[chosen]
         metrics = tracks_score.summary()
+        metrics["track_score"] = quality(tracks_score)
+        metrics["score_threshold"] = chosen
         if coco is not None:
             metrics.update(coco.compute())
         for name, value in metrics.items():
