@@ -164,6 +164,12 @@ def wavenet_kws(num_classes: int, n_mels: int = 40, residual_channels: int = 16,
                 skip_channels: int = 32, head_channels: int = 64, layers: int = 24,
                 dilations: list[int] | None = None, kernel_size: int = 3, input_kernel_size: int = 3,
                 dropout: float = 0.0) -> WaveNetKWS:
-    """The WaveNet keyword spotter (Coucke et al. 2019); ``num_classes`` comes from the data."""
+    """The WaveNet keyword spotter (Coucke et al. 2019); ``num_classes`` comes from the data.
+
+    ``layers`` gated layers with dilations cycling through ``dilations`` (default 1, 2, 4, 8; 24
+    layers give a receptive field of 183 frames, 1.845 s), kernels of ``kernel_size`` taps, a
+    residual stream of ``residual_channels``, gates of ``gate_channels`` and a skip sum of
+    ``skip_channels`` feeding a 1×1 head of ``head_channels``; ``n_mels`` log-mel bands in.
+    """
     return WaveNetKWS(num_classes, n_mels, residual_channels, gate_channels, skip_channels, head_channels, layers,
                       tuple(dilations or (1, 2, 4, 8)), kernel_size, input_kernel_size, dropout)
