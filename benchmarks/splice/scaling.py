@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -41,7 +40,10 @@ LENGTHS = [1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000]
 
 
 def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory (VmHWM: reset at exec, unlike ru_maxrss which a child inherits)."""
+    from sciarch_datasets.genomics.prepare import peak_rss_mb
+
+    return peak_rss_mb()
 
 
 def one(model_name: str, length: int, mode: str, threads: int, device: str, repeats: int) -> dict:
