@@ -249,7 +249,7 @@ class PictureRecord:
             if track.polyline is not None and len(track.polyline) > 1:
                 steps = np.linalg.norm(np.diff(track.polyline, axis=0), axis=1)
                 n = max(2, int(steps.sum()))
-                pts = _resample_any(track.polyline, n)
+                pts = resample(track.polyline, n)
             else:
                 if masks is None:
                     masks = self.masks()
@@ -260,10 +260,6 @@ class PictureRecord:
         if not points:
             return np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
         return np.concatenate(points), np.concatenate(owners)
-
-
-def _resample_any(polyline: np.ndarray, n: int) -> np.ndarray:
-    return resample(polyline, n)
 
 
 @dataclass

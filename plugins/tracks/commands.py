@@ -93,17 +93,20 @@ def detect_command(pictures: tuple[Path, ...], run: Path, out: Path, score_thres
 
 @tracks.command("crowding")
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Folder for the table and plot.")
-@click.option("--run", "runs", multiple=True, metavar="NAME=RUN_DIR",
-              help="A trained detector to measure, e.g. two-stage=runs/…; repeatable.")
+@click.option("--run", "runs", multiple=True, metavar="NAME=RUN_DIR[@SUPPRESSION]",
+              help="A trained detector to measure, e.g. two-stage=runs/…; append @soft-gaussian to run it "
+                   "with Soft-NMS. Repeatable.")
 @click.option("--hough/--no-hough", default=True, show_default=True, help="Also measure the Hough baseline.")
 @click.option("--multiplicities", default="5,10,20,40,70,100", show_default=True,
               help="Primary tracks per picture of each test set.")
 @click.option("--pictures", type=int, default=20, show_default=True, help="Test pictures per multiplicity.")
+@click.option("--validation-pictures", type=int, default=12, show_default=True,
+              help="Pictures of 5–100 tracks on which each detector's operating threshold is chosen.")
 @click.option("--size", type=int, default=256, show_default=True, help="Picture side (the runs' size).")
 @click.option("--seed", type=int, default=1000, show_default=True, help="Seed of the test pictures.")
 @click.option("--label", default="", help="A note stored with the results (machine, reduced size, …).")
-def crowding_command(out: Path, runs: tuple[str, ...], hough: bool, multiplicities: str, pictures: int, size: int,
-                     seed: int, label: str) -> None:
+def crowding_command(out: Path, runs: tuple[str, ...], hough: bool, multiplicities: str, pictures: int,
+                     validation_pictures: int, size: int, seed: int, label: str) -> None:
     """Efficiency and fake rate against tracks per picture for trained detectors and the Hough baseline."""
     import sciarch
 
@@ -114,9 +117,9 @@ def crowding_command(out: Path, runs: tuple[str, ...], hough: bool, multipliciti
         name, sep, path = item.partition("=")
         if not sep:
             raise sciarch.UsageError(f"--run: expected NAME=RUN_DIR, got {item!r}")
-        named[name] = Path(path)
+        named[name] = path
     levels = [int(v) for v in multiplicities.split(",") if v.strip()]
     result = run_crowding(out, named, hough=hough, multiplicities=levels, pictures=pictures, size=size, seed=seed,
-                          label=label)
+                          label=label, validation_pictures=validation_pictures)
     sciarch.console.print(result["table"])
     sciarch.console.print(f"written to {out}")

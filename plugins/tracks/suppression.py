@@ -87,3 +87,19 @@ def suppress(boxes: Tensor, scores: Tensor, labels: Tensor, *, method: Suppressi
     keep, new_scores = torch.cat(all_keep), torch.cat(all_scores)
     order = torch.argsort(new_scores, descending=True)[:max_detections]
     return keep[order], new_scores[order]
+
+
+def set_suppression(model: torch.nn.Module, method: Suppression, *, iou_threshold: float | None = None,
+                    sigma: float | None = None) -> None:
+    """Switch a built (or trained) detector's duplicate suppression: it is post-processing only, so a
+    detector trained with hard NMS can be run with Soft-NMS without retraining."""
+    heads = getattr(model, "roi_heads", None)
+    if heads is not None and hasattr(heads, "configure_suppression"):
+        heads.configure_suppression(suppression=method, iou=iou_threshold or heads.suppression_iou,
+                                    sigma=sigma or heads.soft_nms_sigma, class_agnostic=heads.class_agnostic)
+    elif hasattr(model, "suppression"):
+        model.suppression = method
+        model.suppression_iou = iou_threshold or model.suppression_iou
+        model.soft_nms_sigma = sigma or model.soft_nms_sigma
+    else:
+        raise ValueError(f"{type(model).__name__} has no suppression step to set")

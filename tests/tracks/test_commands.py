@@ -68,10 +68,12 @@ def test_predict_uses_the_same_pipeline(trained_run: Path, tmp_path: Path) -> No
 def test_crowding_measures_each_method_at_each_multiplicity(trained_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "crowding"
     assert main(["tracks", "crowding", "--out", str(out), "--run", f"two-stage={trained_run}",
-                 "--multiplicities", "2,6", "--pictures", "1", "--size", "96", "--label", "test"]) == 0
+                 "--run", f"soft={trained_run}@soft-gaussian", "--multiplicities", "2,6", "--pictures", "1",
+                 "--validation-pictures", "1", "--size", "96", "--label", "test"]) == 0
     result = json.loads((out / "crowding.json").read_text())
     assert [(r["method"], r["primary_tracks"]) for r in result["rows"]] == \
-        [("two-stage", 2), ("hough", 2), ("two-stage", 6), ("hough", 6)]
+        [("two-stage", 2), ("soft", 2), ("hough", 2), ("two-stage", 6), ("soft", 6), ("hough", 6)]
+    assert set(result["operating_thresholds"]) == {"two-stage", "soft"}
     hough = [r for r in result["rows"] if r["method"] == "hough"]
     assert all(0.0 <= r["efficiency"] <= 1.0 for r in hough)
     assert (out / "crowding.png").stat().st_size > 1000 and "| hough | 6 |" in (out / "crowding.md").read_text()
