@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import sciarch
 
-from .reconstruction import reconstruct, to_numpy
+from .reconstruction import image_hits, reconstruct, to_numpy
 
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
@@ -55,8 +55,6 @@ def detect_pictures(task: Any, pictures: list[Path], out_dir: Path, *, field_tes
         tensor = torch.from_numpy(image).float().div_(255.0).expand(3, -1, -1).contiguous()
         with torch.no_grad():
             detections = to_numpy(task.model([tensor])[0])
-        from .reconstruction import image_hits
-
         hits = image_hits(image)
         _, found = reconstruct(detections, hits, field_tesla=field, pixel_size_m=pixel, score_threshold=threshold,
                                mask_threshold=task.mask_threshold, tolerance_px=task.hit_tolerance_px,
