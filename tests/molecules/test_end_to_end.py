@@ -123,3 +123,36 @@ def test_complex_runs_predict_every_complex_of_a_folder(tmp_path):
     assert [r["id"] for r in rows] == ["g000", "g001", "not-there"]
     assert math.isfinite(float(rows[0]["pK"])) and rows[0]["error"] == ""
     assert rows[2]["pK"] == "" and "no folder" in rows[2]["error"]
+
+
+def test_multi_task_classification_with_missing_labels_trains_and_reports_per_target(tmp_path):
+    with open(embedded_file("freesolv")) as handle:
+        rows = list(csv.DictReader(handle))[:80]
+    path = tmp_path / "labels.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["smiles", "has_N", "has_O"])
+        for k, row in enumerate(rows):
+            smiles = row["smiles"]
+            writer.writerow([smiles, int("N" in smiles or "n" in smiles), "" if k % 4 == 0 else int("O" in smiles)])
+    run = tmp_path / "run"
+    assert main(["train", "molecules/freesolv", "--smoke", "--run-dir", str(run), "-q",
+                 "--set", "data.name=molecules/smiles-csv", "--set", f"data.args.path={path}",
+                 "--set", "data.args.targets=[has_N, has_O]", "--set", "data.args.task_type=classification",
+                 "--set", "data.args.limit=null", "--set", "checkpoint.monitor=val/roc_auc",
+                 "--set", "checkpoint.mode=max"]) == 0
+    test = json.loads((run / "summary.json").read_text())["test"]
+    for key in ("test/roc_auc", "test/pr_auc", "test/roc_auc/has_N", "test/roc_auc/has_O"):
+        assert 0.0 <= test[key] <= 1.0, key
+    assert (run / "evaluation" / "roc.png").is_file()
+    with open(run / "evaluation" / "test_predictions.csv") as handle:
+        predicted = list(csv.DictReader(handle))
+    assert all(0.0 < float(r["has_N_pred"]) < 1.0 for r in predicted)
+    from rdkit import Chem
+
+    written = {}
+    with open(path) as handle:
+        for row in csv.DictReader(handle):
+            written[Chem.MolToSmiles(Chem.MolFromSmiles(row["smiles"]))] = row["has_O"]
+    for r in predicted:  # a missing label stays missing (masked), a present one is reported as given
+        assert r["has_O"] == ("" if written[r["smiles"]] == "" else f"{float(written[r['smiles']]):.6g}")
