@@ -77,3 +77,14 @@ def test_crowding_measures_each_method_at_each_multiplicity(trained_run: Path, t
     hough = [r for r in result["rows"] if r["method"] == "hough"]
     assert all(0.0 <= r["efficiency"] <= 1.0 for r in hough)
     assert (out / "crowding.png").stat().st_size > 1000 and "| hough | 6 |" in (out / "crowding.md").read_text()
+
+
+def test_evaluate_scores_a_run_with_its_saved_threshold_and_draws_its_pictures(trained_run: Path,
+                                                                              tmp_path: Path) -> None:
+    out = tmp_path / "evaluation"
+    assert main(["evaluate", str(trained_run), "--out", str(out)]) == 0
+    report = json.loads((out / "metrics.json").read_text())
+    assert {"test/efficiency", "test/fake_rate", "test/box_ap", "test/score_threshold"} <= set(report["metrics"])
+    saved = json.loads((out / "tracks_metrics.json").read_text())
+    assert saved["score_threshold"] == pytest.approx(report["metrics"]["test/score_threshold"])
+    assert (out / "picture_0.png").is_file() and (out / "momentum_resolution.png").is_file()
