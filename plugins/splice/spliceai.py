@@ -42,6 +42,31 @@ SPLICEAI_UNITS: dict[str, tuple[tuple[int, int], ...]] = {
 }
 
 
+class DilatedConv1d(nn.Conv1d):
+    """``nn.Conv1d`` with odd kernel, "same" padding and dilation ``d``, computed on the CPU as an
+    undilated convolution of the ``d`` interleaved sub-sequences (space-to-batch).
+
+    A dilated convolution only ever mixes positions ``d`` apart, so splitting the sequence into its
+    ``d`` residue classes and convolving each without dilation gives the same result; on the CPU
+    this is about twice as fast forward and backward as the dilated kernels (measured for
+    SpliceAI's 41/25 units). On other devices, or without dilation, it is ``nn.Conv1d`` itself. The
+    parameters are ``nn.Conv1d``'s, so checkpoints do not depend on which path ran.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        d = self.dilation[0]
+        if d == 1 or x.device.type != "cpu":
+            return super().forward(x)
+        batch, channels, length = x.shape
+        padded = -(-length // d) * d
+        if padded != length:
+            x = nn.functional.pad(x, (0, padded - length))
+        folded = x.reshape(batch, channels, padded // d, d).permute(0, 3, 1, 2).reshape(batch * d, channels, -1)
+        y = nn.functional.conv1d(folded, self.weight, self.bias, padding=(self.kernel_size[0] - 1) // 2)
+        y = y.reshape(batch, d, self.out_channels, padded // d).permute(0, 2, 3, 1).reshape(batch, -1, padded)
+        return y[..., :length]
+
+
 class ResidualUnit(nn.Module):
     """(BatchNorm → ReLU → dilated convolution) × 2, added to its input; length preserved.
 
@@ -60,9 +85,9 @@ class ResidualUnit(nn.Module):
         self.channels, self.kernel_size, self.dilation = channels, kernel_size, dilation
         padding = dilation * (kernel_size - 1) // 2
         self.norm1 = nn.BatchNorm1d(channels)
-        self.conv1 = nn.Conv1d(channels, channels, kernel_size, dilation=dilation, padding=padding)
+        self.conv1 = DilatedConv1d(channels, channels, kernel_size, dilation=dilation, padding=padding)
         self.norm2 = nn.BatchNorm1d(channels)
-        self.conv2 = nn.Conv1d(channels, channels, kernel_size, dilation=dilation, padding=padding)
+        self.conv2 = DilatedConv1d(channels, channels, kernel_size, dilation=dilation, padding=padding)
 
     @property
     def reach(self) -> int:

@@ -29,7 +29,8 @@ def test_windows_are_one_hot_with_labels_and_split_by_chromosome(tmp_path, tiny_
     x, y = next(iter(data.train_dataloader()))
     assert x.shape == (4, 4, 400) and y.shape == (4, 300)
     assert set(x.sum(1).unique().tolist()) <= {0.0, 1.0}  # one-hot, N as all zeros
-    assert (x[:, :, :50].sum(1) == 0).any()  # the gene's left flank is N (SpliceAI's padding)
+    first_codes, first_labels = data.dataset("train")[0]  # a gene's first window
+    assert (first_codes[:50] == 4).all() and (first_labels[:1] >= 0).all()  # its left flank is N, then the gene
     test_labels = torch.cat([b[1] for b in data.test_dataloader()])
     assert {1, 2} <= set(test_labels.unique().tolist()) and -1 in test_labels
     assert data.hints() == {"context": 100}

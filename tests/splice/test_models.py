@@ -18,6 +18,22 @@ def test_spliceai_variants_have_the_published_context_and_units(builder, context
     assert model(torch.zeros(1, 4, context + 7)).shape == (1, 3, 7)
 
 
+@pytest.mark.parametrize("kernel,dilation,length", [(11, 4, 103), (41, 25, 1000), (21, 10, 7), (11, 1, 50)])
+def test_space_to_batch_dilated_convolution_equals_conv1d(kernel, dilation, length):
+    from sciarch_splice.spliceai import DilatedConv1d
+
+    torch.manual_seed(0)
+    conv = DilatedConv1d(3, 5, kernel, dilation=dilation, padding=dilation * (kernel - 1) // 2)
+    x = torch.randn(2, 3, length, requires_grad=True)
+    ours = conv(x)
+    reference = torch.nn.functional.conv1d(x, conv.weight, conv.bias, dilation=dilation,
+                                           padding=dilation * (kernel - 1) // 2)
+    assert ours.shape == reference.shape and torch.allclose(ours, reference, atol=1e-5)
+    grad_ours = torch.autograd.grad(ours.square().sum(), (x, conv.weight))
+    grad_ref = torch.autograd.grad(reference.square().sum(), (x, conv.weight))
+    assert all(torch.allclose(a, b, atol=1e-4) for a, b in zip(grad_ours, grad_ref, strict=True))
+
+
 def test_spliceai_10k_units_are_11_1_11_4_21_10_41_25():
     pairs = [(u.kernel_size, u.dilation) for u in spliceai_10k().units]
     assert pairs == [(11, 1)] * 4 + [(11, 4)] * 4 + [(21, 10)] * 4 + [(41, 25)] * 4

@@ -1,0 +1,147 @@
+"""Accuracy on the simulated genome's test chromosomes (chr1, 3, 5, 7, 9): SpliceAI-400, -10k, the SSM.
+
+Each recipe is trained with ``sciarch train`` (its own settings unless ``--set`` overrides them) and
+its test metrics are collected from the run's ``summary.json``: top-k accuracy and PR-AUC for
+acceptors and donors, as SpliceAI reports them. A position-weight-matrix baseline, scoring each
+position by the log-odds of the simulator's own donor matrix and of its acceptor (pyrimidine tract +
+YAG|G) under a background composition, is computed on the same test windows: it shows how far
+motif strength alone gets, and so how much the models take from context.
+
+    python benchmarks/splice/accuracy.py                           # all three recipes
+    python benchmarks/splice/accuracy.py --recipes spliceai-400 --set trainer.max_epochs=2
+    python benchmarks/splice/accuracy.py --recipes spliceai-10k --max-time 00:00:40:00
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import loadavg, machine, write_results  # noqa: E402
+
+RECIPES = ["spliceai-400", "spliceai-10k", "ssm"]
+METRICS = ["topk_acceptor", "topk_donor", "prauc_acceptor", "prauc_donor", "topk", "prauc"]
+
+
+def pwm_baseline(block_length: int = 2000, context: int = 400) -> dict[str, float]:
+    """Top-k and PR-AUC of motif log-odds alone on the test chromosomes of the default simulated genome."""
+    import numpy as np
+    import torch
+    from sciarch_datasets.genomics.labels import split_of
+    from sciarch_datasets.genomics.prepare import SpliceShards
+    from sciarch_datasets.genomics.simulate import ACCEPTOR_PWM, DONOR_PWM, INTRON_BASES, PYRIMIDINE_TRACT
+    from sciarch_splice.data import SpliceSites
+    from sciarch_splice.metrics import pr_auc, topk_accuracy
+
+    data = SpliceSites(block_length=block_length, context=context)
+    data.prepare_data()
+    shards = SpliceShards(data.prepared_path())
+    donor = np.log((DONOR_PWM + 1e-3) / INTRON_BASES)  # positions -3..+6 around the donor's last exon base
+    acceptor = np.concatenate([np.tile(np.log((PYRIMIDINE_TRACT + 1e-3) / INTRON_BASES), (14, 1)),
+                               np.zeros((1, 4)), np.log((ACCEPTOR_PWM + 1e-3) / INTRON_BASES)])  # -18..0
+    table = np.concatenate([np.eye(4), np.zeros((1, 4))])
+
+    def scan(onehot: np.ndarray, matrix: np.ndarray, first: int) -> np.ndarray:
+        n = len(onehot)
+        score = np.zeros(n)
+        for k in range(len(matrix)):
+            shift = first + k
+            lo, hi = max(0, -shift), n - max(0, shift)
+            score[lo:hi] += onehot[lo + shift:hi + shift] @ matrix[k]
+        return score
+
+    scores = {"acceptor": [], "donor": []}
+    labels = []
+    for shard in shards.shards:
+        genes = [g for g in shard.genes if split_of(shard.chrom, g["id"]) == "test"]
+        if not genes:
+            continue
+        sequence, label = np.asarray(shard.sequence), np.asarray(shard.labels)
+        for gene in genes:
+            end = gene["offset"] + gene["blocks"] * block_length + context
+            onehot = table[sequence[gene["offset"]:end]]
+            lab = label[gene["offset"]:end]
+            keep = lab >= 0
+            scores["donor"].append(scan(onehot, donor, -2)[keep])
+            scores["acceptor"].append(scan(onehot, acceptor, -18)[keep])
+            labels.append(lab[keep])
+    truth = torch.tensor(np.concatenate(labels))
+    out = {}
+    for name, cls in (("acceptor", 1), ("donor", 2)):
+        s = torch.tensor(np.concatenate(scores[name]))
+        out[f"topk_{name}"] = topk_accuracy(s, truth == cls)
+        out[f"prauc_{name}"] = pr_auc(s, truth == cls)
+    out["topk"] = (out["topk_acceptor"] + out["topk_donor"]) / 2
+    out["prauc"] = (out["prauc_acceptor"] + out["prauc_donor"]) / 2
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipes", nargs="*", default=RECIPES)
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="passed to every `sciarch train` (e.g. trainer.max_epochs=2)")
+    parser.add_argument("--max-time", default=None, help="Lightning max_time per recipe, DD:HH:MM:SS")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--runs", default="runs/splice-benchmark")
+    parser.add_argument("--name", default="splice_accuracy")
+    parser.add_argument("--existing", nargs="*", default=[], metavar="RECIPE=RUN_DIR",
+                        help="collect an already finished run instead of training that recipe again")
+    args = parser.parse_args()
+    info = machine(args.threads)
+    existing = dict(item.split("=", 1) for item in args.existing)
+    rows = []
+    for recipe in args.recipes:
+        run_dir = Path(existing.get(recipe) or Path(args.runs) / f"{recipe}-{time.strftime('%Y%m%d-%H%M%S')}")
+        load_before = loadavg()
+        command = [sys.executable, "-m", "sciarch", "train", f"splice/{recipe}", "--run-dir", str(run_dir), "--quiet"]
+        for item in args.overrides:
+            command += ["--set", item]
+        if args.max_time:
+            command += ["--set", f"trainer.max_time={args.max_time}"]
+        if recipe not in existing:
+            env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+            print(" ".join(command), flush=True)
+            subprocess.run(command, check=True, env=env)
+        summary = json.loads((run_dir / "summary.json").read_text())
+        config = (run_dir / "config.yaml").read_text()
+        rows.append({"recipe": f"splice/{recipe}", "run": str(run_dir), "command": " ".join(command[1:]),
+                     "test": {k: summary.get("test", {}).get(f"test/{k}") for k in METRICS},
+                     "validation_best": summary.get("best_score"), "steps": summary.get("global_step"),
+                     "epochs": summary.get("epochs"), "train_seconds": summary.get("train_seconds"),
+                     "device": summary.get("device"), "loadavg_before": load_before, "loadavg_after": loadavg(),
+                     "config": config})
+        print(json.dumps({k: v for k, v in rows[-1].items() if k != "config"}), flush=True)
+    baseline = pwm_baseline()
+    payload = {"benchmark": "splice accuracy on the simulated genome's test chromosomes", "machine": info,
+               "command": " ".join([Path(sys.executable).name, *sys.argv]), "rows": rows,
+               "pwm_baseline": baseline}
+    lines = ["| model | top-k acceptor | top-k donor | PR-AUC acceptor | PR-AUC donor | steps | epochs | train min |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+
+    def f(v: float | None) -> str:
+        return f"{v:.3f}" if isinstance(v, (int, float)) else "-"
+
+    for r in rows:
+        t = r["test"]
+        lines.append(f"| {r['recipe']} | {f(t['topk_acceptor'])} | {f(t['topk_donor'])} | {f(t['prauc_acceptor'])} | "
+                     f"{f(t['prauc_donor'])} | {r['steps']} | {r['epochs']} | "
+                     f"{(r['train_seconds'] or 0) / 60:.1f} |")
+    b = baseline
+    lines.append(f"| motif log-odds only (PWM baseline) | {f(b['topk_acceptor'])} | {f(b['topk_donor'])} | "
+                 f"{f(b['prauc_acceptor'])} | {f(b['prauc_donor'])} | - | - | - |")
+    note = ("\nTest chromosomes chr1, 3, 5, 7, 9 of the default simulated genome (20 chromosomes x 15 genes, seed 0); "
+            "top-k: fraction of the k best-scored positions that are true sites, k = number of true sites. "
+            "CPU training on a shared machine: see the load averages in the JSON.\n")
+    json_path, md_path = write_results(args.name, payload, "\n".join(lines) + "\n" + note)
+    print(f"wrote {json_path} and {md_path}")
+
+
+if __name__ == "__main__":
+    main()
