@@ -42,6 +42,7 @@ def score_run(name: str, run_dir: Path, minutes: float, recordings: int, snr: fl
         "model_args": run.config.model.args, "task_args": {k: v for k, v in run.config.task.args.items()
                                                            if k != "class_names"},
         "parameters": sum(p.numel() for p in task.model.parameters()),
+        "trained_with": summary.get("command"), "seed": summary.get("seed"),
         "epochs": summary.get("epochs"), "steps": summary.get("global_step"),
         "train_seconds": summary.get("train_seconds"), "trained_on": summary.get("device"),
         "train_clips_per_epoch": train_clips,
@@ -106,6 +107,8 @@ def main() -> None:
                      f"({r['trained_on']}) | {100 * r['test_accuracy_clean']:.2f} % | {100 * r[snr_key]:.2f} % | "
                      f"{frr} |")
     first = result["runs"][0]
+    lines += ["", "Trained with: " + "; ".join(f"`{r['trained_with']}`" for r in result["runs"]
+                                             if r.get("trained_with"))]
     lines += ["", f"Test split: {first['test_voices']} voices ({len(first['test_variants'])} eSpeak NG speaker "
               f"variants × accents) never heard in training ({first['train_voices']} training voices). 12 classes: "
               "10 keywords, unknown, silence. FRR: false-reject rate on continuous recordings by test voices "
