@@ -157,7 +157,7 @@ def markdown(record: dict) -> str:
              "(the machine is shared; timings are under that load).", "",
              f"Command: `{record['command']}`", ""]
     if "grid" in record:
-        lines += ["| setting | val RMSE | test RMSE | epochs/s-ish (mol/s) |", "|---|---|---|---|"]
+        lines += ["| setting | val RMSE | test RMSE | train mol/s (incl. validation) |", "|---|---|---|---|"]
         for name, r in record["grid"].items():
             rate = statistics.fmean(x["training_molecules_per_second"] for x in r["runs"])
             lines.append(f"| {name} | {r['val_rmse']['mean']:.3f} ± {r['val_rmse']['sd']:.3f} | "
