@@ -162,3 +162,14 @@ def test_genbank_joins_give_the_same_labels_as_gtf(tmp_path, hand_genome, genome
             a = label_gene(from_gtf[name], ref, block_length=25, context=10)
             b = label_gene(genes[name], reference, block_length=25, context=10)
             assert np.array_equal(a.labels, b.labels) and np.array_equal(a.sequence, b.sequence)
+
+
+def test_genbank_prepares_without_a_fasta(tmp_path, genome_text):
+    from sciarch_datasets.genomics import SpliceShards, prepare_splice_sites
+
+    origin = "".join(f"{i + 1:>9} {genome_text[i:i + 60].lower()}\n" for i in range(0, 80, 60))
+    gb = tmp_path / "test.gb"
+    gb.write_text(GENBANK.format(origin=origin))
+    shards = SpliceShards(prepare_splice_sites(gb, tmp_path / "prep", block_length=16, context=8, progress=False))
+    assert shards.manifest["annotation_format"] == "genbank" and shards.manifest["fasta"] is None
+    assert shards.manifest["stats"]["genes"] == 2 and shards.manifest["stats"]["donors"] == 3
