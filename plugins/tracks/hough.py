@@ -97,6 +97,30 @@ def _longest_run(positions: np.ndarray, gap: float, *, periodic: float | None = 
     return order[starts[best]:ends[best]]
 
 
+class _Grid:
+    """Points binned in square cells, to find those near a position without measuring them all."""
+
+    def __init__(self, points: np.ndarray, cell: float) -> None:
+        self.cell = cell
+        keys = np.floor(points / cell).astype(np.int64)
+        self.offset = keys.min(axis=0) if len(points) else np.zeros(2, np.int64)
+        keys -= self.offset
+        self.width = int(keys[:, 0].max()) + 3 if len(points) else 1
+        flat = (keys[:, 1] + 1) * self.width + keys[:, 0] + 1
+        self.order = np.argsort(flat, kind="stable")
+        self.sorted_keys = flat[self.order]
+
+    def around(self, position: np.ndarray) -> np.ndarray:
+        """Indices of the points in the 3×3 cells around ``position``."""
+        col, row = (np.floor(position / self.cell).astype(np.int64) - self.offset) + 1
+        found = []
+        for dr in (-1, 0, 1):
+            start = (row + dr) * self.width + col - 1
+            lo, hi = np.searchsorted(self.sorted_keys, [start, start + 3])
+            found.append(self.order[lo:hi])
+        return np.concatenate(found)
+
+
 class HoughTracker:
     """Finds circular and straight tracks among hits by an iterative Hough transform.
 
@@ -133,8 +157,6 @@ class HoughTracker:
         return circles, line
 
     def __call__(self, hits: np.ndarray, width: int, height: int) -> tuple[np.ndarray, list]:
-        from scipy import ndimage
-
         from .reconstruction import FoundTrack
 
         hits = np.asarray(hits, dtype=np.float64)
@@ -149,17 +171,16 @@ class HoughTracker:
         chains: list[np.ndarray] = []
         failures = 0
         while len(chains) < self.max_tracks and failures < 50:
-            # peaks of 3×3 sums, so a track whose centre falls on a cell corner is not split
+            # the highest cell of all accumulators; the hits near its circle are then collected
+            # with a tolerance of a cell, so a centre falling on a cell corner loses nothing
             best_votes, best = -1.0, None
             for k, acc in enumerate(circles):
-                summed = ndimage.uniform_filter(acc.votes, size=3, mode="constant") * 9
-                index = int(np.argmax(summed))
-                if summed.flat[index] > best_votes:
-                    best_votes, best = float(summed.flat[index]), ("circle", k, index)
-            line_votes = ndimage.uniform_filter(line.votes, size=(1, 3), mode="constant") * 3
-            line_index = int(np.argmax(line_votes))
-            if line_votes.flat[line_index] > best_votes:
-                best_votes, best = float(line_votes.flat[line_index]), ("line", 0, line_index)
+                index = int(np.argmax(acc.votes))
+                if acc.votes.flat[index] > best_votes:
+                    best_votes, best = float(acc.votes.flat[index]), ("circle", k, index)
+            line_index = int(np.argmax(line.votes))
+            if line.votes.flat[line_index] > best_votes:
+                best_votes, best = float(line.votes.flat[line_index]), ("line", 0, line_index)
             if best is None or best_votes < self.min_hits:
                 break
             free = np.flatnonzero(owner < 0)
@@ -170,13 +191,13 @@ class HoughTracker:
                 row, col = divmod(index, acc.shape[1])
                 centre = acc.origin + (np.array([col, row]) + 0.5) * acc.cell
                 residual = np.abs(np.hypot(points[:, 0] - centre[0], points[:, 1] - centre[1]) - acc.radius)
-                near = residual < self.tolerance + acc.cell
+                near = residual < self.tolerance + 1.5 * acc.cell
             else:
                 t_index, r_index = divmod(index, line.votes.shape[1])
                 theta = line.thetas[t_index]
                 rho = (r_index + 0.5) * line.rho_cell - line.rho_max
                 residual = np.abs(points[:, 0] * math.cos(theta) + points[:, 1] * math.sin(theta) - rho)
-                near = residual < self.tolerance + line.rho_cell
+                near = residual < self.tolerance + 1.5 * line.rho_cell
             chosen = self._arc(points[near])
             chosen = np.flatnonzero(near)[chosen] if len(chosen) else chosen
             if len(chosen) >= 3:
@@ -209,15 +230,20 @@ class HoughTracker:
         """Grow a seed arc at both ends through free hits that continue its local circle."""
         taken = np.zeros(len(points), dtype=bool)
         taken[members] = True
+        grid = _Grid(points, self.gap)
         chain = list(members)  # in order along the arc, as _arc returns them
         for _ in range(2):  # the far end, then (after reversing) the near end
             while True:
                 tail = np.array(chain[-self.follow_hits:])
                 end = points[chain[-1]]
-                distance = np.hypot(points[:, 0] - end[0], points[:, 1] - end[1])
-                candidates = np.flatnonzero(~taken & (distance <= self.gap))
+                nearby = grid.around(end)
+                nearby = nearby[~taken[nearby]]
+                distance_nearby = np.hypot(points[nearby, 0] - end[0], points[nearby, 1] - end[1])
+                candidates = nearby[distance_nearby <= self.gap]
                 if not len(candidates):
                     break
+                distance = np.full(len(points), np.inf)
+                distance[nearby] = distance_nearby
                 local = fit_circle(points[tail]) if len(tail) >= 5 else None
                 if local is not None and local.radius < 1e5:
                     off = np.abs(np.hypot(points[candidates, 0] - local.cx, points[candidates, 1] - local.cy)
@@ -246,29 +272,38 @@ class HoughTracker:
         found in pieces, e.g. across a gap in its bubbles. (Joining on local continuity alone was
         tried and joins the prongs of a star, which meet at their vertex.)"""
         chains = [c for c in chains if len(c)]
-        joined = True
-        while joined:
+        identity = list(range(len(chains)))  # a merged chain gets a new identity
+        rejected: set[tuple[int, int]] = set()  # pairs already fitted and found not to be one track
+        fresh = len(chains)
+        while len(chains) > 1:
+            ends = np.array([[hits[c[0]], hits[c[-1]]] for c in chains])  # (T, 2 ends, 2)
+            gaps = np.hypot(ends[:, None, :, None, 0] - ends[None, :, None, :, 0],
+                            ends[:, None, :, None, 1] - ends[None, :, None, :, 1])  # (T, T, 2, 2)
+            closest = gaps.reshape(len(chains), len(chains), 4).min(axis=2)
+            pairs = np.argwhere(np.triu(closest <= 2 * self.gap, k=1))
+            pairs = pairs[np.argsort(closest[pairs[:, 0], pairs[:, 1]], kind="stable")]
             joined = False
-            for i in range(len(chains)):
-                for j in range(i + 1, len(chains)):
-                    a, b = chains[i], chains[j]
-                    ends_a, ends_b = hits[[a[0], a[-1]]], hits[[b[0], b[-1]]]
-                    gaps = np.hypot(*(ends_a[:, None, :] - ends_b[None, :, :]).transpose(2, 0, 1))
-                    if gaps.min() > 2 * self.gap:
-                        continue
-                    union = np.concatenate([a, b])
-                    fit = fit_circle(hits[union])
-                    if fit is None or fit.rms > 0.6 * self.tolerance:
-                        continue
-                    ia, ib = np.unravel_index(int(np.argmin(gaps)), gaps.shape)
-                    first = a if ia == 1 else a[::-1]
-                    second = b if ib == 0 else b[::-1]
-                    chains[i] = np.concatenate([first, second])
-                    chains.pop(j)
-                    joined = True
-                    break
-                if joined:
-                    break
+            for i, j in pairs:
+                key = (identity[i], identity[j])
+                if key in rejected:
+                    continue
+                a, b = chains[i], chains[j]
+                fit = fit_circle(hits[np.concatenate([a, b])])
+                if fit is None or fit.rms > 0.6 * self.tolerance:
+                    rejected.add(key)
+                    continue
+                ia, ib = np.unravel_index(int(np.argmin(gaps[i, j])), (2, 2))
+                first = a if ia == 1 else a[::-1]
+                second = b if ib == 0 else b[::-1]
+                chains[i] = np.concatenate([first, second])
+                identity[i] = fresh
+                fresh += 1
+                chains.pop(j)
+                identity.pop(j)
+                joined = True
+                break
+            if not joined:
+                break
         return chains
 
     def _arc(self, points: np.ndarray) -> np.ndarray:
