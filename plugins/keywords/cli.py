@@ -25,17 +25,21 @@ def keywords() -> None:
 @click.option("--threshold", type=float, default=0.5, show_default=True, help="Posterior a keyword must reach.")
 @click.option("--refractory", type=float, default=0.5, show_default=True,
               help="Seconds after a detection during which no other is made.")
+@click.option("--smooth", type=int, default=None,
+              help="Frames (10 ms) of posterior moving average (default: the run's, the end-of-keyword label span).")
 @click.option("--stream", is_flag=True,
               help="Read raw 16-bit little-endian mono PCM at 16 kHz from standard input (AUDIO: -) and print "
                    "detections as they happen.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per detection on standard output.")
-def listen_command(audio: Path, run: Path, threshold: float, refractory: float, stream: bool, as_json: bool) -> None:
+def listen_command(audio: Path, run: Path, threshold: float, refractory: float, smooth: int | None, stream: bool,
+                   as_json: bool) -> None:
     """Print the keywords heard in AUDIO (a WAV file), with their times."""
     import sciarch
 
     from .listen import listen_file, listen_stream, load_model, print_detection
 
-    model, class_names = load_model(run)
+    model, class_names, smooth_frames = load_model(run)
+    smooth_frames = smooth if smooth is not None else smooth_frames
 
     def show(detection) -> None:
         if as_json:
@@ -49,10 +53,11 @@ def listen_command(audio: Path, run: Path, threshold: float, refractory: float, 
         if str(audio) != "-":
             raise sciarch.UsageError("--stream reads standard input: pass - as AUDIO")
         hops = listen_stream(model, class_names, sys.stdin.buffer, on_detection=show, threshold=threshold,
-                             refractory_s=refractory)
+                             refractory_s=refractory, smooth_frames=smooth_frames)
         sciarch.console.print(f"listened to {hops * model.frontend.hop_length / model.frontend.sample_rate:.2f} s")
         return
-    found, seconds = listen_file(model, class_names, audio, threshold=threshold, refractory_s=refractory)
+    found, seconds = listen_file(model, class_names, audio, threshold=threshold, refractory_s=refractory,
+                                 smooth_frames=smooth_frames)
     for detection in found:
         show(detection)
     sciarch.console.print(f"{len(found)} detection(s) in {seconds:.2f} s of audio")

@@ -1,8 +1,10 @@
 """Keyword detection in long audio, and how it is scored: false rejects against false alarms per hour.
 
-A frame-level model gives, every 10 ms, a posterior for each class. A keyword is *detected* when
-its posterior rises to the threshold; the detection is placed at the end of that frame, and no
-other detection is made for ``refractory_s`` after it (one keyword, one detection). Scored against
+A frame-level model gives, every 10 ms, a posterior for each class, averaged over the last
+``smooth_frames`` frames (a causal moving average; Chen et al. 2014 smooth posteriors the same
+way). A keyword is *detected* when its smoothed posterior rises to the threshold; the detection is
+placed at the end of that frame, and no other detection is made for ``refractory_s`` after it (one
+keyword, one detection). Scored against
 the known keyword times of a recording:
 
 - a detection of word ``w`` at time ``t`` is a hit if an occurrence of ``w`` not yet matched spans
@@ -75,7 +77,9 @@ class OnlineDetector:
     """
 
     def __init__(self, class_names: Sequence[str], keywords: Sequence[str], *, threshold: float = 0.5,
-                 refractory_s: float = 0.5, hop_s: float = 0.01) -> None:
+                 refractory_s: float = 0.5, hop_s: float = 0.01, smooth_frames: int = 1) -> None:
+        from collections import deque
+
         self.ids = np.asarray([list(class_names).index(k) for k in keywords], dtype=np.int64)
         self.keywords = list(keywords)
         self.threshold, self.hop_s = threshold, hop_s
@@ -83,12 +87,14 @@ class OnlineDetector:
         self.frame = 0
         self.was_above = False
         self.last = -np.inf
+        self.recent: deque = deque(maxlen=max(1, smooth_frames))
 
     def push(self, posteriors: np.ndarray) -> list[Detection]:
         """``(frames, classes)`` posteriors of the next frames → the detections among them."""
         out = []
         for row in np.atleast_2d(posteriors):
-            scores = row[self.ids]
+            self.recent.append(row[self.ids].astype(np.float64))
+            scores = np.mean(self.recent, axis=0)
             k = int(np.argmax(scores))
             above = bool(scores[k] >= self.threshold)
             if above and not self.was_above and self.frame - self.last >= self.refractory:
@@ -100,12 +106,12 @@ class OnlineDetector:
 
 
 def detect(posteriors: np.ndarray, class_names: Sequence[str], keywords: Sequence[str], *, threshold: float = 0.5,
-           refractory_s: float = 0.5, hop_s: float = 0.01) -> list[Detection]:
+           refractory_s: float = 0.5, hop_s: float = 0.01, smooth_frames: int = 1) -> list[Detection]:
     """Every detection in ``(frames, classes)`` posteriors (the rule of :class:`OnlineDetector`)."""
     ids = [list(class_names).index(k) for k in keywords]
     if not ids or posteriors.shape[0] == 0:
         return []
-    scores = posteriors[:, ids]
+    scores = smooth(posteriors[:, ids].astype(np.float64), smooth_frames)
     best = scores.max(axis=1)
     above = best >= threshold
     onsets = np.nonzero(above & ~np.concatenate([[False], above[:-1]]))[0]
@@ -151,7 +157,7 @@ def score_detections(detections: Sequence[Detection], events: Sequence[Any], hou
 
 def det_curve(recordings: Sequence[tuple[np.ndarray, Sequence[Any], float]], class_names: Sequence[str],
               keywords: Sequence[str], *, thresholds: Sequence[float] | None = None, refractory_s: float = 0.5,
-              tolerance_s: float = 0.75) -> list[dict[str, float]]:
+              tolerance_s: float = 0.75, smooth_frames: int = 1) -> list[dict[str, float]]:
     """One operating point per threshold, pooled over ``(posteriors, events, hours)`` recordings."""
     if thresholds is None:
         thresholds = np.unique(np.concatenate([np.linspace(0.05, 0.95, 19), 1 - np.logspace(-1, -5, 17)]))
@@ -160,7 +166,8 @@ def det_curve(recordings: Sequence[tuple[np.ndarray, Sequence[Any], float]], cla
         totals = {"keywords": 0, "hits": 0, "false_alarms": 0}
         hours = 0.0
         for posteriors, events, rec_hours in recordings:
-            found = detect(posteriors, class_names, keywords, threshold=float(threshold), refractory_s=refractory_s)
+            found = detect(posteriors, class_names, keywords, threshold=float(threshold), refractory_s=refractory_s,
+                           smooth_frames=smooth_frames)
             result = score_detections(found, events, rec_hours, tolerance_s=tolerance_s, keywords=keywords)
             for key in totals:
                 totals[key] += result[key]

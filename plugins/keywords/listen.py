@@ -22,8 +22,8 @@ from sciarch_datasets.audio import SILENCE, UNKNOWN
 from .detection import Detection, OnlineDetector, detect, frame_posteriors
 
 
-def load_model(run: Any) -> tuple[torch.nn.Module, list[str]]:
-    """The trained model of a run (eval mode, CPU) and its class names."""
+def load_model(run: Any) -> tuple[torch.nn.Module, list[str], int]:
+    """The trained model of a run (eval mode, CPU), its class names and its posterior smoothing (frames)."""
     if not isinstance(run, sciarch.Run):
         run = sciarch.Run(run)
     task = run.load_task()
@@ -31,7 +31,7 @@ def load_model(run: Any) -> tuple[torch.nn.Module, list[str]]:
     if not getattr(model, "frame_level", False):
         raise sciarch.UsageError(f"{type(model).__name__} classifies whole clips; listening needs a frame-level "
                                  "model (keywords/wavenet)")
-    return model, list(task.class_names)
+    return model, list(task.class_names), int(getattr(task, "smooth_frames", 1))
 
 
 def keywords_of(class_names: list[str]) -> list[str]:
@@ -39,7 +39,7 @@ def keywords_of(class_names: list[str]) -> list[str]:
 
 
 def listen_file(model: torch.nn.Module, class_names: list[str], audio: str | Path, *, threshold: float = 0.5,
-                refractory_s: float = 0.5) -> tuple[list[Detection], float]:
+                refractory_s: float = 0.5, smooth_frames: int = 1) -> tuple[list[Detection], float]:
     """Detections in a WAV file (resampled to the model's rate if needed) and its duration in seconds."""
     from sciarch_datasets.audio.wav import read_clip
 
@@ -49,7 +49,7 @@ def listen_file(model: torch.nn.Module, class_names: list[str], audio: str | Pat
     posteriors = frame_posteriors(model, wave)
     hop_s = model.frontend.hop_length / model.frontend.sample_rate
     found = detect(posteriors, class_names, keywords_of(class_names), threshold=threshold,
-                   refractory_s=refractory_s, hop_s=hop_s)
+                   refractory_s=refractory_s, hop_s=hop_s, smooth_frames=smooth_frames)
     return found, wave.shape[0] / model.frontend.sample_rate
 
 
@@ -69,7 +69,7 @@ def pcm_chunks(stream: IO[bytes], samples: int = 1600) -> Iterator[np.ndarray]:
 
 def listen_stream(model: torch.nn.Module, class_names: list[str], stream: IO[bytes], *,
                   on_detection: Callable[[Detection], None], threshold: float = 0.5, refractory_s: float = 0.5,
-                  chunk_samples: int = 160) -> int:
+                  smooth_frames: int = 1, chunk_samples: int = 160) -> int:
     """Run the streaming model over PCM from ``stream``; call ``on_detection`` as detections happen.
 
     Returns the number of 10 ms hops processed.
@@ -79,7 +79,7 @@ def listen_stream(model: torch.nn.Module, class_names: list[str], stream: IO[byt
     spotter = StreamingSpotter(model, trace=True)
     hop_s = model.frontend.hop_length / model.frontend.sample_rate
     detector = OnlineDetector(class_names, keywords_of(class_names), threshold=threshold,
-                              refractory_s=refractory_s, hop_s=hop_s)
+                              refractory_s=refractory_s, hop_s=hop_s, smooth_frames=smooth_frames)
     for chunk in pcm_chunks(stream, chunk_samples):
         logits = spotter.push(torch.from_numpy(chunk))
         if logits.shape[0]:
@@ -90,9 +90,9 @@ def listen_stream(model: torch.nn.Module, class_names: list[str], stream: IO[byt
 
 def predict(run: Any, input: Path, output: Path, threshold: float = 0.5, refractory_s: float = 0.5) -> dict[str, Any]:
     """``sciarch predict`` for keyword runs: detections in a WAV file written as CSV (time_s, word, score)."""
-    model, class_names = load_model(run)
+    model, class_names, smooth_frames = load_model(run)
     found, seconds = listen_file(model, class_names, input, threshold=float(threshold),
-                                 refractory_s=float(refractory_s))
+                                 refractory_s=float(refractory_s), smooth_frames=smooth_frames)
     with sciarch.atomic_write(output, "w") as handle:
         handle.write("time_s,word,score\n")
         handle.writelines(f"{d.time_s:.2f},{d.word},{d.score:.4f}\n" for d in found)

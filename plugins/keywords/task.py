@@ -47,6 +47,8 @@ class KeywordSpotting(sciarch.Task):
         refractory_s: silence imposed after a detection in continuous audio.
         context_probability: chance a training clip is preceded by another clip of the batch
             (end_of_keyword only).
+        smooth_s: posteriors are averaged over this much time before detection in continuous audio
+            (default: the span of the end-of-keyword labels, over which the model is trained to fire).
     """
 
     def __init__(self, model: torch.nn.Module, class_names: list[str] | None = None,
@@ -54,7 +56,7 @@ class KeywordSpotting(sciarch.Task):
                  label_after_s: float = 0.25, spec_augment: bool = True, freq_masks: int = 2,
                  freq_mask_width: int = 7, time_masks: int = 2, time_mask_width: int = 10,
                  label_smoothing: float = 0.0, detection_threshold: float = 0.5, refractory_s: float = 0.5,
-                 context_probability: float = 0.5) -> None:
+                 context_probability: float = 0.5, smooth_s: float | None = None) -> None:
         super().__init__(model)
         from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
@@ -78,11 +80,18 @@ class KeywordSpotting(sciarch.Task):
         self.detection_threshold = detection_threshold
         self.refractory_s = refractory_s
         self.context_probability = context_probability if objective == "end_of_keyword" else 0.0
+        self.smooth_s = label_before_s + label_after_s if smooth_s is None else smooth_s
         self.val_accuracy = MulticlassAccuracy(num_classes, average="micro")
         self.test_accuracy = MulticlassAccuracy(num_classes, average="micro")
         self.test_confusion = MulticlassConfusionMatrix(num_classes)
 
     # -- labels and scores -----------------------------------------------------------------------
+
+    @property
+    def smooth_frames(self) -> int:
+        """Frames of the posterior moving average used for detection."""
+        fe = self.model.frontend
+        return max(1, int(round(self.smooth_s * fe.sample_rate / fe.hop_length)))
 
     @property
     def keywords(self) -> list[str]:
@@ -207,12 +216,13 @@ class KeywordSpotting(sciarch.Task):
                                         f"not {rate}", file=wav)
             posteriors = frame_posteriors(self.model, wave)
             scored.append((posteriors, read_events(labels), wave.shape[0] / rate / 3600))
-        points = det_curve(scored, self.class_names, self.keywords, refractory_s=self.refractory_s)
+        points = det_curve(scored, self.class_names, self.keywords, refractory_s=self.refractory_s,
+                           smooth_frames=self.smooth_frames)
         frr_half, th_half = frr_at(points, 0.5)
         frr_one, th_one = frr_at(points, 1.0)
         result = {"frr_at_0.5fa_per_h": frr_half, "threshold_at_0.5fa_per_h": th_half,
                   "frr_at_1fa_per_h": frr_one, "threshold_at_1fa_per_h": th_one,
-                  "continuous_hours": sum(h for _, _, h in scored),
+                  "continuous_hours": sum(h for _, _, h in scored), "smooth_frames": self.smooth_frames,
                   "keywords": points[0]["keywords"] if points else 0, "det": points}
         if out is not None:
             out = Path(out)

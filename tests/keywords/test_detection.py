@@ -49,11 +49,21 @@ def test_online_detector_gives_the_offline_detections_frame_by_frame():
     rng = np.random.default_rng(0)
     p = posteriors_with_bumps(3000, [(int(f), int(rng.integers(3)), float(rng.uniform(0.3, 1)))
                                      for f in rng.choice(2900, 40, replace=False)])
-    offline = detect(p, CLASSES, KEYWORDS, threshold=0.6, refractory_s=0.3)
-    online = OnlineDetector(CLASSES, KEYWORDS, threshold=0.6, refractory_s=0.3)
-    streamed = [d for t in range(0, 3000, 7) for d in online.push(p[t: t + 7])]
-    assert [(d.time_s, d.word) for d in streamed] == [(d.time_s, d.word) for d in offline]
-    assert len(offline) > 5
+    for smooth_frames in (1, 6):
+        offline = detect(p, CLASSES, KEYWORDS, threshold=0.6, refractory_s=0.3, smooth_frames=smooth_frames)
+        online = OnlineDetector(CLASSES, KEYWORDS, threshold=0.6, refractory_s=0.3, smooth_frames=smooth_frames)
+        streamed = [d for t in range(0, 3000, 7) for d in online.push(p[t: t + 7])]
+        assert [(d.time_s, d.word) for d in streamed] == [(d.time_s, d.word) for d in offline]
+        assert all(abs(a.score - b.score) < 1e-9 for a, b in zip(streamed, offline, strict=True))
+        assert len(offline) > 5
+
+
+def test_smoothing_delays_and_flattens_a_short_spike():
+    p = posteriors_with_bumps(300, [(100, 0, 0.9)])  # 10 frames at 0.9
+    assert [d.time_s for d in detect(p, CLASSES, KEYWORDS, threshold=0.5)] == [1.01]
+    # averaged over 20 frames the bump peaks at 0.45: no detection at 0.5; at 0.4 it fires later
+    assert detect(p, CLASSES, KEYWORDS, threshold=0.5, smooth_frames=20) == []
+    assert [d.time_s for d in detect(p, CLASSES, KEYWORDS, threshold=0.4, smooth_frames=20)] == [1.09]
 
 
 def test_scoring_counts_hits_misses_and_false_alarms_per_hour():
