@@ -323,6 +323,20 @@ def _check_plain(recipe: RecipeSource, key: str, given: Mapping[str, Any] | None
     return out
 
 
+def provided_by(builder: Any) -> tuple[str, ...]:
+    """The arguments a data builder's ``hints()`` fill: its ``provides``, or its return class's."""
+    provides = getattr(builder, "provides", None)
+    if provides is None and not isinstance(builder, type):
+        import typing
+
+        try:
+            returned = typing.get_type_hints(builder).get("return")
+        except Exception:
+            returned = None
+        provides = getattr(returned, "provides", None)
+    return tuple(provides or ())
+
+
 def resolve(recipe: RecipeSource, host: Any = None) -> Resolved:
     """Check a recipe against the registered code and return it with every default filled in."""
     from .optim import OPTIMIZERS, SCHEDULERS, optimizer_class
@@ -349,7 +363,7 @@ def resolve(recipe: RecipeSource, host: Any = None) -> Resolved:
     task_spec = _lookup(host, "task", recipe, "task", task_name)
 
     data_builder = data_spec.load()
-    provides = tuple(getattr(data_builder, "provides", ()))
+    provides = provided_by(data_builder)
     data_args = _args(recipe, "data.args", data_builder, data_args, what=data_spec.name, provided=("seed",))
     model_args = _args(recipe, "model.args", model_spec.load(), model_args, what=model_spec.name, provided=provides)
     task_args = _args(recipe, "task.args", task_spec.load(), task_args, what=task_spec.name, skip=("model",),

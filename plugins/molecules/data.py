@@ -352,7 +352,3 @@ def solubility(split: SplitMethod = "predefined", split_sizes: tuple[float, floa
                         batch_size=batch_size, limit=limit,
                         workers=workers, cache=cache, seed=seed)
 
-
-# the host reads ``provides`` from the builder to know which model/task arguments the data fills
-freesolv.provides = MoleculeData.provides  # type: ignore[attr-defined]
-solubility.provides = MoleculeData.provides  # type: ignore[attr-defined]

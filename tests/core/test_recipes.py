@@ -161,3 +161,19 @@ def test_extends_loop_is_reported(tmp_path, host):
     write(tmp_path, "extends: a.yaml\n", "b.yaml")
     with pytest.raises(ConfigError, match="in a loop"):
         load(tmp_path / "a.yaml", host=host)
+
+
+class Data:
+    provides = ("in_features",)
+
+
+def build_data(n: int = 1) -> Data:
+    return Data()
+
+
+def test_function_builders_provide_what_their_data_module_class_provides():
+    from sciarch.config import provided_by
+
+    assert provided_by(Data) == ("in_features",)
+    assert provided_by(build_data) == ("in_features",)
+    assert provided_by(lambda: None) == ()
