@@ -93,9 +93,12 @@ def main() -> None:
     parser.add_argument("--name", default="splice_accuracy")
     parser.add_argument("--existing", nargs="*", default=[], metavar="RECIPE=RUN_DIR",
                         help="collect an already finished run instead of training that recipe again")
+    parser.add_argument("--note", action="append", default=[], metavar="RECIPE=TEXT",
+                        help="a note kept with that recipe's row (how an --existing run was made)")
     args = parser.parse_args()
     info = machine(args.threads)
     existing = dict(item.split("=", 1) for item in args.existing)
+    notes = dict(item.split("=", 1) for item in args.note)
     rows = []
     for recipe in args.recipes:
         run_dir = Path(existing.get(recipe) or Path(args.runs) / f"{recipe}-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -116,7 +119,7 @@ def main() -> None:
                      "validation_best": summary.get("best_score"), "steps": summary.get("global_step"),
                      "epochs": summary.get("epochs"), "train_seconds": summary.get("train_seconds"),
                      "device": summary.get("device"), "loadavg_before": load_before, "loadavg_after": loadavg(),
-                     "config": config})
+                     "note": notes.get(recipe, ""), "config": config})
         print(json.dumps({k: v for k, v in rows[-1].items() if k != "config"}), flush=True)
     baseline = pwm_baseline()
     payload = {"benchmark": "splice accuracy on the simulated genome's test chromosomes", "machine": info,
