@@ -9,8 +9,11 @@ so efficiency and fake rate are counted the same way for every detector.
 * Box-only detectors: a box says where a track is, not which of the bubbles inside it are its
   own. Going through detections best first, the unclaimed hits in the box are fitted with an arc
   by RANSAC (Fischler & Bolles, 1981) whose hypotheses are circles through one hit near each of
-  the two far ends of the box and one anywhere (a track touches the sides of its own box); the
-  arc with most inliers, weighted by how well their extent fills the box, claims its inliers.
+  the two far ends of the box and one anywhere (a track touches the sides of its own box). The
+  arc with most inliers, less twice the hits it would also take just outside the box (a track
+  ends at its own box; one crossing the box goes on), weighted by how well its inliers fill the
+  box, wins; its longest contiguous stretch is followed from both ends through the box (so a
+  track whose curvature changes is not cut), and claims those hits.
 """
 
 from __future__ import annotations
@@ -44,8 +47,13 @@ def _box_iou_rows(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray
 
 
 def arc_in_box(points: np.ndarray, box: np.ndarray, *, tolerance: float, rng: np.random.Generator,
-               hypotheses: int = 128, max_points: int = 1500) -> np.ndarray:
-    """Indices of ``points`` on the best arc through ``box`` (empty if none is found)."""
+               hypotheses: int = 128, max_points: int = 1500, outside: np.ndarray | None = None) -> np.ndarray:
+    """Indices of ``points`` on the best arc through ``box`` (empty if none is found).
+
+    ``outside``: hits in a ring just outside the box. A box is its own track's extent, so that track
+    ends at the box; a track merely crossing the box carries on beyond it, and hypotheses whose
+    circle picks up hits in the ring are penalised accordingly.
+    """
     n = len(points)
     if n < 3:
         return np.arange(n)
@@ -82,7 +90,20 @@ def arc_in_box(points: np.ndarray, box: np.ndarray, *, tolerance: float, rng: np
     ex1 = np.where(inlier, scored[None, :, 0], -big).max(axis=1)
     ey1 = np.where(inlier, scored[None, :, 1], -big).max(axis=1)
     fill = _box_iou_rows(ex0, ey0, ex1, ey1, box)
-    best = int(np.argmax(count * fill))
+    quality = count.astype(np.float64)
+    if outside is not None and len(outside):
+        with np.errstate(invalid="ignore"):
+            beyond = np.abs(np.hypot(outside[None, :, 0] - centres[:, None, 0],
+                                     outside[None, :, 1] - centres[:, None, 1]) - radii[:, None])
+        if straight.any():
+            a = points[i[straight]]
+            direction = points[j[straight]] - a
+            length = np.maximum(np.hypot(direction[:, 0], direction[:, 1]), 1e-9)
+            normal = np.stack([-direction[:, 1], direction[:, 0]], axis=1) / length[:, None]
+            offset = outside[None, :, :] - a[:, None, :]
+            beyond[straight] = np.abs(offset[..., 0] * normal[:, None, 0] + offset[..., 1] * normal[:, None, 1])
+        quality -= 2.0 * (beyond < tolerance).sum(axis=1)
+    best = int(np.argmax(np.clip(quality, 0, None) * fill))
     if count[best] < 3:
         return np.zeros(0, dtype=np.int64)
     # refit on the chosen arc's inliers among all points, then take the points near the refit
@@ -99,24 +120,49 @@ def arc_in_box(points: np.ndarray, box: np.ndarray, *, tolerance: float, rng: np
         refined = np.flatnonzero(res_fit < tolerance)
         if len(refined) >= len(chosen) * 0.8:
             chosen = refined
-    return chosen
+    if len(chosen) < 5:
+        return chosen
+    # keep the longest contiguous stretch of the arc and follow the track from its ends, so a
+    # track whose curvature changes (energy loss, scattering) is not cut where the circle leaves it
+    from .hough import HoughTracker, _longest_run
+
+    follower = HoughTracker(tolerance_px=tolerance)
+    fit = fit_circle(points[chosen])
+    if fit is not None and fit.radius < 1e5:
+        angles = np.arctan2(points[chosen, 1] - fit.cy, points[chosen, 0] - fit.cx)
+        chosen = chosen[_longest_run(angles, follower.gap / fit.radius, periodic=2 * np.pi)]
+    else:
+        centred = points[chosen] - points[chosen].mean(axis=0)
+        along = centred @ np.linalg.svd(centred, full_matrices=False)[2][0]
+        chosen = chosen[_longest_run(along, follower.gap)]
+    return follower._follow(points, chosen) if len(chosen) >= 3 else chosen
 
 
 def assign_by_boxes(hits: np.ndarray, boxes: np.ndarray, scores: np.ndarray, *, tolerance: float = 1.5,
-                    min_hits: int = 3, seed: int = 0) -> np.ndarray:
-    """Owner (H,) of each hit (H, 2) given boxes (K, 4) x0y0x1y1 and their scores (K,)."""
+                    min_hits: int = 3, seed: int = 0, order: str = "score") -> np.ndarray:
+    """Owner (H,) of each hit (H, 2) given boxes (K, 4) x0y0x1y1 and their scores (K,).
+
+    ``order``: which boxes claim their hits first: ``score`` (best first) or ``area`` (smallest
+    first: a small box holds fewer other tracks, so its arc is the least ambiguous).
+    """
     owner = np.full(len(hits), -1, dtype=np.int64)
     if not len(hits) or not len(boxes):
         return owner
     rng = np.random.default_rng(seed)
     margin = tolerance + 0.5
-    for k in np.argsort(-scores, kind="stable"):
+    ring = margin + 6.0
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    sequence = np.argsort(area, kind="stable") if order == "area" else np.argsort(-scores, kind="stable")
+    for k in sequence:
         x0, y0, x1, y1 = boxes[k]
-        free = np.flatnonzero((owner < 0) & (hits[:, 0] >= x0 - margin) & (hits[:, 0] <= x1 + margin) &
-                              (hits[:, 1] >= y0 - margin) & (hits[:, 1] <= y1 + margin))
+        inner = (hits[:, 0] >= x0 - margin) & (hits[:, 0] <= x1 + margin) & \
+            (hits[:, 1] >= y0 - margin) & (hits[:, 1] <= y1 + margin)
+        free = np.flatnonzero((owner < 0) & inner)
         if len(free) < min_hits:
             continue
-        on_arc = arc_in_box(hits[free], boxes[k], tolerance=tolerance, rng=rng)
+        around = ~inner & (hits[:, 0] >= x0 - ring) & (hits[:, 0] <= x1 + ring) & \
+            (hits[:, 1] >= y0 - ring) & (hits[:, 1] <= y1 + ring)
+        on_arc = arc_in_box(hits[free], boxes[k], tolerance=tolerance, rng=rng, outside=hits[around])
         if len(on_arc) >= min_hits:
             owner[free[on_arc]] = k
     return owner

@@ -5,6 +5,7 @@ tracks when many pass through one cell; a two-stage detector proposes thousands 
 looks at each again. This measures it: test sets of simulated pictures at fixed multiplicities
 (primary tracks per picture; secondaries come on top), each trained detector and the Hough
 baseline run on the same pictures, every found track scored by the same double-majority matching.
+The true boxes and masks, put through the same hit assignment, show the ceiling that step sets.
 
 Writes ``crowding.json`` (every figure, with the machine and settings), ``crowding.md`` (the table)
 and ``crowding.png`` (efficiency and fake rate against true tracks per picture).
@@ -41,6 +42,9 @@ def crowding_set(multiplicity: int | tuple[int, int], pictures: int, size: int, 
     if not (folder / "annotations.json").is_file():
         write_dataset(folder, pictures, config, seed=seed + most, progress=f"simulating {fewest}–{most}-track set")
     return folder
+
+
+ORACLES = ("true boxes", "true masks")
 
 
 def _labels_for(names: list[str]) -> str:
@@ -85,11 +89,13 @@ def choose_threshold(task: Any, folder: Path) -> tuple[float, list[dict[str, flo
 def run_crowding(out: Path, runs: dict[str, Path | str], *, hough: bool = True,
                  multiplicities: list[int] | tuple[int, ...] = (5, 10, 20, 40, 70, 100), pictures: int = 20,
                  size: int = 256, seed: int = 1000, label: str = "", hough_options: dict | None = None,
-                 validation_pictures: int = 12) -> dict[str, Any]:
+                 validation_pictures: int = 12, oracles: bool = True) -> dict[str, Any]:
     """Score each run in ``runs`` (name → run directory; ``DIR@soft-gaussian`` runs that detector
     with Soft-NMS instead of the suppression it was trained with) and, with ``hough``, the Hough
     baseline. Every detector's operating threshold is chosen afresh, the same way for all, on
-    ``validation_pictures`` pictures of 5–100 tracks (never on the test pictures)."""
+    ``validation_pictures`` pictures of 5–100 tracks (never on the test pictures). With
+    ``oracles``, the true boxes (claiming hits smallest first) and the true masks go through the
+    same hit assignment: the ceiling that assignment puts on any box or mask detector."""
     import torch
     from sciarch_datasets.tracks.coco import read_coco
 
@@ -113,7 +119,7 @@ def run_crowding(out: Path, runs: dict[str, Path | str], *, hough: bool = True,
             chosen[name] = {"threshold": threshold, "scan": scan}
             sciarch.console.print(f"{name}: operating threshold {threshold} (chosen on {validation_pictures} "
                                   "validation pictures of 5–100 tracks)")
-    methods = list(tasks) + (["hough"] if hough else [])
+    methods = list(tasks) + (["hough"] if hough else []) + (list(ORACLES) if oracles else [])
     rows: list[dict[str, Any]] = []
     for multiplicity in multiplicities:
         folder = crowding_set(multiplicity, pictures, size, seed)
@@ -122,13 +128,23 @@ def run_crowding(out: Path, runs: dict[str, Path | str], *, hough: bool = True,
         for method in methods:
             task = tasks.get(method)
             names = task.class_names if task is not None else ["track"]
-            data = TrackPictureSet(coco, labels=_labels_for(names), names=names, masks=False)
+            data = TrackPictureSet(coco, labels=_labels_for(names), names=names, masks=method == "true masks")
             score = TrackScore()
             seconds = 0.0
             for index in sciarch.track(range(len(data)), f"{method} at {multiplicity} tracks"):
                 image, target = data[index]
                 started = time.perf_counter()
-                if task is None:
+                if method in ORACLES:
+                    # the true boxes or masks as a perfect detector's: what hit assignment alone allows
+                    boxes = target["boxes"].numpy().astype(np.float64)
+                    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+                    detections = {"boxes": boxes, "labels": np.ones(len(boxes), int),
+                                  "scores": 1.0 - 0.5 * np.argsort(np.argsort(area)) / max(1, len(boxes))}
+                    if method == "true masks":
+                        detections["masks"] = target["masks"].numpy().astype(np.float32)
+                    score_picture(detections, target, score, None, names, field_tesla=field, pixel_size_m=pixel,
+                                  score_threshold=0.0, mask_threshold=0.3, tolerance_px=1.5, min_hits=5)
+                elif task is None:
                     hits = target["hits"].numpy().astype(np.float64)
                     owner, found = hough_tracks(hits, int(target["size"][1]), int(target["size"][0]),
                                                 field_tesla=field, pixel_size_m=pixel, **(hough_options or {}))
