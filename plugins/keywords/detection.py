@@ -160,7 +160,8 @@ def det_curve(recordings: Sequence[tuple[np.ndarray, Sequence[Any], float]], cla
               tolerance_s: float = 0.75, smooth_frames: int = 1) -> list[dict[str, float]]:
     """One operating point per threshold, pooled over ``(posteriors, events, hours)`` recordings."""
     if thresholds is None:
-        thresholds = np.unique(np.concatenate([np.linspace(0.05, 0.95, 19), 1 - np.logspace(-1, -5, 17)]))
+        # every 0.01, then closer to 1 where the quietest operating points lie
+        thresholds = np.unique(np.round(np.concatenate([np.linspace(0.01, 0.99, 99), 1 - np.logspace(-2, -5, 13)]), 8))
     points = []
     for threshold in thresholds:
         totals = {"keywords": 0, "hits": 0, "false_alarms": 0}
