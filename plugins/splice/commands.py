@@ -65,7 +65,8 @@ def score_variants_command(run_path: Path, vcf: Path, fasta: Path, annotation: P
     result = score_variants(Run(run_path), vcf, fasta, annotation, output, distance=distance,
                             batch_size=batch_size, device=device)
     skipped = result["skipped"]
+    why = ", ".join(f"{n} {reason}" for reason, n in skipped["reasons"].items())
     console.print(f"{result['records']:,} variants: {result['annotated']:,} annotated "
                   f"({result['scored']:,} allele-gene scores, {result['unscorable']:,} unscorable), "
-                  f"{result['outside_genes']:,} outside genes, {skipped['skipped']:,} skipped "
-                  f"{skipped['reasons'] or ''}; written to {output}")
+                  f"{result['outside_genes']:,} outside genes, {skipped['skipped']:,} skipped"
+                  f"{f' ({why})' if why else ''}; written to {output}")
