@@ -125,8 +125,10 @@ def generate_command(out: Path, accents: str | None, val_variants: int, test_var
               help="Share of spoken words that are keywords.")
 @click.option("--voices", type=click.Choice(["test", "train", "all"]), default="test", show_default=True,
               help="Which voices of the default synthesised corpus speak.")
+@click.option("--snr", default="5,20", show_default=True,
+              help="Range of the background noise's SNR in dB (LOW,HIGH), against the average speech level.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def record_command(out: Path, minutes: float, keyword_rate: float, voices: str, seed: int) -> None:
+def record_command(out: Path, minutes: float, keyword_rate: float, voices: str, snr: str, seed: int) -> None:
     """Write a long test recording OUT (.wav) with keywords among other words and noise, and OUT.csv labels."""
     import sciarch
     from sciarch_datasets.audio.continuous import generate_recording, write_events
@@ -138,7 +140,12 @@ def record_command(out: Path, minutes: float, keyword_rate: float, voices: str, 
     chosen = {"test": by_split["testing"], "train": by_split["train"],
               "all": [v for vs in by_split.values() for v in vs]}[voices]
     noise = [coloured_noise(c, 60.0, seed=seed + i) for i, c in enumerate(("white", "pink", "brown"))]
-    audio, events = generate_recording(minutes, chosen, keyword_rate=keyword_rate, noise=noise, seed=seed)
+    try:
+        low, high = (float(x) for x in snr.split(","))
+    except ValueError:
+        raise sciarch.UsageError(f"--snr: expected LOW,HIGH in dB, got {snr!r}") from None
+    audio, events = generate_recording(minutes, chosen, keyword_rate=keyword_rate, noise=noise, seed=seed,
+                                       snr_db=(low, high))
     write_wav(out, audio)
     labels = out.with_suffix(".csv")
     write_events(labels, events)
