@@ -31,36 +31,70 @@ def main() -> None:
     parser.add_argument("--minutes", type=int, default=60)
     parser.add_argument("--pictures", type=int, default=12)
     parser.add_argument("--multiplicities", type=int, nargs="+", default=[5, 10, 20, 40, 70, 100])
+    parser.add_argument("--only", choices=("all", "classical", "detectors"), default="all",
+                        help="classical: the Hough transform and the true-box/mask ceilings only (kept in "
+                             "tracks_crowding_classical.json); detectors: the trained detectors only, merged with "
+                             "that file. Lets the classical part run while the detectors train.")
     parser.add_argument("--label", default="")
     parser.add_argument("--out", type=Path, default=HERE.parent / "results")
     args = parser.parse_args()
+
+    import json
 
     import sciarch
     import torch
     from sciarch.config import load
     from sciarch.training import train
-    from sciarch_tracks.crowding import machine, run_crowding
+    from sciarch_tracks.crowding import machine, plot, run_crowding, table
 
     torch.set_num_threads(1)
-    runs = {}
-    for name, recipe, given in (("two-stage (Faster R-CNN)", "tracks/crowding", args.two_stage),
-                                ("one-stage (RetinaNet)", "tracks/crowding-one-stage", args.one_stage)):
-        if given is None:
-            resolved = load(recipe, overrides=[f"trainer.max_time=00:{args.minutes // 60:02d}:{args.minutes % 60:02d}:00"])
-            given = train(resolved)
-        runs[name] = given
-        if name.startswith("two-stage"):
-            # the same trained detector with Soft-NMS in place of hard NMS (post-processing only)
-            runs["two-stage + Soft-NMS"] = f"{given}@soft-gaussian"
-    label = args.label or f"reduced size: 256-pixel pictures, {args.pictures} test pictures per multiplicity; " \
-        f"{machine_line({**machine(), 'when': ''})}"
-    result = run_crowding(HERE.parent / "results" / "tracks_crowding", runs, multiplicities=args.multiplicities,
-                          pictures=args.pictures, label=label)
-    for suffix in ("json", "md", "png"):
-        source = HERE.parent / "results" / "tracks_crowding" / f"crowding.{suffix}"
-        source.replace(args.out / f"tracks_crowding.{suffix}")
-    (HERE.parent / "results" / "tracks_crowding").rmdir()
+    runs: dict[str, object] = {}
+    if args.only != "classical":
+        for name, recipe, given in (("two-stage (Faster R-CNN)", "tracks/crowding", args.two_stage),
+                                    ("one-stage (RetinaNet)", "tracks/crowding-one-stage", args.one_stage)):
+            if given is None:
+                limit = f"trainer.max_time=00:{args.minutes // 60:02d}:{args.minutes % 60:02d}:00"
+                given = train(load(recipe, overrides=[limit]))
+            runs[name] = given
+            if name.startswith("two-stage"):
+                # the same trained detector with Soft-NMS in place of hard NMS (post-processing only)
+                runs["two-stage + Soft-NMS"] = f"{given}@soft-gaussian"
+    work = args.out / "tracks_crowding_work"
+    classical = args.only != "detectors"
+    result = run_crowding(work, runs, hough=classical, oracles=classical, multiplicities=args.multiplicities,
+                          pictures=args.pictures, label=args.label)
+    kept = args.out / "tracks_crowding_classical.json"
+    if args.only == "classical":
+        sciarch.write_json(kept, result)
+        sciarch.console.print(result["table"])
+        _clean(work)
+        return
+    if args.only == "detectors" and kept.is_file():
+        earlier = json.loads(kept.read_text())
+        same = (earlier["pictures_per_multiplicity"], earlier["seed"]) == (args.pictures, result["seed"])
+        if not same:
+            raise SystemExit(f"{kept} was measured on other pictures; run --only classical again")
+        result["classical_machine"] = earlier["machine"]
+        result["rows"] = result["rows"] + earlier["rows"]
+    order = list(dict.fromkeys(r["method"] for r in result["rows"]))
+    result["rows"].sort(key=lambda r: (r["primary_tracks"], order.index(r["method"])))
+    result["label"] = args.label or (f"reduced size: 256-pixel pictures, {args.pictures} test pictures per "
+                                     f"multiplicity, detectors trained {args.minutes} min on a shared CPU; "
+                                     f"{machine_line({**machine(), 'when': ''})}")
+    result["table"] = table(result["rows"])
+    sciarch.write_json(args.out / "tracks_crowding.json", result)
+    with sciarch.atomic_write(args.out / "tracks_crowding.md") as handle:
+        handle.write(f"# Crowding experiment\n\n{result['label']}\n\n`python {' '.join(sys.argv)}`\n\n"
+                     f"{result['table']}\n")
+    plot(result["rows"], args.out / "tracks_crowding.png", title=result["label"][:150])
+    _clean(work)
     sciarch.console.print(result["table"])
+
+
+def _clean(work: Path) -> None:
+    import shutil
+
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
