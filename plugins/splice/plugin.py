@@ -56,7 +56,8 @@ def sciarch_recipes():
     return [
         RecipeSpec(name="spliceai-400", resource=f"{PACKAGE}:recipes/spliceai-400.yaml", trains_on="splice/sites",
                    summary="SpliceAI-400 on the simulated genome (CPU, minutes)",
-                   expected=(("test/topk", "see docs/splice.md", "benchmarks/results/splice_accuracy.json"),)),
+                   expected=(("test/topk", "0.711", "docs/splice.md, CPU, 1 thread, 4 epochs"),
+                             ("test/prauc", "0.770", "docs/splice.md, CPU, 1 thread, 4 epochs"))),
         RecipeSpec(name="spliceai-10k", resource=f"{PACKAGE}:recipes/spliceai-10k.yaml", trains_on="splice/sites",
                    summary="SpliceAI-10k on the simulated genome (GPU advised)",
                    expected=(("test/topk", "see docs/splice.md", "benchmarks/results/splice_accuracy.json"),)),
