@@ -70,6 +70,20 @@ def test_listen_reports_the_same_detections_from_a_file_and_from_a_stream(smoke_
     assert "listened to 6.00 s" in from_stream.stderr.decode()
 
 
+def test_predict_writes_the_detections_as_csv(smoke_run, tmp_path):
+    from sciarch_datasets.audio.espeak import Voice
+    from sciarch_keywords.listen import listen_file, load_model, predict
+
+    recording(tmp_path / "talk.wav", [Voice("en-US", "f3")], minutes=0.05)
+    summary = predict(smoke_run, tmp_path / "talk.wav", tmp_path / "out.csv", threshold=0.08)
+    rows = (tmp_path / "out.csv").read_text().splitlines()
+    assert rows[0] == "time_s,word,score" and len(rows) - 1 == summary["detections"]
+    model, names, smooth = load_model(smoke_run)
+    found, seconds = listen_file(model, names, tmp_path / "talk.wav", threshold=0.08, smooth_frames=smooth)
+    assert seconds == summary["seconds"] == 3.0
+    assert [r.split(",")[1] for r in rows[1:]] == [d.word for d in found]
+
+
 def test_listen_explains_a_missing_run_and_a_bad_file(smoke_run, tmp_path):
     import sciarch
 
@@ -82,7 +96,7 @@ def test_listen_explains_a_missing_run_and_a_bad_file(smoke_run, tmp_path):
 
 @pytest.mark.slow
 def test_listen_finds_the_keywords_in_a_recording_with_a_trained_model(tmp_path):
-    """Train a 3-keyword WaveNet on synthesised speech (~2 min on one CPU thread), then listen."""
+    """Train a 3-keyword WaveNet on synthesised speech (10-20 min on one CPU thread), then listen."""
     from sciarch.config import load
     from sciarch.training import train
     from sciarch_datasets.audio.continuous import read_events
@@ -91,8 +105,8 @@ def test_listen_finds_the_keywords_in_a_recording_with_a_trained_model(tmp_path)
 
     keywords = ["yes", "stop", "left"]
     overrides = [f"data.args.keywords={json.dumps(keywords)}", "data.args.accents=[en, en-US, en-GB-x-rp]",
-                 "data.args.continuous_minutes=0.0", "data.args.takes=2", "data.args.max_voices=[240, 20, 20]",
-                 "model.args.layers=12", "trainer.max_epochs=8"]
+                 "data.args.continuous_minutes=0.0", "data.args.takes=3", "data.args.max_voices=[240, 20, 20]",
+                 "data.args.batch_size=32", "model.args.layers=12", "trainer.max_epochs=12"]
     resolved = load("keywords/tts-12", overrides=overrides)
     run_dir = tmp_path / "run"
     train(resolved, run_dir=run_dir, quiet=True)
