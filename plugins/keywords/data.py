@@ -329,6 +329,17 @@ class TTSCommandsData(SpeechCommandsData):
             return super().continuous_recordings()
         return continuous_test_set(self.root(), self.continuous_minutes, recordings=self.continuous_count)
 
+    def setup(self, stage: str | None = None) -> None:
+        fresh = not self.datasets
+        super().setup(stage)
+        if fresh:
+            meta = self.corpus()
+            sciarch.console.print(
+                f"held-out voices: the test split ({len(self.datasets['test'])} clips) is spoken by "
+                f"{len(meta['voices']['testing'])} voices whose speaker variants "
+                f"({', '.join(meta['variants']['testing'])}) are never heard in training "
+                f"({len(meta['voices']['train'])} training voices)")
+
     def corpus(self) -> dict[str, Any]:
         """The generated corpus's ``corpus.json`` (settings, voices per split, counts)."""
         return json.loads((self.root() / "corpus.json").read_text())
