@@ -114,7 +114,8 @@ def main() -> None:
             subprocess.run(command, check=True, env=env)
         summary = json.loads((run_dir / "summary.json").read_text())
         config = (run_dir / "config.yaml").read_text()
-        rows.append({"recipe": f"splice/{recipe}", "run": str(run_dir), "command": " ".join(command[1:]),
+        ran = summary.get("command") if recipe in existing else " ".join(command[1:])
+        rows.append({"recipe": f"splice/{recipe}", "run": str(run_dir), "command": ran,
                      "test": {k: summary.get("test", {}).get(f"test/{k}") for k in METRICS},
                      "validation_best": summary.get("best_score"), "steps": summary.get("global_step"),
                      "epochs": summary.get("epochs"), "train_seconds": summary.get("train_seconds"),
@@ -139,9 +140,13 @@ def main() -> None:
     b = baseline
     lines.append(f"| motif log-odds only (PWM baseline) | {f(b['topk_acceptor'])} | {f(b['topk_donor'])} | "
                  f"{f(b['prauc_acceptor'])} | {f(b['prauc_donor'])} | - | - | - |")
+    for r in rows:
+        if r["note"]:
+            lines.append(f"\n{r['recipe']}: {r['note']}.")
     note = ("\nTest chromosomes chr1, 3, 5, 7, 9 of the default simulated genome (20 chromosomes x 15 genes, seed 0); "
             "top-k: fraction of the k best-scored positions that are true sites, k = number of true sites. "
-            "CPU training on a shared machine: see the load averages in the JSON.\n")
+            "CPU training on a shared machine: see the load averages in the JSON (for runs collected with "
+            "--existing they are those at collection time; the notes say how the run was made).\n")
     json_path, md_path = write_results(args.name, payload, "\n".join(lines) + "\n" + note)
     print(f"wrote {json_path} and {md_path}")
 
