@@ -51,8 +51,9 @@ def score_run(name: str, run_dir: Path, minutes: float, recordings: int, snr: fl
         "test_accuracy_clean": summary.get("test", {}).get("test/acc"),
     }
     if result["epochs"] and result["train_seconds"]:
-        # validation and checkpointing included: an end-to-end figure, not the step rate alone
-        result["end_to_end_clips_per_s"] = round(train_clips * (result["epochs"] + 1) / result["train_seconds"], 1)
+        # validation and checkpointing included: an end-to-end figure, not the step rate alone (after
+        # fit, Lightning's current_epoch is the number of epochs completed)
+        result["end_to_end_clips_per_s"] = round(train_clips * result["epochs"] / result["train_seconds"], 1)
     noisy = sciarch.evaluate(run, data_overrides={"eval_snr_db": snr}, out=out / f"eval-snr{snr:g}",
                              accelerator="cpu")
     result[f"test_accuracy_snr{snr:g}dB"] = noisy["metrics"].get("test/acc")
