@@ -28,6 +28,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--two-stage", type=Path, default=None)
     parser.add_argument("--one-stage", type=Path, default=None)
+    parser.add_argument("--masks", type=Path, default=None,
+                        help="A run of tracks/crowding-masks (Mask R-CNN) to score as well.")
     parser.add_argument("--minutes", type=int, default=60)
     parser.add_argument("--pictures", type=int, default=12)
     parser.add_argument("--multiplicities", type=int, nargs="+", default=[5, 10, 20, 40, 70, 100])
@@ -59,6 +61,8 @@ def main() -> None:
             if name.startswith("two-stage"):
                 # the same trained detector with Soft-NMS in place of hard NMS (post-processing only)
                 runs["two-stage + Soft-NMS"] = f"{given}@soft-gaussian"
+        if args.masks is not None:
+            runs["two-stage with masks (Mask R-CNN)"] = args.masks
     work = args.out / "tracks_crowding_work"
     classical = args.only != "detectors"
     result = run_crowding(work, runs, hough=classical, oracles=classical, multiplicities=args.multiplicities,

@@ -61,6 +61,7 @@ def sciarch_recipes():
         _recipe("retinanet", "RetinaNet (ResNet-18-FPN), the one-stage baseline, on the same pictures"),
         _recipe("crowding", "the crowding experiment's two-stage detector (Faster R-CNN) on 5–100 tracks per picture"),
         _recipe("crowding-one-stage", "the crowding experiment's one-stage detector (RetinaNet) on the same pictures"),
+        _recipe("crowding-masks", "the crowding experiment's two-stage detector with masks (Mask R-CNN)"),
     ]
 
 
