@@ -200,17 +200,22 @@ def plot_det(points: Sequence[dict[str, float]], path: str | Path, *, title: str
     import matplotlib.pyplot as plt
     import sciarch
 
-    ordered = sorted(points, key=lambda p: p["false_alarms_per_hour"])
-    fa = [max(p["false_alarms_per_hour"], 1e-2) for p in ordered]
+    floor = 1e-2  # thresholds with no false alarm at all are drawn at the left edge
+    ordered = sorted(points, key=lambda p: (p["false_alarms_per_hour"], p["false_reject_rate"]))
+    fa = [max(p["false_alarms_per_hour"], floor) for p in ordered]
     frr = [100 * p["false_reject_rate"] for p in ordered]
+    # the operating curve: the lowest false-reject rate reachable at or under each false-alarm rate
+    best = list(np.minimum.accumulate(frr)) if frr else []
     fig, ax = plt.subplots(figsize=(5, 4))
-    ax.step(fa, frr, where="post", marker=".")
+    ax.plot(fa, frr, ".", color="grey", alpha=0.4, label="each threshold")
+    ax.step(fa, best, where="post", label="best at or under")
     for rate in (0.5, 1.0):
         ax.axvline(rate, color="grey", lw=0.8, ls="--")
     ax.set_xscale("log")
     ax.set_xlabel("false alarms per hour")
     ax.set_ylabel("false rejects (%)")
     ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     with sciarch.atomic_write(path, "wb") as handle:
