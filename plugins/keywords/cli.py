@@ -98,21 +98,35 @@ def export_command(run: Path, onnx_path: Path | None, ts_path: Path | None, stre
 @click.option("--accents", default=None, help="Comma-separated eSpeak NG English accents (default: all eight).")
 @click.option("--val-variants", type=int, default=10, show_default=True)
 @click.option("--test-variants", type=int, default=15, show_default=True)
+@click.option("--max-voices", default=None, metavar="TRAIN,VAL,TEST",
+              help="At most this many voices per split (default: every accent × variant of the split).")
+@click.option("--keywords", "keyword_list", default=None, help="Comma-separated keywords (default: the ten commands).")
 @click.option("--takes", type=int, default=1, show_default=True, help="Utterances of each keyword per voice.")
 @click.option("--fillers-per-voice", type=int, default=4, show_default=True)
 @click.option("--noise-dir", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None,
               help="A folder of real noise recordings to add to _background_noise_.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--workers", type=int, default=1, show_default=True, help="Synthesising processes.")
-def generate_command(out: Path, accents: str | None, val_variants: int, test_variants: int, takes: int,
-                     fillers_per_voice: int, noise_dir: Path | None, seed: int, workers: int) -> None:
+def generate_command(out: Path, accents: str | None, val_variants: int, test_variants: int, max_voices: str | None,
+                     keyword_list: str | None, takes: int, fillers_per_voice: int, noise_dir: Path | None, seed: int,
+                     workers: int) -> None:
     """Write a synthesised corpus in the Speech Commands layout to OUT."""
     import sciarch
+    from sciarch_datasets.audio import COMMANDS, OTHER_WORDS
     from sciarch_datasets.audio.espeak import ENGLISH_ACCENTS
     from sciarch_datasets.audio.tts import TTSSettings, generate_corpus
 
-    settings = TTSSettings(accents=tuple(accents.split(",")) if accents else ENGLISH_ACCENTS,
-                           val_variants=val_variants, test_variants=test_variants, takes=takes,
+    caps: tuple = (None, None, None)
+    if max_voices:
+        try:
+            caps = tuple(int(x) for x in max_voices.split(","))
+            assert len(caps) == 3
+        except (ValueError, AssertionError):
+            raise sciarch.UsageError(f"--max-voices: expected TRAIN,VAL,TEST counts, got {max_voices!r}") from None
+    keywords = tuple(keyword_list.split(",")) if keyword_list else COMMANDS
+    settings = TTSSettings(keywords=keywords, fillers=tuple(w for w in OTHER_WORDS if w not in keywords),
+                           accents=tuple(accents.split(",")) if accents else ENGLISH_ACCENTS,
+                           val_variants=val_variants, test_variants=test_variants, max_voices=caps, takes=takes,
                            fillers_per_voice=fillers_per_voice, seed=seed)
     meta = generate_corpus(out, settings, noise_dir=noise_dir, workers=workers)
     sciarch.console.print(f"{out}: {meta['clips']} clips; noise: {', '.join(meta['noise'])}")

@@ -128,3 +128,24 @@ def test_listen_finds_the_keywords_in_a_recording_with_a_trained_model(tmp_path)
     false_alarms = len(found) - hits
     assert false_alarms <= 0.2 * len(events)
     np.testing.assert_array_less(0, len(found))
+
+
+def test_generate_and_record_commands_write_corpora_and_labelled_recordings(tmp_path):
+    import csv
+
+    import soundfile
+
+    result = sciarch_in_process(["keywords", "generate", tmp_path / "corpus", "--accents", "en,en-US",
+                                 "--max-voices", "2,1,1", "--keywords", "yes,no", "--fillers-per-voice", "1"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "corpus" / "yes").is_dir() and (tmp_path / "corpus" / "testing_list.txt").is_file()
+    assert len(list((tmp_path / "corpus").glob("*/*_nohash_*.wav"))) == 4 * 3
+    result = sciarch_in_process(["keywords", "record", tmp_path / "talk.wav", "--minutes", "0.2", "--snr", "10,20"])
+    assert result.exit_code == 0, result.output
+    info = soundfile.info(str(tmp_path / "talk.wav"))
+    assert (info.samplerate, round(info.duration)) == (16000, 12)
+    with open(tmp_path / "talk.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows and all(0 <= float(r["start_s"]) < float(r["end_s"]) <= 12 for r in rows)
+    with pytest.raises(Exception, match="LOW,HIGH"):
+        sciarch_in_process(["keywords", "record", tmp_path / "x.wav", "--snr", "loud"])
