@@ -10,6 +10,8 @@ motif strength alone gets, and so how much the models take from context.
     python benchmarks/splice/accuracy.py                           # all three recipes
     python benchmarks/splice/accuracy.py --recipes spliceai-400 --set trainer.max_epochs=2
     python benchmarks/splice/accuracy.py --recipes spliceai-10k --max-time 00:00:40:00
+    python benchmarks/splice/accuracy.py --recipes ssm:pure --set model.name=splice/ssm \
+        --set "model.args={d_model: 32, n_layers: 4, state: 32}"
 """
 
 from __future__ import annotations
@@ -100,27 +102,30 @@ def main() -> None:
     existing = dict(item.split("=", 1) for item in args.existing)
     notes = dict(item.split("=", 1) for item in args.note)
     rows = []
-    for recipe in args.recipes:
-        run_dir = Path(existing.get(recipe) or Path(args.runs) / f"{recipe}-{time.strftime('%Y%m%d-%H%M%S')}")
+    for item in args.recipes:
+        # "ssm:pure" trains recipe ssm under the label "pure" (its own --existing/--note key and row)
+        recipe, _, label = item.partition(":")
+        run_dir = Path(existing.get(item) or Path(args.runs) / f"{item.replace(':', '-')}-{time.strftime('%Y%m%d-%H%M%S')}")
         load_before = loadavg()
         command = [sys.executable, "-m", "sciarch", "train", f"splice/{recipe}", "--run-dir", str(run_dir), "--quiet"]
-        for item in args.overrides:
-            command += ["--set", item]
+        for override in args.overrides:
+            command += ["--set", override]
         if args.max_time:
             command += ["--set", f"trainer.max_time={args.max_time}"]
-        if recipe not in existing:
+        if item not in existing:
             env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
             print(" ".join(command), flush=True)
             subprocess.run(command, check=True, env=env)
         summary = json.loads((run_dir / "summary.json").read_text())
         config = (run_dir / "config.yaml").read_text()
-        ran = summary.get("command") if recipe in existing else " ".join(command[1:])
-        rows.append({"recipe": f"splice/{recipe}", "run": str(run_dir), "command": ran,
+        ran = summary.get("command") if item in existing else " ".join(command[1:])
+        rows.append({"recipe": f"splice/{recipe}" + (f" ({label})" if label else ""), "run": str(run_dir),
+                     "command": ran,
                      "test": {k: summary.get("test", {}).get(f"test/{k}") for k in METRICS},
                      "validation_best": summary.get("best_score"), "steps": summary.get("global_step"),
                      "epochs": summary.get("epochs"), "train_seconds": summary.get("train_seconds"),
                      "device": summary.get("device"), "loadavg_before": load_before, "loadavg_after": loadavg(),
-                     "note": notes.get(recipe, ""), "config": config})
+                     "note": notes.get(item, ""), "config": config})
         print(json.dumps({k: v for k, v in rows[-1].items() if k != "config"}), flush=True)
     baseline = pwm_baseline()
     payload = {"benchmark": "splice accuracy on the simulated genome's test chromosomes", "machine": info,
