@@ -149,3 +149,11 @@ def test_generate_and_record_commands_write_corpora_and_labelled_recordings(tmp_
     assert rows and all(0 <= float(r["start_s"]) < float(r["end_s"]) <= 12 for r in rows)
     with pytest.raises(Exception, match="LOW,HIGH"):
         sciarch_in_process(["keywords", "record", tmp_path / "x.wav", "--snr", "loud"])
+
+
+def test_export_command_checks_what_it_writes(smoke_run, tmp_path):
+    result = sciarch_in_process(["keywords", "export", smoke_run, "--torchscript", tmp_path / "kws.pt"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout[result.stdout.index("{"):])
+    assert report["torchscript"]["max_abs_diff"] <= 1e-6 and report["classes"][-1] == "_silence_"
+    assert (tmp_path / "kws.pt").stat().st_size > 10_000
