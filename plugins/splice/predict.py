@@ -8,7 +8,10 @@ complemented, then flipped back to genome order) or both. Used by ``sciarch spli
 
 from __future__ import annotations
 
+import contextlib
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -88,39 +91,51 @@ def load_model(run: Any) -> torch.nn.Module:
 
 def predict_to_file(model: torch.nn.Module, fasta: str | Path, output: str | Path, *, region: str | None = None,
                     strand: Strand = "both", block_length: int = 5000, batch_size: int = 8, min_score: float = 0.0,
-                    format: Literal["auto", "tsv", "bedgraph"] = "auto", device: str = "auto") -> dict[str, Any]:
-    """Score ``region`` (or every contig) of ``fasta`` and write TSV or bedGraph to ``output`` (atomically)."""
+                    format: Literal["auto", "tsv", "bedgraph"] = "auto", device: str = "auto",
+                    segment_blocks: int = 200) -> dict[str, Any]:
+    """Score ``region`` (or every contig) of ``fasta`` and write TSV or bedGraph to ``output`` (atomically).
+
+    Work goes ``segment_blocks`` blocks at a time (1 Mb with SpliceAI's SL), written as it goes, so a
+    whole chromosome needs the memory of one segment. bedGraph tracks (acceptor and donor on each
+    strand) are filled side by side in temporary files and joined at the end.
+    """
     output = Path(output)
     fmt = format if format != "auto" else (
         "bedgraph" if output.suffix.lower() in (".bedgraph", ".bg", ".bdg") else "tsv")
     dev = pick_device(device)
     model = model.to(dev).eval()
     strands: list[Literal["+", "-"]] = ["+", "-"] if strand == "both" else [strand]  # type: ignore[list-item]
+    segment = max(1, segment_blocks) * block_length
+    tracks = [(s, column, site) for s in strands for column, site in ((0, "acceptor"), (1, "donor"))]
     written = bases = 0
-    with open_reference(fasta) as reference:
+    with open_reference(fasta) as reference, contextlib.ExitStack() as stack:
         regions = _regions(reference, region)
-        with sciarch.atomic_write(output, "w", encoding="ascii") as out:
-            if fmt == "tsv":
-                out.write("chrom\tpos\tstrand\tacceptor\tdonor\n")
-                for chrom, start, end in regions:
-                    per_strand = {s: score_region(model, reference, chrom, start, end, strand=s,
-                                                  block_length=block_length, batch_size=batch_size, device=dev)
-                                  for s in strands}
-                    bases += end - start
-                    for s, scores in per_strand.items():
-                        written += _write_tsv(out, chrom, start, s, scores, min_score)
-            else:
-                scored = [(chrom, start, end, {s: score_region(model, reference, chrom, start, end, strand=s,
-                                                               block_length=block_length, batch_size=batch_size,
-                                                               device=dev) for s in strands})
-                          for chrom, start, end in regions]
-                bases = sum(end - start for _, start, end, _ in scored)
-                for s in strands:
-                    for column, site in ((0, "acceptor"), (1, "donor")):
-                        out.write(f'track type=bedGraph name="{site} ({s})" description="sciarch splice '
-                                  f'{site} probability, {s} strand"\n')
-                        for chrom, start, _, per_strand in scored:
-                            written += _write_bedgraph(out, chrom, start, per_strand[s][:, column], min_score)
+        out = stack.enter_context(sciarch.atomic_write(output, "w", encoding="ascii"))
+        parts = {}
+        if fmt == "tsv":
+            out.write("chrom\tpos\tstrand\tacceptor\tdonor\n")
+        else:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=".tracks-", dir=output.parent)))
+            parts = {(s, column): stack.enter_context(open(folder / f"{site}{s}.bedgraph", "w+", encoding="ascii"))
+                     for s, column, site in tracks}
+        pieces = [(chrom, lo, min(end, lo + segment)) for chrom, start, end in regions
+                  for lo in range(start, end, segment)]
+        for chrom, lo, hi in sciarch.track(pieces, "scoring splice sites") if len(pieces) > 1 else pieces:
+            bases += hi - lo
+            for s in strands:
+                scores = score_region(model, reference, chrom, lo, hi, strand=s, block_length=block_length,
+                                      batch_size=batch_size, device=dev)
+                if fmt == "tsv":
+                    written += _write_tsv(out, chrom, lo, s, scores, min_score)
+                else:
+                    for column in (0, 1):
+                        written += _write_bedgraph(parts[(s, column)], chrom, lo, scores[:, column], min_score)
+        for s, column, site in tracks if fmt == "bedgraph" else ():
+            out.write(f'track type=bedGraph name="{site} ({s})" description="sciarch splice {site} probability, '
+                      f'{s} strand"\n')
+            handle = parts[(s, column)]
+            handle.seek(0)
+            shutil.copyfileobj(handle, out)
     return {"output": str(output), "format": fmt, "bases": bases, "lines": written,
             "strands": strands, "context": int(getattr(model, "context", 0))}
 

@@ -113,3 +113,27 @@ def test_delta_scores_for_snvs_indels_and_strands(tmp_path, small_genome, motif_
     assert "SpliceAI" not in _info(body["bad_ref"]) and "SpliceAI" not in _info(body["intergenic"])
     assert result["skipped"]["reasons"] == {"REF mismatch": 1} and result["outside_genes"] == 1
     assert result["skipped"]["records"][0]["record"] == "line 9"
+
+
+def test_predict_in_segments_gives_the_same_scores(tmp_path, small_genome, motif_model):
+    fasta, _ = small_genome
+    whole, pieces = tmp_path / "whole.tsv", tmp_path / "pieces.tsv"
+    predict_to_file(motif_model, fasta, whole, block_length=7, segment_blocks=100)
+    predict_to_file(motif_model, fasta, pieces, block_length=7, segment_blocks=1)
+    assert sorted(whole.read_text().splitlines()) == sorted(pieces.read_text().splitlines())
+
+    def per_base(path):
+        values, track = {}, None
+        for line in path.read_text().splitlines():
+            if line.startswith("track"):
+                track = line.split('"')[1]
+                continue
+            chrom, lo, hi, value = line.split("\t")
+            for i in range(int(lo), int(hi)):
+                values[(track, i)] = value
+        return values
+
+    predict_to_file(motif_model, fasta, tmp_path / "whole.bedgraph", block_length=7, segment_blocks=100)
+    predict_to_file(motif_model, fasta, tmp_path / "pieces.bedgraph", block_length=7, segment_blocks=1)
+    assert per_base(tmp_path / "whole.bedgraph") == per_base(tmp_path / "pieces.bedgraph")
+    assert not list(tmp_path.glob(".tracks-*"))  # temporary track files are gone
