@@ -5,7 +5,8 @@ Kept light: specs name code by string; nothing here imports torch or torchaudio.
 
 import sciarch
 
-sciarch.require_extra("audio")
+sciarch_extra = "audio"  # the host checks it at every load
+sciarch.require_extra(sciarch_extra)
 
 from sciarch import DatasetSpec, ModelSpec, RecipeSpec, TaskSpec, hookimpl  # noqa: E402
 

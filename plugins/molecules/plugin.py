@@ -2,7 +2,8 @@
 
 import sciarch
 
-sciarch.require_extra("chemistry")
+sciarch_extra = "chemistry"  # the host checks it at every load
+sciarch.require_extra(sciarch_extra)
 
 from sciarch import DatasetSpec, ModelSpec, RecipeSpec, TaskSpec, hookimpl  # noqa: E402
 

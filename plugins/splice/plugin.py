@@ -5,8 +5,8 @@ Kept light: specs name code by string, so listing plugins imports neither torch 
 
 import sciarch
 
-sciarch.require_extra("genomics")
-sciarch_extra = "genomics"
+sciarch_extra = "genomics"  # the host checks it at every load
+sciarch.require_extra(sciarch_extra)
 
 from sciarch import DatasetSpec, ModelSpec, RecipeSpec, TaskSpec, hookimpl  # noqa: E402
 

@@ -4,7 +4,8 @@ pictures, the simulator and COCO reader as a data set, the track-finding task, r
 
 import sciarch
 
-sciarch.require_extra("physics")
+sciarch_extra = "physics"  # the host checks it at every load
+sciarch.require_extra(sciarch_extra)
 
 from sciarch import DatasetSpec, ModelSpec, RecipeSpec, TaskSpec, hookimpl  # noqa: E402
 
