@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -12,7 +13,10 @@ from rich.console import Console
 T = TypeVar("T")
 
 #: Messages and tables go to standard error; standard output is kept for data (JSON, TSV).
-console = Console(stderr=True, highlight=False)
+#: In a log or a pipe (no terminal, no COLUMNS) tables get 140 columns instead of rich's 80, so names
+#: and statuses are not folded into several lines.
+console = Console(stderr=True, highlight=False,
+                  width=None if sys.stderr.isatty() or "COLUMNS" in os.environ else 140)
 
 
 def interactive() -> bool:

@@ -19,14 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from machine import RESULTS, machine  # noqa: E402
 
 #: name -> overrides of the recipe, tried with --tune (chosen by mean validation RMSE)
 GRID: dict[str, list[str]] = {
@@ -42,20 +43,6 @@ GRID: dict[str, list[str]] = {
     "epochs150-sum": ["trainer.max_epochs=150", "model.args.aggregation=sum"],
     "epochs150-sum-descriptors": ["trainer.max_epochs=150", "model.args.aggregation=sum", "data.args.descriptors=true"],
 }
-
-
-def machine(threads: int) -> dict:
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            names = [line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "threads": threads, "python": platform.python_version(),
-            "torch": torch.__version__, "platform": platform.platform()}
 
 
 def run_seed(seed: int, overrides: list[str], root: Path) -> dict:
@@ -152,7 +139,7 @@ def main() -> int:
 def markdown(record: dict) -> str:
     m = record["machine"]
     lines = [f"# {record['benchmark']}", "",
-             f"Machine: {m['cpu']}, {m['cores']} cores, {m['threads']} thread(s); torch {m['torch']}. "
+             f"Machine: {m['cpu']}, {m['cores']} cores, {m['threads_used']} thread(s); torch {m['torch']}. "
              f"Load average at start {record['loadavg_start'][0]:.2f}, at end {record['loadavg_end'][0]:.2f} "
              "(the machine is shared; timings are under that load).", "",
              f"Command: `{record['command']}`", ""]

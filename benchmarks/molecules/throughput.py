@@ -158,7 +158,7 @@ def main() -> int:
 def markdown(record: dict) -> str:
     m = record["machine"]
     lines = [f"# {record['benchmark']}", "",
-             f"Machine: {m['cpu']}, {m['cores']} cores, {m['threads']} torch thread(s); torch {m['torch']}. "
+             f"Machine: {m['cpu']}, {m['cores']} cores, {m['threads_used']} torch thread(s); torch {m['torch']}. "
              f"Load average at start {record['loadavg_start'][0]:.2f}, at end {record['loadavg_end'][0]:.2f} "
              "(a shared machine: figures are under that load).", "", f"Command: `{record['command']}`", "",
              "## Featurisation", "",

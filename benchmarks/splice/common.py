@@ -1,57 +1,18 @@
-"""What every splice benchmark records beside its figures (machine, threads, load), and result writing."""
+"""What every splice benchmark records beside its figures (the shared ``benchmarks/machine.py``), and result
+writing."""
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import json
-import os
-import platform
-import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from machine import RESULTS, cpu_model, loadavg, machine  # noqa: E402
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def loadavg() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
-def machine(threads: int) -> dict[str, Any]:
-    import torch
-
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent).stdout.strip()
-    except OSError:
-        commit = ""
-    memory_gb = None
-    with contextlib.suppress(ValueError, OSError):
-        memory_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
-    return {
-        "date": dt.datetime.now().isoformat(timespec="seconds"),
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "memory_gb": memory_gb,
-        "threads_used": threads,
-        "loadavg_at_start": loadavg(),
-        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "commit": commit,
-        "note": "shared machine (2 cores, other engineers' jobs running): the load average says how busy it was",
-    }
+__all__ = ["RESULTS", "cpu_model", "loadavg", "machine", "write_results"]
 
 
 def write_results(name: str, payload: dict[str, Any], table: str) -> tuple[Path, Path]:

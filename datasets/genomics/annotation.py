@@ -22,7 +22,7 @@ import gzip
 import io
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
@@ -246,6 +246,31 @@ def _coordinates(columns: list[str]) -> tuple[int, int, str]:
     return start - 1, end, strand
 
 
+def _feature_rows(handle: IO[str], source: str, report: sciarch.BadRecords, *,
+                  wanted: Callable[[list[str]], bool] | None = None,
+                  stop_at_fasta: bool = False) -> Iterator[tuple[int, list[str], int, int, str]]:
+    """``(line number, columns, start, end, strand)`` of each feature line of a GTF or GFF3 that
+    ``wanted`` keeps; a malformed line (column count, coordinates, strand) is skipped and reported."""
+    for number, line in enumerate(handle, start=1):
+        if stop_at_fasta and line.startswith("##FASTA"):
+            break
+        if not line.strip() or line.startswith("#"):
+            continue
+        columns = line.rstrip("\r\n").split("\t")
+        if len(columns) != 9:
+            report.skip(f"expected 9 tab-separated columns, found {len(columns)}", file=source,
+                        record=f"line {number}", kind="malformed line")
+            continue
+        if wanted is not None and not wanted(columns):
+            continue
+        try:
+            start, end, strand = _coordinates(columns)
+        except ValueError as exc:
+            report.skip(str(exc), file=source, record=f"line {number}", kind="malformed line")
+            continue
+        yield number, columns, start, end, strand
+
+
 class _Stream:
     """Shared contig-by-contig flushing and unsorted-input detection for GTF and GFF3."""
 
@@ -300,23 +325,13 @@ def read_gtf(path: str | os.PathLike, report: sciarch.BadRecords | None = None) 
     source = str(path)
     report = report if report is not None else sciarch.BadRecords(source=source)
     stream = _Stream(source, report)
+    def wanted(columns: list[str]) -> bool:
+        feature = columns[2].lower()
+        return feature in ("exon", "gene") or feature in TRANSCRIPT_FEATURES
+
     with open_text(path) as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip() or line.startswith("#"):
-                continue
-            columns = line.rstrip("\r\n").split("\t")
-            if len(columns) != 9:
-                report.skip(f"expected 9 tab-separated columns, found {len(columns)}", file=source,
-                            record=f"line {number}", kind="malformed line")
-                continue
+        for number, columns, start, end, strand in _feature_rows(handle, source, report, wanted=wanted):
             feature = columns[2].lower()
-            if feature not in ("exon", "gene") and feature not in TRANSCRIPT_FEATURES:
-                continue
-            try:
-                start, end, strand = _coordinates(columns)
-            except ValueError as exc:
-                report.skip(str(exc), file=source, record=f"line {number}", kind="malformed line")
-                continue
             attrs = gtf_attributes(columns[8])
             gene_id = (attrs.get("gene_id") or [""])[0]
             if not gene_id:
@@ -420,21 +435,7 @@ def read_gff3(path: str | os.PathLike, report: sciarch.BadRecords | None = None)
         return stream.flush()
 
     with open_text(path) as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.startswith("##FASTA"):
-                break
-            if not line.strip() or line.startswith("#"):
-                continue
-            columns = line.rstrip("\r\n").split("\t")
-            if len(columns) != 9:
-                report.skip(f"expected 9 tab-separated columns, found {len(columns)}", file=source,
-                            record=f"line {number}", kind="malformed line")
-                continue
-            try:
-                start, end, strand = _coordinates(columns)
-            except ValueError as exc:
-                report.skip(str(exc), file=source, record=f"line {number}", kind="malformed line")
-                continue
+        for number, columns, start, end, strand in _feature_rows(handle, source, report, stop_at_fasta=True):
             if stream.current is None or stream.current.chrom != columns[0]:
                 done = resolve()
                 if done is not None and done[1]:
