@@ -509,7 +509,7 @@ def _train_one(resolved: Resolved, run_dir: Path, *, seed: int, resume: bool, qu
         task.artifact_dir = run_dir / "evaluation"
         task.artifact_dir.mkdir(parents=True, exist_ok=True)
         results = trainer.test(task, datamodule=datamodule, ckpt_path="best" if best.best_model_path else None,
-                               weights_only=True, verbose=not quiet)
+                               weights_only=True, verbose=False)  # the CLI prints its own table
         summary["test"] = _scalar_metrics(results[0]) if results else {}
     summary["status"] = "completed"
     summary["finished"] = _dt.datetime.now().isoformat(timespec="seconds")

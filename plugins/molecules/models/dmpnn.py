@@ -9,18 +9,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .readout import (
-    Aggregation,
-    feature_norm,
-    feed_forward,
-    graph_index,
-    graph_readout,
-    reverse_edges,
-    standardise_features,
-)
+from .readout import Aggregation, ReadoutModel, feature_norm, feed_forward, graph_index, reverse_edges
 
 
-class DMPNN(nn.Module):
+class DMPNN(ReadoutModel):
     r"""Bond-centred message passing with the reverse message subtracted (D-MPNN).
 
     Hidden states live on directed bonds ``v -> w``, so a message never flows straight back
@@ -99,15 +91,5 @@ class DMPNN(nn.Module):
             h = self.dropout(self.act(h0 + self.W_m(message)))
         incoming = h.new_zeros(num_nodes, self.hidden).index_add_(0, dst, h)
         atoms = self.dropout(self.act(self.W_a(torch.cat([x, incoming], dim=-1))))
-        molecule = graph_readout(atoms, graph, num_graphs, self.aggregation)
-        if self.mol_norm is not None:
-            molecule = torch.cat([molecule, standardise_features(self.mol_norm, batch.mol_x)], dim=-1)
-        return molecule
-
-    def forward(self, batch: object) -> Tensor:
-        return self.head(self.encode(batch))
-
-    def __repr__(self) -> str:
-        return (f"{self.__class__.__name__}({self.in_features}, {self.edge_features}, out={self.out_features}, "
-                f"hidden={self.hidden}, depth={self.depth}, aggregation={self.aggregation})")
+        return self.readout(atoms, graph, num_graphs, batch)
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .readout import Aggregation, feature_norm, feed_forward, graph_index, graph_readout, standardise_features
+from .readout import Aggregation, ReadoutModel, feature_norm, feed_forward, graph_index
 
 
-class GINE(nn.Module):
+class GINE(ReadoutModel):
     r"""Stacked GINE convolutions with batch normalisation, a graph readout and a feed-forward head.
 
     .. math::
@@ -74,14 +74,4 @@ class GINE(nn.Module):
             if i < self.depth - 1:
                 h = torch.relu(h)
             h = self.dropout(h)
-        molecule = graph_readout(h, graph, num_graphs, self.aggregation)
-        if self.mol_norm is not None:
-            molecule = torch.cat([molecule, standardise_features(self.mol_norm, batch.mol_x)], dim=-1)
-        return molecule
-
-    def forward(self, batch: object) -> Tensor:
-        return self.head(self.encode(batch))
-
-    def __repr__(self) -> str:
-        return (f"{self.__class__.__name__}({self.in_features}, {self.edge_features}, out={self.out_features}, "
-                f"hidden={self.hidden}, depth={self.depth}, aggregation={self.aggregation})")
+        return self.readout(h, graph, num_graphs, batch)

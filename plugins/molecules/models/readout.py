@@ -84,3 +84,33 @@ def standardise_features(norm: nn.BatchNorm1d, features: Tensor) -> Tensor:
     else:
         out = norm(features)
     return out.clamp(-FEATURE_CLIP, FEATURE_CLIP)
+
+
+class ReadoutModel(nn.Module):
+    """What D-MPNN and GINE share after message passing: the graph readout, optional molecule-level
+    descriptors appended to it, and the feed-forward head.
+
+    A subclass sets ``aggregation``, ``mol_norm`` (None without descriptors) and ``head``, and
+    defines ``encode(batch)`` ending in :meth:`readout`.
+    """
+
+    aggregation: Aggregation
+    mol_norm: nn.BatchNorm1d | None
+    head: nn.Module
+
+    def readout(self, atoms: Tensor, graph: Tensor, num_graphs: int, batch: object) -> Tensor:
+        """Graph embeddings ``[graphs, hidden + mol_features]`` from atom states ``[atoms, hidden]``."""
+        molecule = graph_readout(atoms, graph, num_graphs, self.aggregation)
+        if self.mol_norm is not None:
+            molecule = torch.cat([molecule, standardise_features(self.mol_norm, batch.mol_x)], dim=-1)
+        return molecule
+
+    def encode(self, batch: object) -> Tensor:
+        raise NotImplementedError
+
+    def forward(self, batch: object) -> Tensor:
+        return self.head(self.encode(batch))
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}({self.in_features}, {self.edge_features}, out={self.out_features}, "
+                f"hidden={self.hidden}, depth={self.depth}, aggregation={self.aggregation})")
