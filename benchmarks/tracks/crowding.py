@@ -21,6 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from common import machine as bench_machine  # noqa: E402
 from common import machine_line  # noqa: E402
 
 
@@ -37,6 +38,10 @@ def main() -> None:
                         help="classical: the Hough transform and the true-box/mask ceilings only (kept in "
                              "tracks_crowding_classical.json); detectors: the trained detectors only, merged with "
                              "that file. Lets the classical part run while the detectors train.")
+    parser.add_argument("--add", action="store_true",
+                        help="Score only the runs given (--two-stage, --one-stage, --masks), trained on the same "
+                             "pictures, and add their rows to the committed tracks_crowding.{json,md,png}, "
+                             "replacing rows of the same method and keeping the rest.")
     parser.add_argument("--label", default="")
     parser.add_argument("--out", type=Path, default=HERE.parent / "results")
     args = parser.parse_args()
@@ -50,6 +55,9 @@ def main() -> None:
     from sciarch_tracks.crowding import machine, plot, run_crowding, table
 
     torch.set_num_threads(1)
+    if args.add:
+        _add(args)
+        return
     runs: dict[str, object] = {}
     if args.only != "classical":
         for name, recipe, given in (("two-stage (Faster R-CNN)", "tracks/crowding", args.two_stage),
@@ -93,6 +101,55 @@ def main() -> None:
     plot(result["rows"], args.out / "tracks_crowding.png", title=result["label"][:150])
     _clean(work)
     sciarch.console.print(result["table"])
+
+
+def _add(args: argparse.Namespace) -> None:
+    """Score the given runs on the committed experiment's pictures and merge their rows into it."""
+    import json
+
+    import sciarch
+    from sciarch_tracks.crowding import plot, run_crowding, table
+
+    runs = {name: given for name, given in (("two-stage (Faster R-CNN)", args.two_stage),
+                                            ("one-stage (RetinaNet)", args.one_stage),
+                                            ("two-stage with masks (Mask R-CNN)", args.masks)) if given is not None}
+    if not runs:
+        raise SystemExit("--add needs at least one of --two-stage, --one-stage, --masks")
+    committed = args.out / "tracks_crowding.json"
+    earlier = json.loads(committed.read_text())
+    work = args.out / "tracks_crowding_work"
+    result = run_crowding(work, runs, hough=False, oracles=False, multiplicities=args.multiplicities,
+                          pictures=args.pictures)
+    if (earlier["pictures_per_multiplicity"], earlier["seed"]) != (args.pictures, result["seed"]):
+        raise SystemExit(f"{committed} was measured on other pictures (--pictures {earlier['pictures_per_multiplicity']})")
+    rows = [r for r in earlier["rows"] if r["method"] not in runs] + result["rows"]
+    order = list(dict.fromkeys(r["method"] for r in earlier["rows"])) + [m for m in runs
+                                                                        if m not in {r["method"] for r in earlier["rows"]}]
+    rows.sort(key=lambda r: (r["primary_tracks"], order.index(r["method"])))
+    earlier["rows"] = rows
+    earlier["runs"] = {**earlier.get("runs", {}), **result["runs"]}
+    earlier["operating_thresholds"] = {**earlier.get("operating_thresholds", {}), **result["operating_thresholds"]}
+    earlier.setdefault("added", []).append({"runs": result["runs"], "machine": machine_line(bench_machine(1)),
+                                            "command": f"python {' '.join(sys.argv)}"})
+    earlier["table"] = table(rows)
+    sciarch.write_json(committed, earlier)
+    md = args.out / "tracks_crowding.md"
+    text = md.read_text() if md.is_file() else ""
+    lines = text.splitlines()
+    table_rows = [i for i, line in enumerate(lines) if line.startswith("|")]
+    if table_rows:  # the table in place, the prose around it kept
+        lines[table_rows[0]:table_rows[-1] + 1] = earlier["table"].splitlines()
+        text = "\n".join(lines) + "\n"
+    else:
+        text += "\n" + earlier["table"] + "\n"
+    added = ", ".join(runs)
+    text += (f"\nAdded later with `python {' '.join(sys.argv)}` ({added}, the same test pictures and threshold rule; "
+             f"{machine_line(bench_machine(1))}).\n")
+    with sciarch.atomic_write(md) as handle:
+        handle.write(text)
+    plot(rows, args.out / "tracks_crowding.png", title=earlier["label"][:150])
+    _clean(work)
+    sciarch.console.print(earlier["table"])
 
 
 def _clean(work: Path) -> None:
