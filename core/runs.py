@@ -97,13 +97,27 @@ class Run:
         return [m.load_task() for m in self.members] if self.is_ensemble else [self.load_task()]
 
 
+def combined_metrics(run: Run, *, split: str = "test",
+                     data_overrides: dict[str, Any] | None = None) -> dict[str, float] | None:
+    """An ensemble's metrics on its combined prediction (see :meth:`sciarch.Task.ensemble_metrics`),
+    or None when the run is not an ensemble or its task does not combine predictions."""
+    members = run.members
+    if len(members) < 2:
+        return None
+    datamodule, first = members[0].build(data_overrides)
+    tasks = [first] + [m.load_task() for m in members[1:]]
+    combined = type(first).ensemble_metrics(tasks, datamodule, split)
+    return {k: float(v) for k, v in combined.items()} if combined else None
+
+
 def evaluate(run: Run, *, split: str = "test", out: str | Path | None = None,
              data_overrides: dict[str, Any] | None = None, accelerator: str = "auto") -> dict[str, Any]:
     """Score a run on a split of its data (or other data, through ``data_overrides``).
 
     Writes ``metrics.json`` and whatever the task draws (parity plot, confusion matrix) to
     ``out`` (default ``<run>/evaluation``). Ensembles are scored member by member and summarised
-    as mean and standard deviation.
+    as mean and standard deviation, and, when the task can combine its members' predictions, on the
+    combined prediction as well (``combined``).
     """
     import lightning.pytorch as pl
 
@@ -136,5 +150,9 @@ def evaluate(run: Run, *, split: str = "test", out: str | Path | None = None,
                             "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
     report = {"run": str(run.path), "checkpoint": str(runs[0].checkpoint), "split": split, "metrics": metrics,
               "data_overrides": data_overrides or {}}
+    if len(per_member) > 1:
+        combined = combined_metrics(run, split=split, data_overrides=data_overrides)
+        if combined:
+            report["combined"] = combined
     write_json(out / "metrics.json", report)
     return report

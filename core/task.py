@@ -37,3 +37,15 @@ class Task(pl.LightningModule):
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         return self.model(*args, **kwargs)
+
+    @classmethod
+    def ensemble_metrics(cls, members: list[Task], datamodule: Any, split: str = "test") -> dict[str, float] | None:
+        """Metrics of the members' combined prediction on ``split`` (``"test"`` or ``"val"``).
+
+        An ensemble is judged by its combined prediction (the mean of its members' outputs, for
+        regression), not by how good its members are on average; the host reports both. A task
+        that knows how to combine its members overrides this; the default, ``None``, leaves only
+        the members' mean ± standard deviation. ``members`` are trained tasks in eval mode,
+        ``datamodule`` is built from the run's recipe (not yet set up).
+        """
+        return None

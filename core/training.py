@@ -10,7 +10,9 @@ A run directory holds::
     evaluation/          plots and tables the task writes when it is tested
 
 Ensembles (``ensemble: N``) train N members with seeds ``seed … seed+N-1`` in ``member-<i>/``
-and report each test metric's mean and standard deviation across members.
+and report each test metric's mean and standard deviation across members, and the metrics of
+the members' combined prediction where the task defines how to combine them
+(:meth:`sciarch.Task.ensemble_metrics`, ``combined_test`` in the summary).
 """
 
 from __future__ import annotations
@@ -348,7 +350,14 @@ def train(resolved: Resolved, *, run_dir: str | Path | None = None, resume: bool
             _train_one(resolved, member_dir, seed=resolved.seed + i, resume=member_resume, quiet=quiet,
                        config_path=run_dir / "config.yaml" if i == 0 else None)
         members.append(_read_summary(member_dir))
-    write_json(run_dir / "summary.json", ensemble_summary(resolved, members))
+    summary = ensemble_summary(resolved, members)
+    if summary["status"] == "completed":
+        from .runs import Run, combined_metrics
+
+        combined = combined_metrics(Run(run_dir))
+        if combined:
+            summary["combined_test"] = combined
+    write_json(run_dir / "summary.json", summary)
     return run_dir
 
 

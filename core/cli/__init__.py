@@ -304,6 +304,11 @@ def _report_run(run_dir: Path) -> None:
             else:
                 shown = f"{value:.4f}"
             table.add_row(key, shown)
+        combined = summary.get("combined_test") or {}
+        if combined:
+            table.title = f"test metrics ({summary.get('recipe')}): members' mean ± sd, and their combined prediction"
+            for key, value in sorted(combined.items()):
+                table.add_row(f"{key} (ensemble)", f"{value:.4f}")
         console.print(table)
     console.print(f"run: {run_dir}  (status {summary.get('status')}, step {summary.get('global_step', '-')})")
 
@@ -342,6 +347,8 @@ def evaluate_command(run: Path, split: str, data_overrides: tuple[str, ...], out
     for key, value in sorted(report["metrics"].items()):
         shown = f"{value['mean']:.4f} ± {value['sd']:.4f}" if isinstance(value, dict) else f"{value:.4f}"
         console.print(f"{key:30s} {shown}")
+    for key, value in sorted((report.get("combined") or {}).items()):
+        console.print(f"{key + ' (ensemble)':30s} {value:.4f}")
     console.print(f"written to {out or Path(run) / 'evaluation'}")
 
 

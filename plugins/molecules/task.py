@@ -44,6 +44,37 @@ def _metric_collection(task_type: str) -> Any:
     return MetricCollection({"roc_auc": BinaryAUROC(), "pr_auc": BinaryAveragePrecision()})
 
 
+def _update(collections: Any, pred: Tensor, y: Tensor, task_type: str) -> None:
+    """Feed each target's metrics the predictions of the rows where that target is known."""
+    for t, collection in enumerate(collections):
+        mask = ~torch.isnan(y[:, t])
+        if mask.any():
+            known = y[mask, t]
+            collection.update(pred[mask, t], known.long() if task_type == "classification" else known)
+
+
+def _compute(collections: Any, target_names: list[str], metric_names: tuple[str, ...]) -> dict[str, float]:
+    """Each metric averaged over the targets that have values (``rmse``), and per target
+    (``rmse/<target>``) when there are several; resets the metrics."""
+    out: dict[str, float] = {}
+    per_metric: dict[str, list[float]] = {name: [] for name in metric_names}
+    for name_t, collection in zip(target_names, collections, strict=True):
+        if not any(m.update_count for m in collection.values()):
+            continue
+        values = collection.compute()
+        collection.reset()
+        for name in metric_names:
+            value = float(values[name])
+            per_metric[name].append(value)
+            if len(target_names) > 1:
+                out[f"{name}/{name_t}"] = value
+    for name, values in per_metric.items():
+        finite = [v for v in values if math.isfinite(v)]
+        if finite:
+            out[name] = sum(finite) / len(finite)
+    return out
+
+
 class PropertyTask(sciarch.Task):
     """Fits a graph model's outputs to molecular properties.
 
@@ -125,11 +156,7 @@ class PropertyTask(sciarch.Task):
         loss = self._loss(out, batch.y)
         self.log(f"{stage}/loss", loss, batch_size=batch.num_graphs, prog_bar=stage == "val")
         pred = out * self.target_std + self.target_mean if self.task_type == "regression" else torch.sigmoid(out)
-        for t, collection in enumerate(self.metrics[stage]):
-            mask = ~torch.isnan(batch.y[:, t])
-            if mask.any():
-                y = batch.y[mask, t]
-                collection.update(pred[mask, t], y.long() if self.task_type == "classification" else y)
+        _update(self.metrics[stage], pred, batch.y, self.task_type)
         return pred
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
@@ -140,21 +167,23 @@ class PropertyTask(sciarch.Task):
         self._test_rows.append((batch.idx.detach().cpu(), pred.detach().cpu(), batch.y.detach().cpu()))
 
     def _log_metrics(self, stage: str) -> None:
-        per_metric: dict[str, list[float]] = {name: [] for name in self.metric_names}
-        for name_t, collection in zip(self.target_names, self.metrics[stage], strict=True):
-            if not any(m.update_count for m in collection.values()):
-                continue
-            values = collection.compute()
-            collection.reset()
-            for name in self.metric_names:
-                value = float(values[name])
-                per_metric[name].append(value)
-                if len(self.target_names) > 1:
-                    self.log(f"{stage}/{name}/{name_t}", value)
-        for name, values in per_metric.items():
-            finite = [v for v in values if math.isfinite(v)]
-            if finite:
-                self.log(f"{stage}/{name}", sum(finite) / len(finite), prog_bar=stage == "val" and name in ("rmse", "roc_auc"))
+        for key, value in _compute(self.metrics[stage], self.target_names, self.metric_names).items():
+            self.log(f"{stage}/{key}", value, prog_bar=stage == "val" and key in ("rmse", "roc_auc"))
+
+    @classmethod
+    def ensemble_metrics(cls, members: list[sciarch.Task], datamodule: Any, split: str = "test") -> dict[str, float]:
+        """Metrics of the members' mean prediction (values for regression, probabilities for
+        classification) on the run's ``split``, as chemprop scores an ensemble."""
+        first = members[0]
+        datamodule.setup("test" if split == "test" else "validate")
+        loader = datamodule.test_dataloader() if split == "test" else datamodule.val_dataloader()
+        collections = [_metric_collection(first.task_type) for _ in first.target_names]
+        with torch.inference_mode():
+            for batch in loader:
+                pred = torch.stack([member.predict_batch(batch) for member in members]).mean(0)
+                _update(collections, pred, batch.y, first.task_type)
+        return {f"{split}/{key}": value
+                for key, value in _compute(collections, first.target_names, first.metric_names).items()}
 
     def on_validation_epoch_end(self) -> None:
         self._log_metrics("val")

@@ -77,7 +77,10 @@ def test_ensemble_reports_mean_and_spread(host, tmp_path):
     assert rmse["mean"] == pytest.approx(sum(rmse["values"]) / 2)
     assert json.loads((run_dir / "member-1" / "summary.json").read_text())["seed"] == 1
     assert len(Run(run_dir).tasks()) == 2
-    assert set(evaluate(Run(run_dir))["metrics"]["test/rmse"]) == {"mean", "sd"}
+    report = evaluate(Run(run_dir))
+    assert set(report["metrics"]["test/rmse"]) == {"mean", "sd"}
+    # the toy task does not say how to combine its members: no combined figures are made up
+    assert "combined_test" not in summary and "combined" not in report
 
 
 def _wait_for_checkpoint(run_dir: Path, process: subprocess.Popen, timeout: float = 120) -> None:

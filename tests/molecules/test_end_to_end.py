@@ -9,6 +9,7 @@ import logging
 import math
 
 import pytest
+import sciarch
 from sciarch.cli import main
 from sciarch_datasets.molecules.embedded import embedded_file
 
@@ -79,6 +80,22 @@ def test_ensemble_predictions_report_the_spread_across_members(tmp_path, mixed_c
     assert len(predicted) == 40 and len(good) == 36
     spreads = [float(row["dG_pred_sd"]) for row in good]
     assert all(s >= 0 for s in spreads) and max(spreads) > 0  # two differently seeded members disagree
+
+    # the ensemble is also scored on its combined (mean) prediction: the RMSE of the members'
+    # averaged test predictions, each member's written by its own test pass
+    summary = json.loads((run / "summary.json").read_text())
+    members = []
+    for m in ("member-0", "member-1"):
+        with open(run / m / "evaluation" / "test_predictions.csv") as handle:
+            members.append({row["record"]: (float(row["dG"]), float(row["dG_pred"])) for row in csv.DictReader(handle)})
+    assert members[0].keys() == members[1].keys() and members[0]
+    errors = [(members[0][r][1] + members[1][r][1]) / 2 - members[0][r][0] for r in members[0]]
+    rmse = math.sqrt(sum(e * e for e in errors) / len(errors))
+    assert summary["combined_test"]["test/rmse"] == pytest.approx(rmse, rel=1e-4)
+    member_rmse = summary["test"]["test/rmse"]["values"]
+    assert summary["combined_test"]["test/rmse"] <= max(member_rmse) + 1e-6  # convexity of the squared error
+    report = sciarch.evaluate(sciarch.Run(run))  # evaluate scores the combined prediction the same way
+    assert report["combined"]["test/rmse"] == pytest.approx(summary["combined_test"]["test/rmse"], rel=1e-5)
 
 
 def test_strict_mode_stops_at_the_first_invalid_smiles(tmp_path, mixed_csv, capsys):
