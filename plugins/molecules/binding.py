@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import sciarch
 
-from .data import GraphData, concat_stores
+from .data import GraphData
 
 
 class ComplexData(GraphData):
@@ -100,18 +100,6 @@ class ComplexData(GraphData):
             if len(store) == 0:
                 raise sciarch.DataError("no readable complex", file=store.meta["source"])
         return stores
-
-    def prepare_data(self) -> None:
-        self._prepared = self._load()
-
-    def setup(self, stage: str | None = None) -> None:
-        if self.store is None:
-            stores = self._prepared if self._prepared is not None else self._load()
-            self._prepared = None
-            self.store = concat_stores(stores)
-            self.split_indices = self._split([len(s) for s in stores])
-        if stage == "fit":
-            self._write_split()
 
     def prediction_graphs(self, path: str | Path, *, smiles_column: str | None = None, workers: int = -1
                           ) -> tuple[list[str], list[Any], list[Any]]:

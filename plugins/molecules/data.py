@@ -86,6 +86,26 @@ class GraphData(pl.LightningDataModule):
     batch_size: int = 50
     seed: int = 0
 
+    def _load(self) -> list[Any]:
+        """The stores of the records, one per input (training input first)."""
+        raise NotImplementedError
+
+    def _check_stores(self, stores: list[Any]) -> None:
+        """Refuse data the task cannot use (a subclass's check; none by default)."""
+
+    def prepare_data(self) -> None:
+        self._prepared = self._load()
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.store is None:
+            stores = self._prepared if self._prepared is not None else self._load()
+            self._prepared = None
+            self._check_stores(stores)
+            self.store = concat_stores(stores)
+            self.split_indices = self._split([len(s) for s in stores])
+        if stage == "fit":
+            self._write_split()
+
     def _split(self, sizes: list[int]) -> dict[str, np.ndarray]:
         from sciarch_datasets.molecules import splits
 
@@ -265,20 +285,7 @@ class MoleculeData(GraphData):
             stores.append(store)
         return stores
 
-    def prepare_data(self) -> None:
-        self._prepared = self._load()
-
-    def setup(self, stage: str | None = None) -> None:
-        if self.store is None:
-            stores = self._prepared if self._prepared is not None else self._load()
-            self._prepared = None
-            self._check_classification(stores)
-            self.store = concat_stores(stores)
-            self.split_indices = self._split([len(s) for s in stores])
-        if stage == "fit":
-            self._write_split()
-
-    def _check_classification(self, stores: list[Any]) -> None:
+    def _check_stores(self, stores: list[Any]) -> None:
         if self.task_type != "classification":
             return
         for store in stores:
