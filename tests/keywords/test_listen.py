@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 from sciarch_datasets.audio.continuous import generate_recording, write_events
 from sciarch_datasets.audio.wav import to_pcm16, write_wav
@@ -102,6 +101,7 @@ def test_listen_finds_the_keywords_in_a_recording_with_a_trained_model(tmp_path)
     from sciarch_datasets.audio.continuous import read_events
     from sciarch_datasets.audio.espeak import Voice
     from sciarch_datasets.audio.tts import TTSSettings, split_voices
+    from sciarch_keywords.detection import Detection, score_detections
 
     keywords = ["yes", "stop", "left"]
     overrides = [f"data.args.keywords={json.dumps(keywords)}", "data.args.accents=[en, en-US, en-GB-x-rp]",
@@ -115,19 +115,16 @@ def test_listen_finds_the_keywords_in_a_recording_with_a_trained_model(tmp_path)
 
     held_out = split_voices(TTSSettings(accents=("en", "en-US", "en-GB-x-rp")))["testing"]
     assert all(isinstance(v, Voice) for v in held_out)
-    recording(tmp_path / "talk.wav", held_out, minutes=1.0, seed=7, keywords=tuple(keywords))
-    events = [e for e in read_events(tmp_path / "talk.csv") if e.keyword]
+    # two minutes (about 20 keywords): with ten, one false alarm more or less decided the test
+    recording(tmp_path / "talk.wav", held_out, minutes=2.0, seed=7, keywords=tuple(keywords))
+    events = read_events(tmp_path / "talk.csv")
     result = sciarch_cli(["keywords", "listen", tmp_path / "talk.wav", "--run", run_dir, "--json"])
     assert result.returncode == 0, result.stderr.decode()
-    found = [json.loads(line) for line in result.stdout.decode().splitlines()]
-    hits = 0
-    for event in events:
-        hits += any(d["word"] == event.word and event.start_s <= d["time_s"] <= event.end_s + 0.75 for d in found)
-    assert len(events) >= 10
-    assert hits / len(events) >= 0.8, (hits, len(events), found)
-    false_alarms = len(found) - hits
-    assert false_alarms <= 0.2 * len(events)
-    np.testing.assert_array_less(0, len(found))
+    found = [Detection(**json.loads(line)) for line in result.stdout.decode().splitlines()]
+    scored = score_detections(found, events, hours=2.0 / 60, keywords=keywords)
+    assert scored["keywords"] >= 15
+    assert scored["false_reject_rate"] <= 0.2, (scored, found)
+    assert scored["false_alarms"] <= 0.2 * scored["keywords"], (scored, found)
 
 
 def test_generate_and_record_commands_write_corpora_and_labelled_recordings(tmp_path):
