@@ -57,10 +57,14 @@ def _recipe(name: str, summary: str, expected: tuple = ()) -> RecipeSpec:
 @hookimpl
 def sciarch_recipes():
     return [
-        _recipe("mask-rcnn", "Mask R-CNN (ResNet-18-FPN) on simulated 256-pixel pictures, CPU-sized"),
+        _recipe("mask-rcnn", "Mask R-CNN (ResNet-18-FPN) on simulated 256-pixel pictures, CPU-sized",
+                expected=(("test/efficiency", "0.05–0.13 (192 steps from scratch on CPU; two machines)",
+                           "benchmarks/results/tracks_mask_rcnn_default.md, docs/tracks.md"),)),
         _recipe("faster-rcnn", "Faster R-CNN (ResNet-18-FPN) on simulated 256-pixel pictures, CPU-sized"),
         _recipe("retinanet", "RetinaNet (ResNet-18-FPN), the one-stage baseline, on the same pictures"),
-        _recipe("crowding", "the crowding experiment's two-stage detector (Faster R-CNN) on 5–100 tracks per picture"),
+        _recipe("crowding", "the crowding experiment's two-stage detector (Faster R-CNN) on 5–100 tracks per picture",
+                expected=(("efficiency at 20–40 tracks", "0.18 (900 steps; 0.29 after 3600)",
+                           "benchmarks/results/tracks_accuracy_two-stage*.md"),)),
         _recipe("crowding-one-stage", "the crowding experiment's one-stage detector (RetinaNet) on the same pictures"),
         _recipe("crowding-masks", "the crowding experiment's two-stage detector with masks (Mask R-CNN)"),
     ]
