@@ -92,21 +92,30 @@ class Run:
         """The trained task (a LightningModule) in eval mode."""
         return self.build()[1]
 
+    def build_members(self, data_overrides: dict[str, Any] | None = None) -> tuple[Any, list[Any]]:
+        """One DataModule (from the first member's recipe) and every member's task in eval mode;
+        a run that is not an ensemble gives its one task."""
+        members = self.members or [self]
+        datamodule, first = members[0].build(data_overrides)
+        return datamodule, [first] + [m.load_task() for m in members[1:]]
+
     def tasks(self) -> list[Any]:
         """Every member's task for an ensemble, else the one task."""
-        return [m.load_task() for m in self.members] if self.is_ensemble else [self.load_task()]
+        return self.build_members()[1]
 
 
 def combined_metrics(run: Run, *, split: str = "test",
                      data_overrides: dict[str, Any] | None = None) -> dict[str, float] | None:
     """An ensemble's metrics on its combined prediction (see :meth:`sciarch.Task.ensemble_metrics`),
     or None when the run is not an ensemble or its task does not combine predictions."""
-    members = run.members
-    if len(members) < 2:
+    if len(run.members) < 2:
         return None
-    datamodule, first = members[0].build(data_overrides)
-    tasks = [first] + [m.load_task() for m in members[1:]]
-    combined = type(first).ensemble_metrics(tasks, datamodule, split)
+    datamodule, tasks = run.build_members(data_overrides)
+    return _combine(tasks, datamodule, split)
+
+
+def _combine(tasks: list[Any], datamodule: Any, split: str) -> dict[str, float] | None:
+    combined = type(tasks[0]).ensemble_metrics([task.eval() for task in tasks], datamodule, split)
     return {k: float(v) for k, v in combined.items()} if combined else None
 
 
@@ -128,9 +137,12 @@ def evaluate(run: Run, *, split: str = "test", out: str | Path | None = None,
     out = Path(out) if out else run.path / "evaluation"
     out.mkdir(parents=True, exist_ok=True)
     runs = run.members if run.is_ensemble else [run]
-    per_member = []
+    per_member, tasks = [], []
     for i, member in enumerate(runs):
         datamodule, task = member.build(data_overrides)
+        tasks.append(task)
+        if i == 0:
+            first_datamodule = datamodule
         task.artifact_dir = out if len(runs) == 1 else out / f"member-{i}"
         task.artifact_dir.mkdir(parents=True, exist_ok=True)
         trainer = pl.Trainer(accelerator=accelerator, devices=1, logger=False, enable_progress_bar=False,
@@ -150,8 +162,8 @@ def evaluate(run: Run, *, split: str = "test", out: str | Path | None = None,
                             "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
     report = {"run": str(run.path), "checkpoint": str(runs[0].checkpoint), "split": split, "metrics": metrics,
               "data_overrides": data_overrides or {}}
-    if len(per_member) > 1:
-        combined = combined_metrics(run, split=split, data_overrides=data_overrides)
+    if len(tasks) > 1:  # the members tested above, combined: nothing is loaded again
+        combined = _combine(tasks, first_datamodule, split)
         if combined:
             report["combined"] = combined
     write_json(out / "metrics.json", report)

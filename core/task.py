@@ -46,6 +46,7 @@ class Task(pl.LightningModule):
         regression), not by how good its members are on average; the host reports both. A task
         that knows how to combine its members overrides this; the default, ``None``, leaves only
         the members' mean ± standard deviation. ``members`` are trained tasks in eval mode,
-        ``datamodule`` is built from the run's recipe (not yet set up).
+        ``datamodule`` is built from the run's recipe (it may already have been set up and tested
+        on, so ``setup`` must be safe to call again, as Lightning's contract asks).
         """
         return None

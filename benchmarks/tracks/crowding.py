@@ -123,8 +123,7 @@ def _add(args: argparse.Namespace) -> None:
     if (earlier["pictures_per_multiplicity"], earlier["seed"]) != (args.pictures, result["seed"]):
         raise SystemExit(f"{committed} was measured on other pictures (--pictures {earlier['pictures_per_multiplicity']})")
     rows = [r for r in earlier["rows"] if r["method"] not in runs] + result["rows"]
-    order = list(dict.fromkeys(r["method"] for r in earlier["rows"])) + [m for m in runs
-                                                                        if m not in {r["method"] for r in earlier["rows"]}]
+    order = list(dict.fromkeys([r["method"] for r in earlier["rows"]] + list(runs)))
     rows.sort(key=lambda r: (r["primary_tracks"], order.index(r["method"])))
     earlier["rows"] = rows
     earlier["runs"] = {**earlier.get("runs", {}), **result["runs"]}

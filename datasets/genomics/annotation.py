@@ -325,6 +325,7 @@ def read_gtf(path: str | os.PathLike, report: sciarch.BadRecords | None = None) 
     source = str(path)
     report = report if report is not None else sciarch.BadRecords(source=source)
     stream = _Stream(source, report)
+
     def wanted(columns: list[str]) -> bool:
         feature = columns[2].lower()
         return feature in ("exon", "gene") or feature in TRANSCRIPT_FEATURES

@@ -24,14 +24,12 @@ def predict(run: Any, input: Path, output: Path, smiles_column: str | None = Non
     """Predict every molecule of ``input`` with the run (every member of an ensemble) into ``output``."""
     from .data import collate_graphs
 
-    members = run.members if run.is_ensemble else [run]
-    datamodule, first = members[0].build()
-    tasks = [first] + [m.load_task() for m in members[1:]]
+    datamodule, tasks = run.build_members()
     if not hasattr(datamodule, "prediction_graphs"):
         raise sciarch.UsageError(f"{type(datamodule).__name__} runs do not predict from molecule files")
     header, records, graphs = datamodule.prediction_graphs(input, smiles_column=smiles_column, workers=workers)
     valid = [i for i, g in enumerate(graphs) if g is not None]
-    names = list(first.target_names)
+    names = list(tasks[0].target_names)
 
     per_member = []
     with torch.no_grad():
