@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arcs import GAP_PX, follow_arc, longest_run
 from .fitting import circle_through, fit_circle
 
 
@@ -124,18 +125,15 @@ def arc_in_box(points: np.ndarray, box: np.ndarray, *, tolerance: float, rng: np
         return chosen
     # keep the longest contiguous stretch of the arc and follow the track from its ends, so a
     # track whose curvature changes (energy loss, scattering) is not cut where the circle leaves it
-    from .hough import HoughTracker, _longest_run
-
-    follower = HoughTracker(tolerance_px=tolerance)
     fit = fit_circle(points[chosen])
     if fit is not None and fit.radius < 1e5:
         angles = np.arctan2(points[chosen, 1] - fit.cy, points[chosen, 0] - fit.cx)
-        chosen = chosen[_longest_run(angles, follower.gap / fit.radius, periodic=2 * np.pi)]
+        chosen = chosen[longest_run(angles, GAP_PX / fit.radius, periodic=2 * np.pi)]
     else:
         centred = points[chosen] - points[chosen].mean(axis=0)
         along = centred @ np.linalg.svd(centred, full_matrices=False)[2][0]
-        chosen = chosen[_longest_run(along, follower.gap)]
-    return follower._follow(points, chosen) if len(chosen) >= 3 else chosen
+        chosen = chosen[longest_run(along, GAP_PX)]
+    return follow_arc(points, chosen, tolerance=tolerance) if len(chosen) >= 3 else chosen
 
 
 def assign_by_boxes(hits: np.ndarray, boxes: np.ndarray, scores: np.ndarray, *, tolerance: float = 1.5,

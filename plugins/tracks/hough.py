@@ -26,7 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .arcs import FOLLOW_HITS, GAP_PX, follow_arc, longest_run
 from .fitting import fit_circle
+from .found import FoundTrack
 
 
 @dataclass
@@ -75,52 +77,6 @@ class _LineAccumulator:
             np.add.at(self.votes.reshape(-1), flat, np.float32(weight))
 
 
-def _longest_run(positions: np.ndarray, gap: float, *, periodic: float | None = None) -> np.ndarray:
-    """Indices of the longest run of sorted 1-D ``positions`` with no gap above ``gap``."""
-    order = np.argsort(positions)
-    sorted_pos = positions[order]
-    steps = np.diff(sorted_pos)
-    breaks = np.flatnonzero(steps > gap)
-    starts = np.concatenate([[0], breaks + 1])
-    ends = np.concatenate([breaks + 1, [len(sorted_pos)]])
-    lengths = ends - starts
-    if periodic is not None and len(starts) > 1 and (sorted_pos[0] + periodic - sorted_pos[-1]) <= gap:
-        # the first and last runs join across the wrap-around
-        lengths = lengths.copy()
-        lengths[0] += lengths[-1]
-        lengths[-1] = 0
-        best = int(np.argmax(lengths))
-        if best == 0:
-            return order[np.concatenate([np.arange(starts[0], ends[0]), np.arange(starts[-1], ends[-1])])]
-        return order[starts[best]:ends[best]]
-    best = int(np.argmax(lengths))
-    return order[starts[best]:ends[best]]
-
-
-class _Grid:
-    """Points binned in square cells, to find those near a position without measuring them all."""
-
-    def __init__(self, points: np.ndarray, cell: float) -> None:
-        self.cell = cell
-        keys = np.floor(points / cell).astype(np.int64)
-        self.offset = keys.min(axis=0) if len(points) else np.zeros(2, np.int64)
-        keys -= self.offset
-        self.width = int(keys[:, 0].max()) + 3 if len(points) else 1
-        flat = (keys[:, 1] + 1) * self.width + keys[:, 0] + 1
-        self.order = np.argsort(flat, kind="stable")
-        self.sorted_keys = flat[self.order]
-
-    def around(self, position: np.ndarray) -> np.ndarray:
-        """Indices of the points in the 3×3 cells around ``position``."""
-        col, row = (np.floor(position / self.cell).astype(np.int64) - self.offset) + 1
-        found = []
-        for dr in (-1, 0, 1):
-            start = (row + dr) * self.width + col - 1
-            lo, hi = np.searchsorted(self.sorted_keys, [start, start + 3])
-            found.append(self.order[lo:hi])
-        return np.concatenate(found)
-
-
 class HoughTracker:
     """Finds circular and straight tracks among hits by an iterative Hough transform.
 
@@ -130,7 +86,7 @@ class HoughTracker:
     """
 
     def __init__(self, *, min_radius_px: float = 4.0, max_radius_px: float = 800.0, radius_ratio: float = 1.3,
-                 min_hits: int = 10, tolerance_px: float = 1.5, gap_px: float = 8.0, follow_hits: int = 25,
+                 min_hits: int = 10, tolerance_px: float = 1.5, gap_px: float = GAP_PX, follow_hits: int = FOLLOW_HITS,
                  max_tracks: int = 300) -> None:
         self.radii = [min_radius_px * radius_ratio ** k
                       for k in range(int(math.log(max_radius_px / min_radius_px) / math.log(radius_ratio)) + 1)]
@@ -157,8 +113,6 @@ class HoughTracker:
         return circles, line
 
     def __call__(self, hits: np.ndarray, width: int, height: int) -> tuple[np.ndarray, list]:
-        from .reconstruction import FoundTrack
-
         hits = np.asarray(hits, dtype=np.float64)
         owner = np.full(len(hits), -1, dtype=np.int64)
         if len(hits) < self.min_hits:
@@ -201,7 +155,8 @@ class HoughTracker:
             chosen = self._arc(points[near])
             chosen = np.flatnonzero(near)[chosen] if len(chosen) else chosen
             if len(chosen) >= 3:
-                chosen = self._follow(points, chosen)
+                chosen = follow_arc(points, chosen, tolerance=self.tolerance, gap=self.gap,
+                                    follow_hits=self.follow_hits)
             if len(chosen) < self.min_hits:
                 failures += 1
                 if kind == "circle":
@@ -225,47 +180,6 @@ class HoughTracker:
             tracks.append(FoundTrack(box, min(1.0, len(members) / 100.0), 1, members, fit_circle(hits[members]),
                                      math.nan))
         return owner, tracks
-
-    def _follow(self, points: np.ndarray, members: np.ndarray) -> np.ndarray:
-        """Grow a seed arc at both ends through free hits that continue its local circle."""
-        taken = np.zeros(len(points), dtype=bool)
-        taken[members] = True
-        grid = _Grid(points, self.gap)
-        chain = list(members)  # in order along the arc, as _arc returns them
-        for _ in range(2):  # the far end, then (after reversing) the near end
-            while True:
-                tail = np.array(chain[-self.follow_hits:])
-                end = points[chain[-1]]
-                nearby = grid.around(end)
-                nearby = nearby[~taken[nearby]]
-                distance_nearby = np.hypot(points[nearby, 0] - end[0], points[nearby, 1] - end[1])
-                candidates = nearby[distance_nearby <= self.gap]
-                if not len(candidates):
-                    break
-                distance = np.full(len(points), np.inf)
-                distance[nearby] = distance_nearby
-                local = fit_circle(points[tail]) if len(tail) >= 5 else None
-                if local is not None and local.radius < 1e5:
-                    off = np.abs(np.hypot(points[candidates, 0] - local.cx, points[candidates, 1] - local.cy)
-                                 - local.radius)
-                else:
-                    direction = points[tail[-1]] - points[tail[0]]
-                    norm = np.hypot(*direction)
-                    if norm == 0:
-                        break
-                    normal = np.array([-direction[1], direction[0]]) / norm
-                    off = np.abs((points[candidates] - end) @ normal)
-                # forward only: a hit behind the end would fold the track back on itself
-                heading = points[tail[-1]] - points[tail[max(0, len(tail) - 6)]]
-                ahead = (points[candidates] - end) @ heading > 0
-                good = candidates[(off < self.tolerance) & ahead]
-                if not len(good):
-                    break
-                order = np.argsort(distance[good])
-                chain.extend(good[order].tolist())
-                taken[good] = True
-            chain.reverse()
-        return np.array(chain, dtype=np.int64)
 
     def _merge(self, hits: np.ndarray, chains: list[np.ndarray]) -> list[np.ndarray]:
         """Join tracks whose ends meet and whose union is still one circle: a track the transform
@@ -319,12 +233,12 @@ class HoughTracker:
             if len(on) < self.min_hits:
                 return np.zeros(0, dtype=np.int64)
             angles = np.arctan2(points[on, 1] - fit.cy, points[on, 0] - fit.cx)
-            run = _longest_run(angles, self.gap / fit.radius, periodic=2 * math.pi)
+            run = longest_run(angles, self.gap / fit.radius, periodic=2 * math.pi)
             return on[run]
         centred = points - points.mean(axis=0)
         direction = np.linalg.svd(centred, full_matrices=False)[2][0]
         along = centred @ direction
-        return _longest_run(along, self.gap)
+        return longest_run(along, self.gap)
 
 
 def hough_tracks(hits: np.ndarray, width: int, height: int, *, field_tesla: float, pixel_size_m: float,

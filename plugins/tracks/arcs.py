@@ -1,0 +1,116 @@
+"""Arc helpers shared by the Hough baseline and the box assignment: the longest contiguous stretch
+of hits along an arc, and following a track from the ends of a seed arc.
+
+Both :mod:`.hough` and :mod:`.assignment` import from here and neither imports the other, so the
+dependencies of the reconstruction modules run one way: ``reconstruction → assignment → arcs``,
+``hough → arcs, found``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .fitting import fit_circle
+
+#: The largest gap (pixels) between successive hits of one arc.
+GAP_PX = 8.0
+#: Hits at a track's end whose local circle decides which hits continue it.
+FOLLOW_HITS = 25
+
+
+def longest_run(positions: np.ndarray, gap: float, *, periodic: float | None = None) -> np.ndarray:
+    """Indices of the longest run of sorted 1-D ``positions`` with no gap above ``gap``.
+
+    ``periodic``: the period of the positions (2π for angles), so a run may wrap around.
+    """
+    order = np.argsort(positions)
+    sorted_pos = positions[order]
+    steps = np.diff(sorted_pos)
+    breaks = np.flatnonzero(steps > gap)
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks + 1, [len(sorted_pos)]])
+    lengths = ends - starts
+    if periodic is not None and len(starts) > 1 and (sorted_pos[0] + periodic - sorted_pos[-1]) <= gap:
+        # the first and last runs join across the wrap-around
+        lengths = lengths.copy()
+        lengths[0] += lengths[-1]
+        lengths[-1] = 0
+        best = int(np.argmax(lengths))
+        if best == 0:
+            return order[np.concatenate([np.arange(starts[0], ends[0]), np.arange(starts[-1], ends[-1])])]
+        return order[starts[best]:ends[best]]
+    best = int(np.argmax(lengths))
+    return order[starts[best]:ends[best]]
+
+
+class PointGrid:
+    """Points binned in square cells, to find those near a position without measuring them all."""
+
+    def __init__(self, points: np.ndarray, cell: float) -> None:
+        self.cell = cell
+        keys = np.floor(points / cell).astype(np.int64)
+        self.offset = keys.min(axis=0) if len(points) else np.zeros(2, np.int64)
+        keys -= self.offset
+        self.width = int(keys[:, 0].max()) + 3 if len(points) else 1
+        flat = (keys[:, 1] + 1) * self.width + keys[:, 0] + 1
+        self.order = np.argsort(flat, kind="stable")
+        self.sorted_keys = flat[self.order]
+
+    def around(self, position: np.ndarray) -> np.ndarray:
+        """Indices of the points in the 3×3 cells around ``position``."""
+        col, row = (np.floor(position / self.cell).astype(np.int64) - self.offset) + 1
+        found = []
+        for dr in (-1, 0, 1):
+            start = (row + dr) * self.width + col - 1
+            lo, hi = np.searchsorted(self.sorted_keys, [start, start + 3])
+            found.append(self.order[lo:hi])
+        return np.concatenate(found)
+
+
+def follow_arc(points: np.ndarray, members: np.ndarray, *, tolerance: float, gap: float = GAP_PX,
+               follow_hits: int = FOLLOW_HITS) -> np.ndarray:
+    """Grow a seed arc at both ends through free hits that continue its local circle.
+
+    ``members``: indices into ``points`` in order along the arc; hits within ``gap`` of an end that
+    lie within ``tolerance`` of the circle fitted to the last ``follow_hits`` hits (a line for fewer
+    than 5), and ahead of the end, are added, nearest first, until none is left. Returns the grown
+    chain in order along the arc.
+    """
+    taken = np.zeros(len(points), dtype=bool)
+    taken[members] = True
+    grid = PointGrid(points, gap)
+    chain = list(members)
+    for _ in range(2):  # the far end, then (after reversing) the near end
+        while True:
+            tail = np.array(chain[-follow_hits:])
+            end = points[chain[-1]]
+            nearby = grid.around(end)
+            nearby = nearby[~taken[nearby]]
+            distance_nearby = np.hypot(points[nearby, 0] - end[0], points[nearby, 1] - end[1])
+            close = distance_nearby <= gap
+            candidates, distance_candidates = nearby[close], distance_nearby[close]
+            if not len(candidates):
+                break
+            local = fit_circle(points[tail]) if len(tail) >= 5 else None
+            if local is not None and local.radius < 1e5:
+                off = np.abs(np.hypot(points[candidates, 0] - local.cx, points[candidates, 1] - local.cy)
+                             - local.radius)
+            else:
+                direction = points[tail[-1]] - points[tail[0]]
+                norm = np.hypot(*direction)
+                if norm == 0:
+                    break
+                normal = np.array([-direction[1], direction[0]]) / norm
+                off = np.abs((points[candidates] - end) @ normal)
+            # forward only: a hit behind the end would fold the track back on itself
+            heading = points[tail[-1]] - points[tail[max(0, len(tail) - 6)]]
+            ahead = (points[candidates] - end) @ heading > 0
+            keep = (off < tolerance) & ahead
+            good = candidates[keep]
+            if not len(good):
+                break
+            order = np.argsort(distance_candidates[keep])
+            chain.extend(good[order].tolist())
+            taken[good] = True
+        chain.reverse()
+    return np.array(chain, dtype=np.int64)
