@@ -112,3 +112,41 @@ def test_ssm_reads_context_from_both_sides_and_crops_it():
         assert not torch.allclose(model(y)[0, :, 30], out[0, :, 30])
     hybrid = splice_ssm_hybrid(context=40, d_model=8, n_layers=1, state=8, front_units=2)
     assert hybrid(x).shape == (1, 3, 60) and len(hybrid.front) == 2
+
+
+def test_spliceai_batchnorm_epsilon_and_activation_are_model_arguments():
+    model = spliceai_80(eps=1e-3, negative_slope=0.1).eval()
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    assert len(norms) == 8 and {m.eps for m in norms} == {1e-3}
+    assert {m.eps for m in spliceai_80().modules() if isinstance(m, torch.nn.BatchNorm1d)} == {1e-5}
+    unit = model.units[0]
+    x = torch.randn(2, 32, 30)
+    h = torch.nn.functional.leaky_relu(unit.norm1(x), 0.1)
+    h = unit.conv2(torch.nn.functional.leaky_relu(unit.norm2(unit.conv1(h)), 0.1))
+    assert torch.allclose(unit(x), x + h, atol=1e-6)
+    # BatchNorm in eval: (x - mean) / sqrt(var + eps): a small variance makes eps matter
+    norm = norms[0]
+    norm.running_var.fill_(1e-3)
+    y = norm(torch.ones(1, 32, 1))
+    assert torch.allclose(y, torch.full_like(y, (1 - 0.0) / (1e-3 + 1e-3) ** 0.5), rtol=1e-5)
+
+
+def test_spliceai_temperature_divides_the_logits():
+    torch.manual_seed(0)
+    plain = spliceai_80(channels=4).eval()
+    scaled = spliceai_80(channels=4, temperature=[1.0, 2.0, 0.5]).eval()
+    scaled.load_state_dict(plain.state_dict())
+    x = torch.rand(1, 4, 90)
+    assert torch.allclose(scaled(x), plain(x) / torch.tensor([1.0, 2.0, 0.5]).view(1, 3, 1), atol=1e-6)
+
+
+def test_spliceai_inference_and_training_paths_agree():
+    """Inference runs plain dilated nn.Conv1d, training on the CPU space-to-batch: same numbers."""
+    torch.manual_seed(0)
+    model = spliceai_400(channels=8).eval()
+    x = torch.rand(2, 4, 400 + 57)
+    with torch.no_grad():
+        plain = model(x)
+    with torch.enable_grad():
+        folded = model(x.requires_grad_())
+    assert torch.allclose(plain, folded.detach(), atol=1e-5)
