@@ -76,8 +76,19 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
-    """Load a checkpoint with ``weights_only=True`` (tensors and plain containers, no code)."""
+def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu", *, mmap: bool = False) -> dict[str, Any]:
+    """Load a checkpoint with ``weights_only=True`` (tensors and plain containers, no code).
+
+    Every way a checkpoint can be unusable is a :class:`~sciarch.DataError` naming the file (exit
+    status 2): missing, empty or truncated ("truncated or empty checkpoint"), carrying pickled
+    objects ("not a sciarch checkpoint (refused to unpickle objects)": nothing in it is run), or
+    something else altogether. ``mmap=True`` leaves the tensors on disk (a cheap check of a big
+    checkpoint before a run resumes from it, :func:`check_checkpoint`).
+    """
+    import pickle
+    import warnings
+    import zipfile
+
     import torch
 
     from .errors import DataError
@@ -85,12 +96,49 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     path = Path(path)
     if not path.is_file():
         raise DataError("no such checkpoint file", file=path)
+    size = path.stat().st_size
+    if size == 0:
+        raise DataError("truncated or empty checkpoint (0 bytes)", file=path)
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
-        return {"state_dict": load_file(str(path), device=str(map_location))}
+        try:
+            return {"state_dict": load_file(str(path), device=str(map_location))}
+        except Exception as exc:  # safetensors raises its own SafetensorError for a short or bad header
+            raise DataError(f"truncated or not a safetensors file ({_first_line(exc)})", file=path) from None
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    is_zip = zipfile.is_zipfile(path)
+    if magic.startswith(b"PK") and not is_zip:
+        raise DataError(f"truncated or empty checkpoint ({size} bytes; the zip archive has no end)", file=path)
+    if not is_zip and not magic.startswith(b"\x80"):
+        raise DataError("not a checkpoint (neither a PyTorch archive nor safetensors)", file=path)
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's note on pickle protocols says nothing to a user
+            state = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap and is_zip)
+    except pickle.UnpicklingError:
+        # weights_only refused a global (a class, a function): the file carries objects, not weights
+        raise DataError("not a sciarch checkpoint (refused to unpickle objects)", file=path) from None
+    except (EOFError, RuntimeError, zipfile.BadZipFile) as exc:
+        text = _first_line(exc)
+        if isinstance(exc, EOFError) or "PytorchStreamReader" in text or "zip archive" in text:
+            raise DataError("truncated or empty checkpoint", file=path) from None
+        raise DataError(f"not a sciarch checkpoint ({text})", file=path) from None
     except Exception as exc:
-        raise DataError(f"cannot read checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0]})",
-                        file=path) from exc
+        raise DataError(f"cannot read checkpoint ({type(exc).__name__}: {_first_line(exc)})", file=path) from None
+    if not isinstance(state, dict) or not isinstance(state.get("state_dict"), dict):
+        keys = ", ".join(map(str, list(state)[:8])) if isinstance(state, dict) else type(state).__name__
+        raise DataError(f"not a sciarch checkpoint (no state_dict; holds {keys or 'nothing'})", file=path)
+    return state
+
+
+def check_checkpoint(path: str | os.PathLike) -> None:
+    """Raise :class:`~sciarch.DataError` now if ``path`` cannot be resumed from (see
+    :func:`load_checkpoint`); tensors are memory-mapped, not read."""
+    load_checkpoint(path, mmap=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__

@@ -255,7 +255,8 @@ def train_command(recipe: str | None, overrides: tuple[str, ...], print_config: 
                   runs_root: Path | None, quiet: bool) -> None:
     """Train RECIPE: a registered name (molecules/freesolv) or a YAML file."""
     from ..config import load as load_recipe
-    from ..training import load_run_config, train
+    from ..config import load_run_config
+    from ..training import train
 
     runs_root = runs_root or Path(os.environ.get("SCIARCH_RUNS", "runs"))
     options = {"accelerator": accelerator, "devices": _devices(devices), "num_nodes": num_nodes,
@@ -275,6 +276,10 @@ def train_command(recipe: str | None, overrides: tuple[str, ...], print_config: 
             raise UsageError("--resume continues a run with its saved config; --set and trainer options "
                              "cannot change it")
         resolved = load_run_config(target)
+        from ..io import check_checkpoint
+
+        for last in sorted(Path(target).glob("**/checkpoints/last.ckpt")):
+            check_checkpoint(last)  # a damaged or foreign checkpoint: exit 2 naming it, before any work
         console.print(f"resuming {target}")
         train(resolved, run_dir=target, resume=True, quiet=quiet)
         _report_run(target)
@@ -400,9 +405,14 @@ def main(argv: list[str] | None = None) -> int:
         status = 0
     except click.exceptions.Exit as exc:
         status = exc.exit_code
-    except click.exceptions.Abort:
-        console.print("aborted")
-        status = 130
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, EOFError):  # Click files an EOFError under Abort: a bug, not Ctrl-C
+            console.print(f"[red]error:[/red] EOFError: {escape(str(exc.__cause__))} (a reader met the end of "
+                          "its input; run with --debug for the traceback)", highlight=False, soft_wrap=True)
+            status = 1
+        else:
+            console.print("aborted")
+            status = 130
     except click.ClickException as exc:
         exc.show()
         status = exc.exit_code

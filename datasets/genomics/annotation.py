@@ -18,8 +18,6 @@ length, then genomic span, then the smaller id, so the choice never depends on f
 
 from __future__ import annotations
 
-import gzip
-import io
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -122,15 +120,11 @@ class Gene:
 
 
 def open_text(path: str | os.PathLike) -> IO[str]:
-    """Open a text file, gzip/bgzip or not, as text."""
-    path = Path(path)
-    if not path.is_file():
-        raise sciarch.DataError("no such file", file=path)
-    with open(path, "rb") as handle:
-        magic = handle.read(2)
-    if magic == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
+    """Open a text file, gzip/bgzip or not, as text; a truncated or corrupt gzip stream is a
+    :class:`sciarch.DataError` naming the file and line (:func:`sciarch.records.open_text`)."""
+    from sciarch.records import open_text as open_input
+
+    return open_input(path)  # type: ignore[return-value]
 
 
 def detect_format(path: str | os.PathLike) -> str:
