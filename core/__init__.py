@@ -39,6 +39,7 @@ _LAZY = {
     "load_checkpoint": "sciarch.io",
     "cache_dir": "sciarch.cache",
     "content_key": "sciarch.cache",
+    "hash_file": "sciarch.cache",
     "track": "sciarch.progress",
     "console": "sciarch.progress",
 }
@@ -49,7 +50,7 @@ __all__ = [
     "hookimpl", "require", "require_extra",
     # loaded on first use (see _LAZY)
     "Task", "loader", "Run", "evaluate", "train", "load_recipe", "get_host", "PluginHost", "atomic_write",
-    "atomic_dir", "write_json", "load_checkpoint", "cache_dir", "content_key", "track", "console",
+    "atomic_dir", "write_json", "load_checkpoint", "cache_dir", "content_key", "hash_file", "track", "console",
 ]
 
 
@@ -66,7 +67,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from .cache import cache_dir, content_key
+    from .cache import cache_dir, content_key, hash_file
     from .config import load as load_recipe
     from .data import loader
     from .io import atomic_dir, atomic_write, load_checkpoint, write_json

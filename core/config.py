@@ -365,6 +365,9 @@ def resolve(recipe: RecipeSource, host: Any = None) -> Resolved:
     data_builder = data_spec.load()
     provides = provided_by(data_builder)
     data_args = _args(recipe, "data.args", data_builder, data_args, what=data_spec.name, provided=("seed",))
+    run_seed = int(data.get("seed", 0))
+    if "seed" in parameters_of(data_builder)[0] and "seed" not in explicit["data"]:
+        data_args["seed"] = run_seed  # the run's seed shuffles the data, unless the recipe set its own
     model_args = _args(recipe, "model.args", model_spec.load(), model_args, what=model_spec.name, provided=provides)
     task_args = _args(recipe, "task.args", task_spec.load(), task_args, what=task_spec.name, skip=("model",),
                       provided=provides)
@@ -425,7 +428,7 @@ def resolve(recipe: RecipeSource, host: Any = None) -> Resolved:
         name=str(data.get("name", "recipe")),
         source=recipe.source,
         summary=str(data.get("summary", "")),
-        seed=int(data.get("seed", 0)),
+        seed=run_seed,
         ensemble=ensemble,
         data=Section(data_spec.name, data_args),
         model=Section(model_spec.name, model_args),
@@ -456,4 +459,20 @@ def from_run_config(data: Mapping[str, Any], source: str, host: Any = None) -> R
     recipe_data = {k: v for k, v in data.items() if k in TOP_LEVEL_KEYS and k != "smoke"}
     resolved = resolve(RecipeSource(recipe_data, source), host)
     resolved.smoke = bool(data.get("smoke", False))
+    return resolved
+
+
+def load_run_config(run_dir: str | Path, host: Any = None) -> Resolved:
+    """The resolved recipe saved beside a run (``config.yaml``), checked again against the code."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise NotFoundError(f"{run_dir}: not a run directory (no config.yaml)")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML ({exc})", source=path) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"a run's config is a mapping of keys, got {type(data).__name__}", source=path)
+    resolved = from_run_config(data, str(path), host)
+    resolved.explicit = {s: tuple((data.get(s) or {}).get("args") or {}) for s in ("data", "model", "task")}
     return resolved

@@ -39,7 +39,7 @@ class Run:
 
     @cached_property
     def config(self) -> Any:
-        from .training import load_run_config
+        from .config import load_run_config
 
         return self._parent.config if self._parent else load_run_config(self.path)
 
@@ -77,7 +77,7 @@ class Run:
         """The DataModule and the task with this run's weights, in eval mode."""
         import copy
 
-        from .training import build
+        from .building import build
 
         config = copy.deepcopy(self.config)
         if data_overrides:
@@ -128,9 +128,8 @@ def evaluate(run: Run, *, split: str = "test", out: str | Path | None = None,
     as mean and standard deviation, and, when the task can combine its members' predictions, on the
     combined prediction as well (``combined``).
     """
-    import lightning.pytorch as pl
-
-    from .training import _scalar_metrics
+    from .results import scalar_metrics, spread
+    from .trainers import evaluation_trainer, quiet
 
     if split not in ("test", "val"):
         raise ValueError(f"split must be 'test' or 'val', not {split!r}")
@@ -145,21 +144,12 @@ def evaluate(run: Run, *, split: str = "test", out: str | Path | None = None,
             first_datamodule = datamodule
         task.artifact_dir = out if len(runs) == 1 else out / f"member-{i}"
         task.artifact_dir.mkdir(parents=True, exist_ok=True)
-        trainer = pl.Trainer(accelerator=accelerator, devices=1, logger=False, enable_progress_bar=False,
-                             enable_model_summary=False)
+        trainer = evaluation_trainer(accelerator)
         method = trainer.test if split == "test" else trainer.validate
-        results = method(task, datamodule=datamodule, verbose=False)
-        per_member.append(_scalar_metrics(results[0]) if results else {})
-    if len(per_member) == 1:
-        metrics: dict[str, Any] = per_member[0]
-    else:
-        import statistics
-
-        metrics = {}
-        for key in sorted({k for m in per_member for k in m}):
-            values = [m[key] for m in per_member if key in m]
-            metrics[key] = {"mean": statistics.fmean(values),
-                            "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
+        with quiet():
+            results = method(task, datamodule=datamodule, verbose=False)
+        per_member.append(scalar_metrics(results[0]) if results else {})
+    metrics: dict[str, Any] = per_member[0] if len(per_member) == 1 else spread(per_member)
     report = {"run": str(run.path), "checkpoint": str(runs[0].checkpoint), "split": split, "metrics": metrics,
               "data_overrides": data_overrides or {}}
     if len(tasks) > 1:  # the members tested above, combined: nothing is loaded again

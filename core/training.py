@@ -19,96 +19,40 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import logging
+import json
 import os
 import platform
 import signal
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
 import torch
-import yaml
-from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, Checkpoint, EarlyStopping, ModelCheckpoint
 
 from . import __version__
-from .config import Resolved, from_run_config
+from .building import apply_hints, build_task, make_datamodule, overrides_hook
+from .config import Resolved
 from .data import ResumableLoader
-from .errors import ConfigError, NotFoundError, SciarchError, UsageError
+from .errors import NotFoundError, SciarchError, UsageError
 from .io import atomic_write, write_json
 from .plugins import get_host
 from .progress import console, interactive
+from .results import scalar_metrics, spread
+from .runs import Run, combined_metrics
 from .task import Task
-from .validation import parameters_of
+from .trainers import Summary, check_trainer_args
+from .trainers import quiet as lightning_quiet
 
 
 class RunInterrupted(SciarchError):
     """Training stopped on SIGINT/SIGTERM after saving ``last.ckpt``; resume with ``--resume``."""
 
     exit_code = 130
-
-
-# -- building ----------------------------------------------------------------------------------
-
-
-def build(resolved: Resolved, *, seed: int | None = None, host: Any = None) -> tuple[Any, Task, dict[str, Any]]:
-    """Build the DataModule, the model and the task of a recipe.
-
-    The DataModule may offer ``hints()``: values derived from the data (feature sizes, number of
-    classes, target statistics) that fill model and task arguments the recipe left at their
-    defaults. Returns ``(datamodule, task, filled)`` where ``filled`` lists what hints set.
-    """
-    host = host or get_host()
-    seed = resolved.seed if seed is None else seed
-    data_builder = host.get("dataset", resolved.data.name).load()
-    data_args = dict(resolved.data.args)
-    data_params, _ = parameters_of(data_builder)
-    if "seed" in data_params and data_args.get("seed") is None:
-        data_args["seed"] = seed
-    datamodule = data_builder(**data_args)
-    hints = dict(datamodule.hints()) if hasattr(datamodule, "hints") else {}
-
-    filled: dict[str, Any] = {}
-
-    def with_hints(section: str, builder: Any, args: dict[str, Any], skip: tuple[str, ...] = ()) -> dict[str, Any]:
-        params, _ = parameters_of(builder, skip=skip)
-        out = dict(args)
-        explicit = resolved_explicit(resolved, section)
-        for name, value in hints.items():
-            if name not in params:
-                continue
-            if name in explicit:
-                continue  # the recipe's value wins over the data's
-            out[name] = value
-            filled[f"{section}.args.{name}"] = value
-        missing = [n for n, p in params.items() if p.required and n not in out]
-        if missing:
-            raise ConfigError(f"missing required argument(s) {', '.join(missing)}; the data set does not "
-                              "provide them either", source=resolved.source, key=f"{section}.args")
-        return out
-
-    model_builder = host.get("model", resolved.model.name).load()
-    model = model_builder(**with_hints("model", model_builder, resolved.model.args))
-    task_builder = host.get("task", resolved.task.name).load()
-    task = task_builder(model=model, **with_hints("task", task_builder, resolved.task.args, skip=("model",)))
-    if isinstance(task, Task):
-        task.set_optimization(resolved.optimizer, resolved.scheduler)
-    return datamodule, task, filled
-
-
-def resolved_explicit(resolved: Resolved, section: str) -> set[str]:
-    """Argument names the recipe set on purpose (not defaults)."""
-    return set(resolved.explicit.get(section, ()))
-
-
-def _overrides_eval(datamodule: Any, hook: str) -> bool:
-    method = getattr(type(datamodule), hook, None)
-    return method is not None and method is not getattr(pl.LightningDataModule, hook, None)
 
 
 # -- callbacks ---------------------------------------------------------------------------------
@@ -243,6 +187,14 @@ def resolve_precision(precision: str | int | None, accelerator: str) -> str:
     return "32-true"
 
 
+def trainer_settings(resolved: Resolved) -> dict[str, Any]:
+    """The recipe's Trainer arguments with the precision made concrete."""
+    trainer_args = dict(resolved.trainer)
+    trainer_args["precision"] = resolve_precision(trainer_args.get("precision"),
+                                                  str(trainer_args.get("accelerator", "auto")))
+    return trainer_args
+
+
 def default_run_dir(resolved: Resolved, root: str | Path | None = None) -> Path:
     root = Path(root or os.environ.get("SCIARCH_RUNS", "runs"))
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -272,8 +224,6 @@ def _device_description(trainer: pl.Trainer) -> str:
 
 
 def _read_summary(run_dir: Path) -> dict[str, Any]:
-    import json
-
     path = run_dir / "summary.json"
     if path.is_file():
         try:
@@ -283,26 +233,17 @@ def _read_summary(run_dir: Path) -> dict[str, Any]:
     return {}
 
 
-def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
-    out = {}
-    for key, value in metrics.items():
-        if torch.is_tensor(value):
-            if value.numel() != 1:
-                continue
-            value = value.item()
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            out[key] = float(value)
-    return out
-
-
 def process_rank() -> int:
-    """This process's global rank as the launcher set it (torchrun, SLURM, Lightning's DDP)."""
-    for var in ("RANK", "SLURM_PROCID"):
-        if os.environ.get(var, "").isdigit():
-            return int(os.environ[var])
-    local = int(os.environ.get("LOCAL_RANK", "0") or 0)
-    node = int(os.environ.get("NODE_RANK", "0") or 0)
-    return local + node * 1000  # only "is it zero" matters here
+    """This process's global rank, by Lightning's own reading of the launchers' variables
+    (``RANK``, ``LOCAL_RANK``, ``SLURM_PROCID``, …); a process on node ``NODE_RANK`` > 0 that no
+    launcher numbered is not rank zero either."""
+    from lightning.fabric.utilities.rank_zero import _get_rank
+
+    rank = _get_rank()
+    if rank:
+        return rank
+    node = os.environ.get("NODE_RANK", "0")
+    return int(node) * 1000 if node.isdigit() else 0  # only "is it zero" matters here
 
 
 def train(resolved: Resolved, *, run_dir: str | Path | None = None, resume: bool = False,
@@ -311,8 +252,10 @@ def train(resolved: Resolved, *, run_dir: str | Path | None = None, resume: bool
 
     Under DDP every process runs this; only rank 0 writes the run's files. Rank 0 passes the run
     directory to the processes Lightning starts through ``SCIARCH_RUN_DIR``; processes started by
-    torchrun or SLURM on several nodes need ``--run-dir`` on a shared file system.
+    torchrun or SLURM on several nodes need ``--run-dir`` on a shared file system. Trainer settings
+    that Lightning rejects on this machine are a :class:`UsageError` before anything is written.
     """
+    check_trainer_args(trainer_settings(resolved), source=f"{resolved.name} recipe's trainer")
     if process_rank() > 0:
         run_dir = run_dir or os.environ.get("SCIARCH_RUN_DIR")
         if not run_dir:
@@ -352,8 +295,6 @@ def train(resolved: Resolved, *, run_dir: str | Path | None = None, resume: bool
         members.append(_read_summary(member_dir))
     summary = ensemble_summary(resolved, members)
     if summary["status"] == "completed":
-        from .runs import Run, combined_metrics
-
         combined = combined_metrics(Run(run_dir))
         if combined:
             summary["combined_test"] = combined
@@ -362,179 +303,187 @@ def train(resolved: Resolved, *, run_dir: str | Path | None = None, resume: bool
 
 
 def ensemble_summary(resolved: Resolved, members: list[dict[str, Any]]) -> dict[str, Any]:
-    import statistics
-
-    keys = sorted({k for m in members for k in (m.get("test") or {})})
-    test = {}
-    for key in keys:
-        values = [m["test"][key] for m in members if key in (m.get("test") or {})]
-        test[key] = {"mean": statistics.fmean(values),
-                     "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
-                     "values": values}
     return {
         "recipe": resolved.name,
         "status": "completed" if all(m.get("status") == "completed" for m in members) else "incomplete",
         "ensemble": resolved.ensemble,
         "members": [f"member-{i}" for i in range(len(members))],
-        "test": test,
+        "seeds": [m.get("seed") for m in members],
+        "test": spread((m.get("test") or {} for m in members), keep_values=True),
         "versions": versions(),
     }
 
 
-class _DropNoise(logging.Filter):
-    """Lightning's advertisements and warnings that do not apply to runs the host sets up."""
-
-    NOISE = ("litlogger", "exists and is not empty", "is smaller than the logging interval",
-             "LeafSpec", "does not have many workers")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not any(text in record.getMessage() for text in self.NOISE)
-
-
-def _quiet_lightning() -> None:
-    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _DropNoise) for f in logger.filters):
-            logger.addFilter(_DropNoise())
-        for handler in logger.handlers:
-            if not any(isinstance(f, _DropNoise) for f in handler.filters):
-                handler.addFilter(_DropNoise())
-    for text in _DropNoise.NOISE:
-        warnings.filterwarnings("ignore", message=f".*{text}.*")
-
-
 def _record_filled(config_path: Path, resolved: Resolved, filled: dict[str, Any]) -> None:
     """Write the values the data filled in (``model.args.in_features``) into the saved config."""
-    import copy
-
     if not filled or not config_path.is_file():
         return
-    updated = copy.deepcopy(resolved)
-    for key, value in filled.items():
-        section, _, name = key.split(".", 2)
-        getattr(updated, section).args[name] = value
     with atomic_write(config_path) as handle:
-        handle.write(updated.to_yaml())
+        handle.write(resolved.to_yaml())
 
 
-def _train_one(resolved: Resolved, run_dir: Path, *, seed: int, resume: bool, quiet: bool,
-               config_path: Path | None = None) -> dict[str, Any]:
-    _quiet_lightning()
-    pl.seed_everything(seed, workers=True, verbose=False)
-    datamodule, task, filled = build(resolved, seed=seed)
-    is_zero = process_rank() == 0
-    if not resume and config_path is not None and is_zero:
-        _record_filled(config_path, resolved, filled)
+# -- one model's training ------------------------------------------------------------------------
 
-    def save_summary() -> None:
-        if is_zero:
-            write_json(run_dir / "summary.json", summary)
 
+class LastCheckpoint(Checkpoint):
+    """``last.ckpt`` is the newest state: written after every validation, every
+    ``every_n_train_steps`` steps (when set), at the end of every epoch without validation, and
+    when training ends.
+
+    (Lightning's ``ModelCheckpoint(save_last=True)`` with a monitor writes ``last`` only when it
+    also saves a top-k checkpoint, so a long run's ``last.ckpt`` could be many epochs old.) As a
+    :class:`~lightning.pytorch.callbacks.Checkpoint` it runs after the best-checkpoint callback,
+    so what it saves knows the newest best score.
+    """
+
+    def __init__(self, path: Path, every_n_train_steps: int = 0) -> None:
+        self.path = Path(path)
+        self.every_n_train_steps = every_n_train_steps
+        self._saved_step = -1
+
+    @property
+    def state_key(self) -> str:
+        return "LastCheckpoint"
+
+    def save(self, trainer: pl.Trainer) -> None:
+        if trainer.sanity_checking or trainer.fast_dev_run:
+            return
+        trainer.save_checkpoint(self.path)
+        self._saved_step = trainer.global_step
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        n = self.every_n_train_steps
+        if n and trainer.global_step % n == 0 and trainer.global_step != self._saved_step:
+            self.save(trainer)
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        if trainer.state.fn == "fit":
+            self.save(trainer)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        if trainer.global_step != self._saved_step:  # no validation ran at the end of this epoch
+            self.save(trainer)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        if trainer.global_step != self._saved_step:
+            self.save(trainer)
+
+
+class RunSummary:
+    """``summary.json`` of one model's run, kept up to date as training goes (rank zero writes)."""
+
+    def __init__(self, run_dir: Path, *, resume: bool, write: bool) -> None:
+        self.path = run_dir / "summary.json"
+        self.data: dict[str, Any] = _read_summary(run_dir) if resume else {}
+        self.write = write
+
+    def update(self, **values: Any) -> None:
+        self.data.update(values)
+        if self.write:
+            write_json(self.path, self.data)
+
+
+def _callbacks(resolved: Resolved, run_dir: Path, *, monitor: str | None, quiet: bool,
+               show_bar: bool) -> tuple[list[Callback], ModelCheckpoint, StopOnSignal]:
     ckpt_dir = run_dir / "checkpoints"
-    last = ckpt_dir / "last.ckpt"
-    if resume and not last.is_file():
-        raise NotFoundError(f"{run_dir}: no checkpoints/last.ckpt to resume from")
-
-    trainer_args = dict(resolved.trainer)
-    accelerator = str(trainer_args.get("accelerator", "auto"))
-    trainer_args["precision"] = resolve_precision(trainer_args.get("precision"), accelerator)
-    has_val = _overrides_eval(datamodule, "val_dataloader")
-    has_test = _overrides_eval(datamodule, "test_dataloader")
-    monitor = resolved.checkpoint["monitor"] if has_val else None
+    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode=resolved.checkpoint["mode"],
+                           save_top_k=resolved.checkpoint["save_top_k"] if monitor else 1, save_last=False,
+                           auto_insert_metric_name=False, enable_version_counter=False)
+    stopper = StopOnSignal(ckpt_dir / "last.ckpt")
     callbacks: list[Callback] = [
-        ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode=resolved.checkpoint["mode"],
-                        save_top_k=resolved.checkpoint["save_top_k"] if monitor else 1, save_last=True,
-                        auto_insert_metric_name=False, enable_version_counter=False),
+        best,
+        LastCheckpoint(ckpt_dir / "last.ckpt", resolved.checkpoint["every_n_train_steps"]),
         ResumeState(),
+        stopper,
+        Summary(max_depth=1) if not quiet else None,
     ]
-    if resolved.checkpoint["every_n_train_steps"]:
-        callbacks.append(ModelCheckpoint(dirpath=ckpt_dir, filename="last-steps", save_top_k=0, save_last=True,
-                                         every_n_train_steps=resolved.checkpoint["every_n_train_steps"],
-                                         enable_version_counter=False))
-    if resolved.early_stopping and has_val:
+    if resolved.early_stopping and monitor:
         es = resolved.early_stopping
         callbacks.append(EarlyStopping(monitor=es["monitor"], mode=es["mode"], patience=es["patience"],
                                        min_delta=es["min_delta"]))
-    stopper = StopOnSignal(last)
-    callbacks.append(stopper)
-    show_bar = interactive() and not quiet
     if show_bar:
         from lightning.pytorch.callbacks import RichProgressBar
 
         callbacks.append(RichProgressBar())
     elif not quiet:
         callbacks.append(EpochReport())
+    return [c for c in callbacks if c is not None], best, stopper
+
+
+def _loggers(run_dir: Path) -> list[Any]:
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
-    loggers = [CSVLogger(save_dir=str(run_dir), name="", version=""),
-               TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version="", default_hp_metric=False)]
-    trainer = pl.Trainer(default_root_dir=str(run_dir), callbacks=callbacks, logger=loggers,
-                         enable_progress_bar=show_bar, enable_model_summary=not quiet, **trainer_args)
+    return [CSVLogger(save_dir=str(run_dir), name="", version=""),
+            TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version="", default_hp_metric=False)]
 
-    summary = _read_summary(run_dir) if resume else {}
+
+def _train_one(resolved: Resolved, run_dir: Path, *, seed: int, resume: bool, quiet: bool,
+               config_path: Path | None = None) -> dict[str, Any]:
+    pl.seed_everything(seed, workers=True, verbose=False)
+    datamodule = make_datamodule(resolved, seed=seed)
+    complete, filled = apply_hints(resolved, datamodule)
+    task = build_task(complete)
+    is_zero = process_rank() == 0
+    if not resume and config_path is not None and is_zero:
+        _record_filled(config_path, complete, filled)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if resume and not last.is_file():
+        raise NotFoundError(f"{run_dir}: no checkpoints/last.ckpt to resume from")
+
+    trainer_args = trainer_settings(resolved)
+    has_val = overrides_hook(datamodule, "val_dataloader")
+    has_test = overrides_hook(datamodule, "test_dataloader")
+    monitor = resolved.checkpoint["monitor"] if has_val else None
+    show_bar = interactive() and not quiet
+    callbacks, best, stopper = _callbacks(resolved, run_dir, monitor=monitor, quiet=quiet, show_bar=show_bar)
+    with lightning_quiet():
+        trainer = pl.Trainer(default_root_dir=str(run_dir), callbacks=callbacks, logger=_loggers(run_dir),
+                             enable_progress_bar=show_bar, enable_model_summary=not quiet, **trainer_args)
+
+    summary = RunSummary(run_dir, resume=resume, write=is_zero)
     started = time.time()
-    summary.update({
-        "recipe": resolved.name,
-        "status": "running",
-        "seed": seed,
-        "started": _dt.datetime.now().isoformat(timespec="seconds"),
-        "filled_from_data": filled,
-        "versions": versions(),
-        "command": " ".join(sys.argv),
-    })
-    save_summary()
+    summary.update(recipe=resolved.name, status="running", seed=seed,
+                   started=_dt.datetime.now().isoformat(timespec="seconds"), filled_from_data=filled,
+                   versions=versions(), command=" ".join(sys.argv))
     if not quiet:
         described = getattr(task.model, "describe", None)
         if callable(described):
             console.print(described())
     try:
-        with _signals(stopper):
-            trainer.fit(task, datamodule=datamodule, ckpt_path=str(last) if resume else None,
-                        weights_only=True)
+        with _signals(stopper), lightning_quiet():
+            trainer.fit(task, datamodule=datamodule, ckpt_path=str(last) if resume else None, weights_only=True)
     except RunInterrupted:
         summary.update(status="interrupted", global_step=trainer.global_step, epoch=trainer.current_epoch,
-                       train_seconds=summary.get("train_seconds", 0.0) + time.time() - started)
-        save_summary()
+                       train_seconds=summary.data.get("train_seconds", 0.0) + time.time() - started)
         raise
     except BaseException as exc:
         summary.update(status="failed", error=f"{type(exc).__name__}: {exc}", global_step=trainer.global_step)
-        save_summary()
         raise
-    train_seconds = summary.get("train_seconds", 0.0) + time.time() - started
-    best = callbacks[0]
-    summary.update({
-        "global_step": trainer.global_step,
-        "epochs": trainer.current_epoch,
-        "train_seconds": round(train_seconds, 2),
-        "device": _device_description(trainer),
-        "world_size": trainer.world_size,
-        "precision": trainer_args["precision"],
-        "best_checkpoint": str(Path(best.best_model_path).relative_to(run_dir)) if best.best_model_path else None,
-        "best_score": float(best.best_model_score) if best.best_model_score is not None else None,
-        "monitor": monitor,
-        "validation": _scalar_metrics(trainer.callback_metrics),
-    })
+    summary.update(
+        global_step=trainer.global_step,
+        epochs=trainer.current_epoch,
+        train_seconds=round(summary.data.get("train_seconds", 0.0) + time.time() - started, 2),
+        device=_device_description(trainer),
+        world_size=trainer.world_size,
+        precision=trainer_args["precision"],
+        best_checkpoint=str(Path(best.best_model_path).relative_to(run_dir)) if best.best_model_path else None,
+        best_score=float(best.best_model_score) if best.best_model_score is not None else None,
+        monitor=monitor,
+        validation=scalar_metrics(trainer.callback_metrics),
+    )
     if has_test:
-        task.artifact_dir = run_dir / "evaluation"
-        task.artifact_dir.mkdir(parents=True, exist_ok=True)
-        results = trainer.test(task, datamodule=datamodule, ckpt_path="best" if best.best_model_path else None,
+        summary.data["test"] = _test(trainer, task, datamodule, run_dir, best.best_model_path or None)
+    summary.update(status="completed", finished=_dt.datetime.now().isoformat(timespec="seconds"))
+    return summary.data
+
+
+def _test(trainer: pl.Trainer, task: Task, datamodule: Any, run_dir: Path, best: str | None) -> dict[str, float]:
+    """Score the best checkpoint (else the last weights) on the test split; the task's plots and
+    tables go to ``run_dir/evaluation``."""
+    task.artifact_dir = run_dir / "evaluation"
+    task.artifact_dir.mkdir(parents=True, exist_ok=True)
+    with lightning_quiet():
+        results = trainer.test(task, datamodule=datamodule, ckpt_path=best,
                                weights_only=True, verbose=False)  # the CLI prints its own table
-        summary["test"] = _scalar_metrics(results[0]) if results else {}
-    summary["status"] = "completed"
-    summary["finished"] = _dt.datetime.now().isoformat(timespec="seconds")
-    save_summary()
-    return summary
-
-
-def load_run_config(run_dir: Path, host: Any = None) -> Resolved:
-    path = run_dir / "config.yaml"
-    if not path.is_file():
-        raise NotFoundError(f"{run_dir}: not a run directory (no config.yaml)")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML ({exc})", source=path) from None
-    resolved = from_run_config(data, str(path), host)
-    resolved.explicit = {s: tuple((data.get(s) or {}).get("args") or {}) for s in ("data", "model", "task")}
-    return resolved
-
+    return scalar_metrics(results[0]) if results else {}

@@ -34,7 +34,7 @@ def file_identity(path: str | os.PathLike) -> dict[str, Any]:
         raise sciarch.DataError("no such file", file=path)
     stat = path.stat()
     if stat.st_size <= HASH_LIMIT:
-        from sciarch.cache import hash_file
+        from sciarch import hash_file
 
         return {"sha256": hash_file(path)}
     return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}

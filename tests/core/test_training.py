@@ -176,3 +176,51 @@ def test_ddp_on_two_cpu_processes_shards_the_data(tmp_path, run_cli):
     assert summary["status"] == "completed" and summary["world_size"] == 2
     assert summary["global_step"] == 2 * math.ceil(204 / 2 / 64)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ddp"]  # one run directory, shared by both ranks
+
+
+def test_last_checkpoint_is_the_newest_state_even_when_the_monitor_stops_improving(host, tmp_path):
+    # lr 0: the validation loss never improves after the first epoch, so best.ckpt stays at epoch 0
+    run_dir = tmp_path / "run"
+    train(load("toy/default", smoke=True, host=host, overrides=["optimizer.lr=0.0", "trainer.max_epochs=4"]),
+          run_dir=run_dir, quiet=True)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    last = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    best = torch.load(run_dir / "checkpoints" / "best.ckpt", weights_only=True)
+    assert summary["global_step"] == 4 * math.ceil(204 / 64)
+    assert last["global_step"] == summary["global_step"]
+    assert last["epoch"] == 3
+    assert best["global_step"] < last["global_step"]
+
+
+def _first_batch(resolved, seed=None) -> torch.Tensor:
+    from sciarch.building import build
+
+    datamodule, _, _ = build(resolved, seed=seed)
+    datamodule.setup("fit")
+    return next(iter(datamodule.train_dataloader()))[0]
+
+
+def test_the_run_seed_and_ensemble_members_reach_the_data(host):
+    seed3 = load("toy/default", smoke=True, host=host, overrides=["seed=3"])
+    seed7 = load("toy/default", smoke=True, host=host, overrides=["seed=7"])
+    assert seed3.data.args["seed"] == 3 and seed7.data.args["seed"] == 7
+    assert not torch.equal(_first_batch(seed3), _first_batch(seed7))
+    assert torch.equal(_first_batch(seed3), _first_batch(load("toy/default", smoke=True, host=host,
+                                                                overrides=["seed=3"])))
+    # ensemble member 1 of a seed-3 run shuffles as seed 4, not as member 0
+    assert not torch.equal(_first_batch(seed3, seed=4), _first_batch(seed3))
+    assert torch.equal(_first_batch(seed3, seed=4), _first_batch(load("toy/default", smoke=True, host=host,
+                                                                        overrides=["seed=4"])))
+    # a data seed the recipe sets on purpose wins over the run's
+    own = load("toy/default", smoke=True, host=host, overrides=["seed=3", "data.args.seed=11"])
+    assert own.data.args["seed"] == 11
+
+
+def test_a_saved_config_keeps_the_data_seed_it_ran_with(host, tmp_path):
+    from sciarch.config import load_run_config
+
+    run_dir = tmp_path / "run"
+    train(load("toy/default", smoke=True, host=host, overrides=["seed=5", "trainer.max_epochs=1"]),
+          run_dir=run_dir, quiet=True)
+    saved = load_run_config(run_dir, host)
+    assert saved.seed == 5 and saved.data.args["seed"] == 5

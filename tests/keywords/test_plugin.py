@@ -43,8 +43,8 @@ def test_plugin_module_imports_nothing_heavy():
 
 def test_speech_commands_recipe_without_a_path_says_how_to_get_the_data(sciarch_host):
     import sciarch
+    from sciarch.building import build
     from sciarch.config import load
-    from sciarch.training import build
 
     resolved = load("keywords/speech-commands-12")
     datamodule, _, _ = build(resolved)
