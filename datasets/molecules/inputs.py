@@ -25,9 +25,14 @@ class PredictionInput:
     error: str | None = None
 
 
-def read_prediction_inputs(path: str | Path, *, smiles_columns: list[str] | None = None
-                           ) -> tuple[list[str], list[PredictionInput]]:
-    """``(header, records)`` of a SMILES CSV or SDF file; ``molecule`` is a SMILES tuple or a Mol."""
+def read_prediction_inputs(path: str | Path, *, smiles_columns: list[str] | None = None,
+                           required: bool = False) -> tuple[list[str], list[PredictionInput]]:
+    """``(header, records)`` of a SMILES CSV or SDF file; ``molecule`` is a SMILES tuple or a Mol.
+
+    ``smiles_columns`` are the columns the model was trained on; a file that lacks them falls back
+    to its column named like "smiles". ``required=True`` (the user named the column) refuses
+    the file instead, naming the column and the file's columns.
+    """
     from .graphs import file_format
 
     path = Path(path)
@@ -43,6 +48,10 @@ def read_prediction_inputs(path: str | Path, *, smiles_columns: list[str] | None
             raise DataError("empty file (no header row)", file=path) from None
         except (csv.Error, UnicodeDecodeError) as exc:
             raise DataError(f"not a readable CSV file ({exc})", file=path) from None
+        if required and smiles_columns and not all(c in header for c in smiles_columns):
+            missing = [c for c in smiles_columns if c not in header]
+            raise DataError(f"no column {', '.join(repr(c) for c in missing)} (smiles_column); columns: "
+                            f"{', '.join(header)}", file=path, record="header")
         if smiles_columns is None or not all(c in header for c in smiles_columns):
             from .tables import _find_smiles_columns
 
@@ -70,11 +79,12 @@ def read_prediction_inputs(path: str | Path, *, smiles_columns: list[str] | None
 
 
 def _read_sdf(path: Path) -> tuple[list[str], list[PredictionInput]]:
-    from rdkit import Chem, rdBase
+    from rdkit import rdBase
 
     from .featurise import _rdkit_reason
+    from .tables import open_sdf
 
-    supplier = Chem.SDMolSupplier(str(path), sanitize=False, removeHs=False)
+    supplier = open_sdf(path)
     records: list[PredictionInput] = []
     names: list[str] = ["name"]
     for index in range(len(supplier)):

@@ -45,7 +45,7 @@ class GraphStore:
         tensors: dict[str, torch.Tensor] = {
             "node_ptr": torch.tensor(np.concatenate([[0], np.cumsum(node_counts)]), dtype=torch.long),
             "edge_ptr": torch.tensor(np.concatenate([[0], np.cumsum(edge_counts)]), dtype=torch.long),
-            "y": torch.as_tensor(np.asarray(targets, dtype=np.float32).reshape(len(graphs), -1)),
+            "y": torch.as_tensor(_target_rows(targets, len(graphs))),
         }
         for key in NODE_KEYS:
             if graphs and key in graphs[0]:
@@ -102,6 +102,13 @@ class GraphStore:
         if not isinstance(state, dict) or state.get("store_version") != STORE_VERSION:
             return None
         return cls(state["tensors"], state["meta"])
+
+
+def _target_rows(targets: np.ndarray, graphs: int) -> np.ndarray:
+    """``targets`` as float32 ``[graphs, tasks]``; no graphs keep their number of tasks."""
+    array = np.asarray(targets, dtype=np.float32)
+    tasks = array.shape[-1] if array.ndim == 2 else (array.size // graphs if graphs else 0)
+    return array.reshape(graphs, tasks)
 
 
 def cache_path(kind: str, *key_parts: Any) -> Path:

@@ -171,6 +171,18 @@ def _numeric_columns(header: list[str], smiles_cols: list[str], rows: list[tuple
     return out
 
 
+def open_sdf(path: Path, **options: Any) -> Any:
+    """RDKit's SDMolSupplier over ``path`` (unsanitised); an empty or unopenable file is a DataError."""
+    from rdkit import Chem
+
+    if path.stat().st_size == 0:
+        raise DataError("empty file (0 bytes; an SDF file holds MOL blocks ended by $$$$)", file=path)
+    try:
+        return Chem.SDMolSupplier(str(path), sanitize=False, removeHs=False, **options)
+    except OSError as exc:  # RDKit: "File error: Invalid input file"
+        raise DataError(f"cannot open as SDF ({str(exc).strip() or type(exc).__name__})", file=path) from None
+
+
 def read_sdf(path: str | Path, *, targets: Sequence[str] | None = None, strict: bool = False,
              limit: int | None = None, require_targets: bool = True) -> MoleculeTable:
     """Read an SDF file; targets are SD data fields (``> <SOL>``) chosen by name.
@@ -179,7 +191,7 @@ def read_sdf(path: str | Path, *, targets: Sequence[str] | None = None, strict: 
     featurisation); a block RDKit cannot read at all is skipped with RDKit's message.
     ``targets`` default to every data field that is numeric in all records that have it.
     """
-    from rdkit import Chem, rdBase
+    from rdkit import rdBase
 
     from .featurise import _rdkit_reason
 
@@ -187,7 +199,7 @@ def read_sdf(path: str | Path, *, targets: Sequence[str] | None = None, strict: 
     if not path.is_file():
         raise DataError("no such file", file=path)
     report = BadRecords(source=str(path), strict=strict)
-    supplier = Chem.SDMolSupplier(str(path), sanitize=False, removeHs=False, strictParsing=True)
+    supplier = open_sdf(path, strictParsing=True)
     records: list[tuple[int, Any]] = []
     for index in range(len(supplier)):
         if limit is not None and index >= limit:

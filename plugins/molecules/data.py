@@ -281,7 +281,10 @@ class MoleculeData(GraphData):
                                    limit=self.limit, strict=self.strict, workers=self.workers, cache=self.cache,
                                    quiet=quiet)
             if len(store) == 0:
-                raise sciarch.DataError("no usable molecule in the file", file=f)
+                skipped = store.meta.get("bad", {}).get("skipped", 0)
+                error = sciarch.DataError(f"no usable molecules in {f} ({skipped} row(s) skipped)")
+                error.file = str(f)
+                raise error
             stores.append(store)
         return stores
 
@@ -310,7 +313,7 @@ class MoleculeData(GraphData):
         from sciarch_datasets.molecules.store import GraphStore
 
         columns = [smiles_column] if smiles_column else self.smiles_columns
-        header, records = read_prediction_inputs(path, smiles_columns=columns)
+        header, records = read_prediction_inputs(path, smiles_columns=columns, required=bool(smiles_column))
         todo = [i for i, r in enumerate(records) if r.error is None]
         results = featurise_all(self.featuriser, [records[i].molecule for i in todo], workers=workers,
                                 description=f"featurising {Path(path).name}")

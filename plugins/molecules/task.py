@@ -61,10 +61,15 @@ def _compute(collections: Any, target_names: list[str], metric_names: tuple[str,
     for name_t, collection in zip(target_names, collections, strict=True):
         if not any(m.update_count for m in collection.values()):
             continue
-        values = collection.compute()
+        values = {}
+        for name, metric in collection.items(keep_base=False, copy_state=True):
+            try:
+                values[name] = float(metric.compute())
+            except ValueError:  # R² needs two samples: a split of one leaves it out, not the run
+                values[name] = math.nan
         collection.reset()
         for name in metric_names:
-            value = float(values[name])
+            value = values[name]
             per_metric[name].append(value)
             if len(target_names) > 1:
                 out[f"{name}/{name_t}"] = value
