@@ -73,7 +73,9 @@ class MissingDependencyError(UsageError):
     def __init__(self, module: str, extra: str | None, *, distribution: str = "sciarch") -> None:
         self.module = module
         self.extra = extra
-        self.install = f'pip install "{distribution}[{extra}]"' if extra else f"pip install {module}"
+        from .imports import install_hint
+
+        self.install = install_hint(distribution, extra) if extra else f"pip install {module}"
         super().__init__(f"{module} not installed: {self.install}")
 
 

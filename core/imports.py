@@ -61,6 +61,26 @@ def extra_for_module(module: str, distribution: str = "sciarch") -> str | None:
     return min(candidates)[1] if candidates else None
 
 
+def install_hint(distribution: str, extra: str) -> str:
+    """The command that installs ``distribution[extra]`` where it is installed from: ``pip install
+    -e "<checkout>[extra]"`` for an editable install from a clone (pip's ``direct_url.json``), else
+    ``pip install "distribution[extra]"``."""
+    import json
+    from urllib.parse import unquote, urlparse
+
+    # every copy of the metadata on the path: a checkout also holds setuptools' egg-info, which
+    # has no direct_url.json and is found first when Python starts in the checkout
+    for dist in metadata.distributions(name=distribution):
+        try:
+            direct = json.loads(dist.read_text("direct_url.json") or "{}")
+        except ValueError:
+            continue
+        url = urlparse(str(direct.get("url", "")))
+        if url.scheme == "file" and (direct.get("dir_info") or {}).get("editable"):
+            return f'pip install -e "{unquote(url.path)}[{extra}]"'
+    return f'pip install "{distribution}[{extra}]"'
+
+
 def require(module: str, extra: str | None = None, *, distribution: str = "sciarch") -> ModuleType:
     """Import ``module``; if it (or a module it needs) is missing, say which extra to install.
 

@@ -32,7 +32,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import MissingDependencyError, NotFoundError, PluginError, did_you_mean
-from .imports import extra_for_module, require_extra
+from .imports import extra_for_module, install_hint, require_extra
 from .specs import SPEC_TYPES, Spec
 
 ENTRY_POINT_GROUP = "sciarch.plugins"
@@ -168,7 +168,7 @@ class PluginHost:
             return
         except ModuleNotFoundError as exc:
             extra = extra_for_module(exc.name or "", distribution) if info.distribution else None
-            info.install = f'pip install "{distribution}[{extra}]"' if extra else f"pip install {exc.name}"
+            info.install = install_hint(distribution, extra) if extra else f"pip install {exc.name}"
             self._fail(info, f"{exc}: {info.install}")
             return
         except Exception as exc:  # a bug in the plugin must not take the host down

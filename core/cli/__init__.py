@@ -42,6 +42,11 @@ class SciarchGroup(click.Group):
         if command is None:
             self._add_plugin_commands(ctx)
             command = super().get_command(ctx, name)
+        if command is None:
+            failed = get_host().plugins.get(name)
+            if failed is not None and not failed.ok:  # `sciarch tracks …` with the physics extra missing
+                raise UsageError(f"'{name}' is a command of plugin {name}, which failed to load: "
+                                 f"{failed.install or failed.error}")
         return command
 
 
@@ -287,8 +292,13 @@ def train_command(recipe: str | None, overrides: tuple[str, ...], print_config: 
     if not recipe:
         raise UsageError("missing RECIPE (a registered recipe name or a YAML file); see 'sciarch recipes'")
     resolved = load_recipe(recipe, overrides=list(overrides) + cli_overrides, smoke=smoke)
-    if print_config:
-        click.echo(resolved.to_yaml(), nl=False)
+    if print_config:  # what the run would use: the data's hints applied, as config.yaml will hold
+        from ..building import apply_hints, make_datamodule
+
+        complete, filled = apply_hints(resolved, make_datamodule(resolved))
+        if filled:
+            click.echo("# filled from the data: " + ", ".join(sorted(filled)))
+        click.echo(complete.to_yaml(), nl=False)
         return
     target = train(resolved, run_dir=run_dir, runs_root=runs_root, quiet=quiet)
     _report_run(target)

@@ -117,9 +117,29 @@ def test_print_config_prints_resolved_yaml(host, capsys):
     import yaml
 
     assert main(["train", "toy/default", "--smoke", "--print-config", "--set", "seed=7", "--precision", "32-true"]) == 0
-    config = yaml.safe_load(capsys.readouterr().out)
+    out = capsys.readouterr().out
+    config = yaml.safe_load(out)
     assert config["seed"] == 7 and config["smoke"] is True
     assert config["trainer"] == {"max_epochs": 2, "accelerator": "cpu", "devices": 1, "precision": "32-true"}
+    # the values the run uses: the data's hints applied (the toy data has 8 features), the run's
+    # seed in the data's shuffling seed
+    assert config["model"]["args"]["in_features"] == 8 and config["data"]["args"]["seed"] == 7
+    assert out.startswith("# filled from the data: model.args.in_features")
+
+
+def test_trainer_settings_lightning_rejects_are_usage_errors_before_any_run_folder(host, capsys, tmp_path):
+    import torch
+
+    cases = [["--strategy", "no-such-strategy"], ["--devices", "64", "--accelerator", "cpu", "--strategy", "bogus"]]
+    if not torch.cuda.is_available():
+        cases.append(["--accelerator", "gpu"])
+    for i, options in enumerate(cases):
+        run_dir = tmp_path / f"run-{i}"
+        assert main(["train", "toy/default", "--smoke", *options, "--run-dir", str(run_dir)]) == 2, options
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: Lightning rejects the toy/default recipe's trainer settings"), err
+        assert len(err.splitlines()) == 1 and "Traceback" not in err
+        assert not run_dir.exists()
 
 
 def test_console_script_exit_codes(run_cli):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sciarch import BadRecords, DataError, MissingDependencyError, require
 from sciarch.cache import cache_dir, content_key
-from sciarch.imports import extra_for_module
+from sciarch.imports import extra_for_module, install_hint
 from sciarch.io import atomic_dir, atomic_write, write_json
 
 
@@ -59,8 +59,34 @@ def test_content_key_follows_file_content_not_name(tmp_path, monkeypatch):
 
 def test_require_names_the_extra_to_install():
     assert require("json").dumps([]) == "[]"
-    with pytest.raises(MissingDependencyError, match=r'not_installed_lib not installed: pip install "sciarch\[audio\]"'):
+    with pytest.raises(MissingDependencyError) as raised:
         require("not_installed_lib", extra="audio")
+    assert str(raised.value) == f"not_installed_lib not installed: {install_hint('sciarch', 'audio')}"
     assert extra_for_module("Bio.SeqIO") == "genomics"
     assert extra_for_module("torch_geometric.nn") == "chemistry"
     assert extra_for_module("torchvision") == "physics"
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_atomic_writes_get_the_mode_an_ordinary_write_would(tmp_path, umask):
+    import os
+    import stat
+
+    previous = os.umask(umask)
+    try:
+        with open(tmp_path / "plain.txt", "w") as handle:
+            handle.write("x")
+        (tmp_path / "plain-dir").mkdir()
+        with atomic_write(tmp_path / "atomic.txt") as handle:
+            handle.write("x")
+        write_json(tmp_path / "summary.json", {"a": 1})
+        with atomic_dir(tmp_path / "shard") as folder:
+            (folder / "f").write_text("x")
+    finally:
+        os.umask(previous)
+
+    def mode(name: str) -> int:
+        return stat.S_IMODE((tmp_path / name).stat().st_mode)
+
+    assert mode("atomic.txt") == mode("summary.json") == mode("plain.txt") == 0o666 & ~umask
+    assert mode("shard") == mode("plain-dir") == 0o777 & ~umask

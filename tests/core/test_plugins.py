@@ -15,6 +15,7 @@ import pytest
 import sciarch
 from sciarch import DatasetSpec, ModelSpec, RecipeSpec, TaskSpec, hookimpl
 from sciarch.errors import NotFoundError, PluginError
+from sciarch.imports import install_hint
 from sciarch.plugins import ENTRY_POINT_GROUP, PluginHost
 
 FIRST_PARTY = {"molecules": "chemistry", "keywords": "audio", "tracks": "physics", "splice": "genomics"}
@@ -76,7 +77,7 @@ def test_missing_extra_library_fails_that_plugin_only():
     assert result.returncode == 0, result.stderr
     plugins = {p["name"]: p for p in json.loads(result.stdout)}
     assert plugins["splice"]["status"] == "failed"
-    assert plugins["splice"]["install"] == 'pip install "sciarch[genomics]"'
+    assert plugins["splice"]["install"] == install_hint("sciarch", "genomics")
     assert "pyfaidx" in plugins["splice"]["error"]
     for name in ("molecules", "keywords", "tracks"):
         assert plugins[name]["status"] == "ok", plugins[name]["error"]
@@ -88,7 +89,7 @@ def test_missing_extra_is_an_error_in_strict_mode():
     result = subprocess.run([sys.executable, "-c", HIDE_DISTRIBUTION, "rdkit", "plugins"],
                             capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 1
-    assert 'plugin molecules (sciarch' in result.stderr and 'sciarch[chemistry]' in result.stderr
+    assert 'plugin molecules (sciarch' in result.stderr and install_hint("sciarch", "chemistry") in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -104,7 +105,7 @@ def test_declared_extra_is_checked_at_every_load(monkeypatch, tmp_path):
     monkeypatch.setattr(metadata, "version", lambda n: (_ for _ in ()).throw(metadata.PackageNotFoundError(n))
                         if n.lower() == "biopython" else real_version(n))
     info = PluginHost().plugins["declared"]  # the module is imported already; the check still runs
-    assert info.status == "failed" and info.install == 'pip install "sciarch[genomics]"'
+    assert info.status == "failed" and info.install == install_hint("sciarch", "genomics")
 
 
 def test_plugin_that_fails_to_import_is_listed_with_its_error(monkeypatch, tmp_path):
@@ -254,3 +255,26 @@ def test_registering_a_taken_name_is_refused():
 def test_module_plugins_from_the_environment(host):
     assert host.plugins["toy"].ok
     assert host.plugins["toy"].hooks == ["sciarch_datasets", "sciarch_models", "sciarch_recipes", "sciarch_tasks"]
+
+
+def test_the_install_hint_of_an_editable_install_names_the_checkout(monkeypatch, tmp_path):
+    checkout = tmp_path / "my clone"
+    for name, direct in (("sciarch-editable-probe", {"dir_info": {"editable": True}, "url": checkout.as_uri()}),
+                         ("sciarch-wheel-probe", {"archive_info": {}, "url": "file:///tmp/x.whl"})):
+        info = fake_distribution(tmp_path / name, name, "1.0")._path
+        (info / "direct_url.json").write_text(json.dumps(direct))
+        monkeypatch.syspath_prepend(str(info.parent))
+    assert install_hint("sciarch-editable-probe", "genomics") == f'pip install -e "{checkout}[genomics]"'
+    assert install_hint("sciarch-wheel-probe", "genomics") == 'pip install "sciarch-wheel-probe[genomics]"'
+    assert install_hint("not-installed-anywhere", "audio") == 'pip install "not-installed-anywhere[audio]"'
+
+
+@pytest.mark.needs_all_extras
+def test_a_command_of_a_failed_plugin_says_how_to_install_it():
+    # `sciarch tracks simulate` with the physics extra missing: the install hint, not "No such command"
+    result = subprocess.run([sys.executable, "-c", HIDE_DISTRIBUTION, "pycocotools", "tracks", "simulate", "--help"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "No such command" not in result.stderr
+    assert "plugin tracks, which failed to load" in result.stderr
+    assert install_hint("sciarch", "physics") in result.stderr.replace("\n", "")
