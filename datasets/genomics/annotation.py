@@ -399,9 +399,12 @@ def read_gff3(path: str | os.PathLike, report: sciarch.BadRecords | None = None)
         builder = stream.current
         if builder is None:
             return None
+        cyclic = _parent_cycles(features, source, report)
         for parent, exons in pending_exons.items():
             info = features.get(parent)
             line = exons[0][3]
+            if parent in cyclic:
+                continue  # the cycle itself was reported, once per feature in it
             if info is None:
                 report.skip(f"exon Parent {parent!r} is not defined on this contig", file=source,
                             record=f"line {line}", kind="undefined parent")
@@ -449,11 +452,41 @@ def read_gff3(path: str | os.PathLike, report: sciarch.BadRecords | None = None)
                 continue
             identifier = _first(attrs, "ID")
             if identifier and identifier not in features:
-                features[identifier] = {"type": kind, "parents": parents, "attrs": attrs,
+                features[identifier] = {"type": kind, "parents": parents, "attrs": attrs, "line": number,
                                         "id": _first(attrs, "transcript_id") or _strip_prefix(identifier)}
     done = resolve()
     if done is not None and done[1]:
         yield done
+
+
+def _parent_cycles(features: dict[str, dict], source: str, report: sciarch.BadRecords) -> set[str]:
+    """IDs of the features whose ``Parent`` chain comes back to itself; each is reported (with its
+    line) and skipped, with everything below it. A chain is followed through first parents."""
+    state: dict[str, int] = {}  # 1: on the chain being followed, 2: known to end at a root
+    cyclic: set[str] = set()
+    for start in features:
+        chain: list[str] = []
+        node: str | None = start
+        while node is not None and node in features and state.get(node) is None:
+            state[node] = 1
+            chain.append(node)
+            parents = features[node]["parents"]
+            node = parents[0] if parents else None
+        if node is not None and state.get(node) == 1:  # came back to a feature on this chain
+            loop = chain[chain.index(node):]
+            shown = " -> ".join(loop + [node])
+            for member in loop:
+                cyclic.add(member)
+                report.skip(f"feature {member} is its own ancestor (Parent cycle {shown})", file=source,
+                            record=f"line {features[member]['line']}", kind="Parent cycle")
+        below_cycle = node in cyclic
+        for member in chain:
+            state[member] = 2
+            if below_cycle and member not in cyclic:
+                cyclic.add(member)
+                report.skip(f"feature {member} descends from a Parent cycle (through {node})", file=source,
+                            record=f"line {features[member]['line']}", kind="Parent cycle")
+    return cyclic
 
 
 def _first(attrs: dict[str, list[str]], *keys: str) -> str:

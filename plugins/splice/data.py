@@ -11,6 +11,7 @@ give a FASTA and a GTF/GFF3 (or a GenBank file alone) to train on your own.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +20,7 @@ import lightning.pytorch as pl
 import numpy as np
 import sciarch
 import torch
+from sciarch.records import BadRecords
 from sciarch_datasets.genomics.labels import SPLICEAI_TEST_CHROMOSOMES, split_of
 from sciarch_datasets.genomics.prepare import SpliceShards, prepare_splice_sites
 from torch.utils.data import Dataset
@@ -113,6 +115,7 @@ class SpliceSites(pl.LightningDataModule):
         self.limit_train_genes, self.limit_eval_genes = limit_train_genes, limit_eval_genes
         self.prepared, self.strict, self.seed = prepared, strict, seed
         self.shards: SpliceShards | None = None
+        self._reported = False
         self.splits: dict[str, np.ndarray] = {}
 
     def hints(self) -> dict[str, Any]:
@@ -141,7 +144,14 @@ class SpliceSites(pl.LightningDataModule):
     def prepare_data(self) -> None:
         out = self.prepared_path()
         if (out / "manifest.json").is_file():
+            # a warm cache reports the records the first run skipped, as that run did
+            bad = json.loads((out / "manifest.json").read_text()).get("bad_records") or {}
+            report = BadRecords.from_dict(bad, strict=self.strict)
+            if not self._reported:  # once per data module (fit and test both prepare)
+                report.show()
+            self._reported = True
             return
+        self._reported = True
         fasta, annotation = self.inputs()
         sciarch.console.print(f"preparing splice-site windows from {annotation} into {out}")
         prepare_splice_sites(annotation, out, fasta=fasta, block_length=self.block_length, context=self.context,
