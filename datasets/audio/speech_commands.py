@@ -171,7 +171,13 @@ def prepare(root: str | Path, *, clip_seconds: float = 1.0, strict: bool = False
                               _listing(root, splits))
     folder = sciarch.cache_dir("audio", "speech-commands") / key
     if (folder / "report.json").is_file():
-        return folder, json.loads((folder / "report.json").read_text())
+        summary = json.loads((folder / "report.json").read_text())
+        # the cache is keyed by the folder, not by strict: a strict run stops at the first bad clip
+        # the first run skipped, and every run reports what was skipped, as the first one did
+        cached = sciarch.BadRecords.from_dict(summary.get("bad_records") or {}, strict=strict)
+        if not quiet:
+            cached.show()
+        return folder, summary
     alignments = _read_alignments(root)
     resampled: list[str] = []
     counts = {}

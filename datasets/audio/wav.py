@@ -28,6 +28,8 @@ def resample(wave: np.ndarray, orig_rate: int, new_rate: int = SAMPLE_RATE) -> n
 def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
     """A mono float32 waveform in [-1, 1] and its sample rate; :class:`sciarch.DataError` if unreadable."""
     soundfile = sciarch.require("soundfile")
+    if Path(path).is_file() and Path(path).stat().st_size == 0:
+        raise sciarch.DataError("empty file (0 bytes)", file=path)
     try:
         data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except Exception as exc:  # libsndfile raises its own error types for every kind of damage
