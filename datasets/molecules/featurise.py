@@ -7,7 +7,7 @@ A molecule becomes a directed graph: one node per heavy atom, two directed edges
 element               atomic number 1–100, else "other"
 degree                heavy-atom neighbours 0–5, else "other"
 formal charge         −2 … +2, else "other"
-chirality             RDKit's CHI_UNSPECIFIED, CHI_TETRAHEDRAL_CW/CCW, CHI_OTHER, else "other"
+chirality             CIP label: none, R, S, r, s (pseudo-asymmetric), else "other" (see below)
 hydrogens             total attached H 0–4, else "other"
 hybridisation         S, SP, SP2, SP3, SP3D, SP3D2, else "other"
 aromaticity           one flag
@@ -16,7 +16,14 @@ mass                  atomic mass / 100 (a real number, as in chemprop)
 ====================  =======================================================================
 
 and edge features encode the bond type (single, double, triple, aromatic), conjugation, ring
-membership and stereo (none, any, Z, E, cis, trans). With several SMILES columns (a solute and a
+membership and stereo (none, any, Z, E, else "other").
+
+Stereo is encoded by CIP labels from RDKit's new CIP labeller (Hanson et al., J. Chem. Inf.
+Model. 58, 1755, 2018; ``rdCIPLabeler``), never by RDKit's CW/CCW chiral tags or cis/trans bond
+stereo, which are relative to the order atoms were written in: the same molecule written as
+different SMILES gives the same graph, up to the order of its atoms. An enantiomer gets the
+other label (R for S), so enantiomers are different graphs. A stereo element RDKit keeps but the
+labeller cannot name (a labelling failure, an atropisomer bond) is "other". With several SMILES columns (a solute and a
 solvent, say) the molecules form one disconnected graph and each atom also carries a one-hot of
 the column it came from. ``z`` (atomic numbers) is always stored; ``pos`` (Å) when conformers are
 asked for: RDKit's ETKDG v3 (Riniker & Landrum, J. Chem. Inf. Model. 55, 2562, 2015) with
@@ -42,25 +49,27 @@ Chem = require("rdkit.Chem", "chemistry")
 rdBase = require("rdkit.rdBase", "chemistry")
 
 #: Bumped whenever the features below change, so cached graphs of an older layout are not reused.
-FEATURISER_VERSION = 1
+FEATURISER_VERSION = 2
 
 ELEMENTS = list(range(1, 101))
 DEGREES = [0, 1, 2, 3, 4, 5]
 FORMAL_CHARGES = [-2, -1, 0, 1, 2]
-CHIRAL_TAGS = ["CHI_UNSPECIFIED", "CHI_TETRAHEDRAL_CW", "CHI_TETRAHEDRAL_CCW", "CHI_OTHER"]
+#: CIP labels of atoms ("r"/"s": pseudo-asymmetric centres, as in cis/trans-1,4-disubstituted rings)
+CHIRALITY = ["none", "R", "S", "r", "s"]
 HYDROGENS = [0, 1, 2, 3, 4]
 HYBRIDISATIONS = ["S", "SP", "SP2", "SP3", "SP3D", "SP3D2"]
 BOND_TYPES = ["SINGLE", "DOUBLE", "TRIPLE", "AROMATIC"]
-BOND_STEREO = ["STEREONONE", "STEREOANY", "STEREOZ", "STEREOE", "STEREOCIS", "STEREOTRANS"]
+#: bond stereo: none, "any" (a double bond drawn as unknown), CIP's Z or E; else "other"
+BOND_STEREO = ["none", "any", "Z", "E"]
 
 #: (name, number of columns) of the atom features, in order
 ATOM_FEATURE_BLOCKS = [
     ("element", len(ELEMENTS) + 1), ("degree", len(DEGREES) + 1), ("formal_charge", len(FORMAL_CHARGES) + 1),
-    ("chirality", len(CHIRAL_TAGS) + 1), ("hydrogens", len(HYDROGENS) + 1),
+    ("chirality", len(CHIRALITY) + 1), ("hydrogens", len(HYDROGENS) + 1),
     ("hybridisation", len(HYBRIDISATIONS) + 1), ("aromatic", 1), ("in_ring", 1), ("mass", 1),
 ]
 BOND_FEATURE_BLOCKS = [("bond_type", len(BOND_TYPES)), ("conjugated", 1), ("in_ring", 1),
-                       ("stereo", len(BOND_STEREO))]
+                       ("stereo", len(BOND_STEREO) + 1)]
 ATOM_FEATURES = sum(n for _, n in ATOM_FEATURE_BLOCKS)
 BOND_FEATURES = sum(n for _, n in BOND_FEATURE_BLOCKS)
 
@@ -82,7 +91,7 @@ def atom_features(atom: Any) -> np.ndarray:
     i += _one_hot(atom.GetAtomicNum(), ELEMENTS, out, i)
     i += _one_hot(atom.GetDegree(), DEGREES, out, i)
     i += _one_hot(atom.GetFormalCharge(), FORMAL_CHARGES, out, i)
-    i += _one_hot(str(atom.GetChiralTag()), CHIRAL_TAGS, out, i)
+    i += _one_hot(atom_chirality(atom), CHIRALITY, out, i)
     i += _one_hot(atom.GetTotalNumHs(), HYDROGENS, out, i)
     i += _one_hot(str(atom.GetHybridization()), HYBRIDISATIONS, out, i)
     out[i] = float(atom.GetIsAromatic())
@@ -97,8 +106,56 @@ def bond_features(bond: Any) -> np.ndarray:
     i = _one_hot(str(bond.GetBondType()), BOND_TYPES, out, 0, unknown=False)
     out[i] = float(bond.GetIsConjugated())
     out[i + 1] = float(bond.IsInRing())
-    _one_hot(str(bond.GetStereo()), BOND_STEREO, out, i + 2, unknown=False)
+    _one_hot(bond_stereo(bond), BOND_STEREO, out, i + 2)
     return out
+
+
+_NO_BOND_STEREO = (Chem.BondStereo.STEREONONE, Chem.BondStereo.STEREOANY)
+
+
+def assign_stereo_labels(mol: Any) -> None:
+    """Set CIP labels (``_CIPCode``) on the stereo atoms and bonds of ``mol``, in place.
+
+    Spurious chiral tags (on atoms that are not stereocentres, as 3D SDF records carry) are
+    cleaned first. A molecule without stereo costs nothing. Should the new labeller fail (it
+    gives up on some very large, highly symmetric molecules), RDKit's legacy CIP codes are kept.
+    """
+    has_stereo = (any(a.GetChiralTag() != Chem.ChiralType.CHI_UNSPECIFIED for a in mol.GetAtoms())
+                  or any(b.GetStereo() not in _NO_BOND_STEREO for b in mol.GetBonds()))
+    if not has_stereo:
+        return
+    from rdkit.Chem import rdCIPLabeler
+
+    with rdBase.CaptureErrorLog():
+        Chem.AssignStereochemistry(mol, cleanIt=True, force=True)
+    legacy = {a.GetIdx(): a.GetProp("_CIPCode") for a in mol.GetAtoms() if a.HasProp("_CIPCode")}
+    for item in (*mol.GetAtoms(), *mol.GetBonds()):
+        if item.HasProp("_CIPCode"):
+            item.ClearProp("_CIPCode")
+    try:
+        with rdBase.CaptureErrorLog():
+            rdCIPLabeler.AssignCIPLabels(mol)
+    except Exception:  # the labeller's iteration limit: legacy (still order-independent) labels
+        for index, code in legacy.items():
+            mol.GetAtomWithIdx(index).SetProp("_CIPCode", code)
+
+
+def atom_chirality(atom: Any) -> str:
+    """``none``, the atom's CIP label (``R``, ``S``, ``r``, ``s``), or ``other`` for a stereocentre
+    RDKit keeps without a label. Needs :func:`assign_stereo_labels` on the molecule first."""
+    if atom.GetChiralTag() == Chem.ChiralType.CHI_UNSPECIFIED:
+        return "none"
+    return atom.GetProp("_CIPCode") if atom.HasProp("_CIPCode") else "other"
+
+
+def bond_stereo(bond: Any) -> str:
+    """``none``, ``any``, the bond's CIP label (``Z``, ``E``) or ``other``; see :func:`atom_chirality`."""
+    stereo = bond.GetStereo()
+    if stereo == Chem.BondStereo.STEREONONE:
+        return "none"
+    if stereo == Chem.BondStereo.STEREOANY:
+        return "any"
+    return bond.GetProp("_CIPCode") if bond.HasProp("_CIPCode") else "other"
 
 
 _TIMESTAMP = re.compile(r"^\[\d\d:\d\d:\d\d\] ")
@@ -212,6 +269,7 @@ class Featuriser:
             if reason is not None:
                 return reason
             mol = Chem.RemoveHs(mol, sanitize=False)
+            mol.UpdatePropertyCache(strict=False)  # else a removed H on N or O is not counted
             if mol.GetNumAtoms() == 0:
                 return "record has no heavy atoms"
             mols = [mol]
@@ -240,6 +298,7 @@ class Featuriser:
         features, z, edges, edge_features = [], [], [], []
         offset = 0
         for column, mol in enumerate(mols):
+            assign_stereo_labels(mol)
             for atom in mol.GetAtoms():
                 f = atom_features(atom)
                 if self.components > 1:

@@ -34,8 +34,8 @@ def test_a_message_never_returns_along_its_own_bond():
     with torch.no_grad():
         model.W_m.weight.normal_()
     after = model(two), model(three)
-    assert torch.allclose(before[0], after[0], atol=1e-6)
-    assert not torch.allclose(before[1], after[1], atol=1e-4)
+    assert torch.allclose(before[0], after[0], atol=1e-6, rtol=0)
+    assert not torch.allclose(before[1], after[1], atol=2e-5, rtol=0)  # this seed's output is small (2e-3)
 
 
 def test_depth_one_sees_only_the_initial_bond_states():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
 import pytest
 import torch
 from sciarch_datasets.molecules.featurise import ATOM_FEATURES, BOND_FEATURES, Featuriser
@@ -209,3 +210,109 @@ def test_the_checks_catch_broken_models():
         assert_permutation_invariant(_OrderDependent(), molecules())
     with pytest.raises(AssertionError):
         assert_rigid_motion_invariant(_UsesRawCoordinates(), as_double(complexes()))
+
+
+# -- the same molecule written as different SMILES ------------------------------------------------
+
+
+@functools.cache
+def freesolv_stereo_smiles() -> tuple[str, ...]:
+    """The 60 FreeSolv molecules with a stereocentre or a stereo double bond (the set the issue measured)."""
+    import csv
+
+    from rdkit import Chem
+    from sciarch_datasets.molecules.embedded import embedded_file
+
+    out = []
+    with open(embedded_file("freesolv")) as handle:
+        for row in csv.DictReader(handle):
+            mol = Chem.MolFromSmiles(row["smiles"])
+            if any(a.GetChiralTag() != Chem.ChiralType.CHI_UNSPECIFIED for a in mol.GetAtoms()) or \
+                    any(b.GetStereo() != Chem.BondStereo.STEREONONE for b in mol.GetBonds()):
+                out.append(row["smiles"])
+    # pseudo-asymmetric centres (r/s), Z and E in and out of rings, a sulfoxide, an enantiomer pair
+    return tuple(out) + ("C[C@H]1CC[C@@H](C)CC1", "C[C@H]1CC[C@H](C)CC1", "C1CCC/C=C/CCC1", "Cl/C=C\\Cl",
+                         "C[S@](=O)c1ccccc1", "C[C@@H](N)C(=O)O", "C[C@H](N)C(=O)O")
+
+
+def as_data(graph: dict) -> Data:
+    return Data(x=torch.from_numpy(graph["x"]), edge_index=torch.from_numpy(graph["edge_index"]),
+                edge_attr=torch.from_numpy(graph["edge_attr"]))
+
+
+def random_smiles_graphs(smiles: tuple[str, ...], n: int, featuriser) -> list[list[Data]]:
+    """For each of ``n`` rounds, every molecule from a different RDKit random SMILES (seeded)."""
+    from rdkit import Chem
+
+    rounds: list[list[Data]] = [[] for _ in range(n)]
+    for k, s in enumerate(smiles):
+        variants = Chem.MolToRandomSmilesVect(Chem.MolFromSmiles(s), n, randomSeed=k + 1)
+        for r, variant in enumerate(variants):
+            rounds[r].append(as_data(featuriser((variant,))))
+    return rounds
+
+
+def max_prediction_change(model: torch.nn.Module, rounds: list[list[Data]]) -> float:
+    with torch.no_grad():
+        outputs = [model(Batch.from_data_list(graphs)) for graphs in rounds]
+    return max(float((out - outputs[0]).abs().max()) for out in outputs[1:])
+
+
+@pytest.mark.parametrize("name", sorted(TWO_D))
+def test_2d_models_give_one_prediction_whatever_the_smiles_of_a_stereo_molecule(name):
+    smiles = freesolv_stereo_smiles()
+    assert len(smiles) == 60 + 7
+    rounds = random_smiles_graphs(smiles, 5, Featuriser())
+    # the SMILES really differ in atom order (else the test would show nothing)
+    assert sum(not torch.equal(a.x, b.x) for a, b in zip(rounds[0], rounds[1], strict=True)) > 40
+    torch.manual_seed(0)
+    model = TWO_D[name]().eval()
+    out = model(Batch.from_data_list(rounds[0]))
+    assert out.std() > 0
+    assert max_prediction_change(model, rounds) <= 1e-5
+
+
+def _chirality_columns() -> slice:
+    from sciarch_datasets.molecules import featurise as fz
+
+    start = 0
+    for name, width in fz.ATOM_FEATURE_BLOCKS:
+        if name == "chirality":
+            return slice(start, start + width)
+        start += width
+    raise KeyError("chirality")
+
+
+class _TagFeaturiser:
+    """The old, broken encoding: RDKit's CW/CCW tag, relative to the order atoms were written in."""
+
+    def __call__(self, item):
+        from rdkit import Chem
+
+        graph = Featuriser()(item)
+        block = graph["x"][:, _chirality_columns()]  # a view: writing it writes the graph
+        for atom in Chem.MolFromSmiles(item[0]).GetAtoms():
+            tag = atom.GetChiralTag()
+            if tag in (Chem.ChiralType.CHI_TETRAHEDRAL_CW, Chem.ChiralType.CHI_TETRAHEDRAL_CCW):
+                block[atom.GetIdx()] = 0.0
+                block[atom.GetIdx(), 1 if tag == Chem.ChiralType.CHI_TETRAHEDRAL_CW else 2] = 1.0
+        return graph
+
+
+def test_the_random_smiles_check_catches_order_dependent_stereo_features():
+    rounds = random_smiles_graphs(freesolv_stereo_smiles(), 5, _TagFeaturiser())
+    torch.manual_seed(0)
+    model = TWO_D["dmpnn"]().eval()
+    assert max_prediction_change(model, rounds) > 1e-3
+
+
+def test_enantiomers_differ_in_the_chirality_columns_only():
+    from sciarch_datasets.molecules import featurise as fz
+
+    f = Featuriser()
+    r, s, flat = f(("C[C@@H](N)C(=O)O",)), f(("C[C@H](N)C(=O)O",)), f(("CC(N)C(=O)O",))
+    columns = _chirality_columns()
+    assert r["x"][1, columns][fz.CHIRALITY.index("R")] == 1 and s["x"][1, columns][fz.CHIRALITY.index("S")] == 1
+    for graph in (r, s):
+        other = np.delete(graph["x"], np.arange(columns.start, columns.stop), axis=1)
+        assert (other == np.delete(flat["x"], np.arange(columns.start, columns.stop), axis=1)).all()

@@ -38,12 +38,38 @@ def test_atom_features_encode_element_charge_aromaticity_ring_and_hydrogens():
         assert (x[:, _block(name)].sum(1) == 1).all(), name
 
 
-def test_chirality_and_bond_stereo_are_encoded():
+def test_chirality_and_bond_stereo_are_encoded_as_cip_labels():
     graph = Featuriser()(("C/C=C/[C@H](F)Cl",))
     chiral = graph["x"][3][_block("chirality")]
-    assert chiral[fz.CHIRAL_TAGS.index("CHI_TETRAHEDRAL_CCW")] == 1 or chiral[fz.CHIRAL_TAGS.index("CHI_TETRAHEDRAL_CW")] == 1
+    assert chiral[fz.CHIRALITY.index("R")] == 1 and chiral.sum() == 1
+    assert (graph["x"][[0, 1, 2, 4, 5]][:, _block("chirality")][:, fz.CHIRALITY.index("none")] == 1).all()
     stereo = graph["edge_attr"][:, 6:]
-    assert stereo[:, fz.BOND_STEREO.index("STEREOE")].sum() == 2  # the double bond, both directions
+    assert stereo[:, fz.BOND_STEREO.index("E")].sum() == 2  # the double bond, both directions
+    # written the other way round: RDKit's tag flips (CW <-> CCW), the label does not
+    again = Featuriser()(("Cl[C@@H](F)/C=C/C",))
+    assert again["x"][1][_block("chirality")][fz.CHIRALITY.index("R")] == 1
+    # cis in RDKit's own terms (relative to the written neighbours) is Z by CIP
+    z = Featuriser()(("Cl/C=C\\Cl",))["edge_attr"][:, 6:]
+    assert z[:, fz.BOND_STEREO.index("Z")].sum() == 2
+    # pseudo-asymmetric ring centres keep cis and trans apart
+    cis, trans = Featuriser()(("C[C@H]1CC[C@H](C)CC1",)), Featuriser()(("C[C@H]1CC[C@@H](C)CC1",))
+    assert cis["x"][1][_block("chirality")][fz.CHIRALITY.index("r")] == 1
+    assert trans["x"][1][_block("chirality")][fz.CHIRALITY.index("s")] == 1
+
+
+def test_sdf_records_with_explicit_hydrogens_give_the_graph_of_their_smiles():
+    from rdkit import Chem
+    from rdkit.Chem import AllChem
+
+    smiles = "C[C@H](N)C(=O)O"
+    mol = Chem.AddHs(Chem.MolFromSmiles(smiles))
+    AllChem.EmbedMolecule(mol, randomSeed=1)
+    record = Chem.MolFromMolBlock(Chem.MolToMolBlock(mol), sanitize=False, removeHs=False)
+    # 3D records carry chiral tags on every tetrahedral atom (here the methyl too): cleaned first
+    assert record.GetAtomWithIdx(0).GetChiralTag() != Chem.ChiralType.CHI_UNSPECIFIED
+    from_sdf, from_smiles = Featuriser()(record), Featuriser()((smiles,))
+    assert (from_sdf["x"] == from_smiles["x"]).all()
+    assert (from_sdf["edge_attr"] == from_smiles["edge_attr"]).all()
 
 
 def test_each_bond_becomes_two_directed_edges_with_equal_features():
