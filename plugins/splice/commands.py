@@ -70,3 +70,27 @@ def score_variants_command(run_path: Path, vcf: Path, fasta: Path, annotation: P
                   f"({result['scored']:,} allele-gene scores, {result['unscorable']:,} unscorable), "
                   f"{result['outside_genes']:,} outside genes, {skipped['skipped']:,} skipped"
                   f"{f' ({why})' if why else ''}; written to {output}")
+
+
+@splice.command("import-weights")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Run directory to write.")
+@click.option("--license", "license_", default=None,
+              help="The weights' licence, when the files do not state it (recorded in provenance.json).")
+def import_weights_command(sources: tuple[Path, ...], out: Path, license_: str | None) -> None:
+    """Turn published SpliceAI weights into a sciarch run (an ensemble of one member per file).
+
+    SOURCES: Keras SpliceAI .h5 files (e.g. spliceai1.h5 ... spliceai5.h5 from the `spliceai` package's
+    spliceai/models/ folder, or that folder) or OpenSpliceAI .pt checkpoints (files or a folder).
+    Read locally; nothing is downloaded.
+    """
+    from sciarch import console
+
+    from .weights import import_weights
+
+    summary = import_weights(list(sources), out, license=license_)
+    provenance = summary["imported"]
+    arch = provenance["architecture"]
+    console.print(f"{summary['ensemble']} {provenance['source']} model(s) -> {out} ({arch['model']}, BatchNorm eps "
+                  f"{arch['eps']:g}, ReLU slope {arch['negative_slope']:g}); licence: "
+                  f"{'; '.join(provenance['licenses'])}")

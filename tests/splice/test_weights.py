@@ -1,0 +1,271 @@
+"""import-weights: Keras SpliceAI HDF5 files and OpenSpliceAI state dicts become runs that compute
+what the original networks compute.
+
+The files are written here, with the published layouts (Keras 2 ``model.save`` HDF5: a
+``model_config`` graph and ``model_weights/<layer>/<layer>/kernel:0``; OpenSpliceAI's state-dict
+names), filled with random weights; the reference is a forward pass in numpy over the arrays as
+they lie in the files, in Keras's (length, channels) layout.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import sciarch
+import torch
+
+h5py = pytest.importorskip("h5py")
+
+UNITS_80 = [(11, 1)] * 4
+
+
+# -- a numpy SpliceAI over Keras-layout arrays -------------------------------------------------------
+
+
+def random_params(rng: np.random.Generator, units: list[tuple[int, int]], channels: int) -> dict:
+    def conv(k: int, cin: int, cout: int, scale: float = 1.0) -> dict:
+        return {"kernel": rng.normal(0, scale / np.sqrt(k * cin), (k, cin, cout)).astype(np.float32),
+                "bias": rng.normal(0, 0.1, cout).astype(np.float32)}
+
+    def norm() -> dict:
+        # gamma / sqrt(variance) near 1 keeps the activations (and the softmax) away from saturation
+        return {"gamma": rng.uniform(0.02, 0.1, channels).astype(np.float32),
+                "beta": rng.normal(0, 0.2, channels).astype(np.float32),
+                "moving_mean": rng.normal(0, 0.3, channels).astype(np.float32),
+                # small variances make the epsilon matter: a wrong one would fail the comparison
+                "moving_variance": rng.uniform(0.0005, 0.02, channels).astype(np.float32)}
+
+    return {"input": conv(1, 4, channels), "skip_in": conv(1, channels, channels),
+            "units": [{"bn1": norm(), "conv1": conv(w, channels, channels), "bn2": norm(),
+                       "conv2": conv(w, channels, channels), "w": w, "d": d} for w, d in units],
+            "taps": [conv(1, channels, channels) for i in range(len(units)) if (i + 1) % 4 == 0 or i + 1 == len(units)],
+            "output": conv(1, channels, 3, scale=0.5)}
+
+
+def np_conv(x: np.ndarray, p: dict, d: int = 1) -> np.ndarray:
+    """Keras Conv1D, padding 'same': ``x (L, in)``, kernel ``(k, in, out)``."""
+    k = p["kernel"].shape[0]
+    half = d * (k - 1) // 2
+    padded = np.pad(x, ((half, half), (0, 0)))
+    out = np.zeros((len(x), p["kernel"].shape[2]), dtype=np.float64)
+    for j in range(k):
+        out += padded[j * d:j * d + len(x)] @ p["kernel"][j]
+    return out + p["bias"]
+
+
+def np_spliceai(x: np.ndarray, params: dict, eps: float, slope: float = 0.0, temperature=(1.0, 1.0, 1.0)) -> np.ndarray:
+    """``x (L, 4)`` one-hot → ``(L − CL, 3)`` softmax, as SpliceAI's Keras graph computes it."""
+    def bn(h: np.ndarray, p: dict) -> np.ndarray:
+        return p["gamma"] * (h - p["moving_mean"]) / np.sqrt(p["moving_variance"] + eps) + p["beta"]
+
+    def act(h: np.ndarray) -> np.ndarray:
+        return np.where(h > 0, h, slope * h)
+
+    h = np_conv(x, params["input"])
+    skip = np_conv(h, params["skip_in"])
+    taps = iter(params["taps"])
+    n = len(params["units"])
+    for i, u in enumerate(params["units"]):
+        r = np_conv(act(bn(h, u["bn1"])), u["conv1"], u["d"])
+        h = h + np_conv(act(bn(r, u["bn2"])), u["conv2"], u["d"])
+        if (i + 1) % 4 == 0 or i + 1 == n:
+            skip = skip + np_conv(h, next(taps))
+    context = 2 * sum(u["d"] * (u["w"] - 1) for u in params["units"])
+    logits = np_conv(skip[context // 2:len(skip) - context // 2], params["output"]) / np.asarray(temperature)
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+# -- writers for the two published layouts --------------------------------------------------------
+
+
+def write_keras_h5(path, params: dict, eps: float = 1e-3, *, start: int = 1, crop: int | None = None) -> None:
+    """A Keras 2 ``model.save`` file: the functional graph in ``model_config``, weights by layer."""
+    counters: dict[str, int] = {}
+    layers, weights = [], {}
+
+    def name_of(kind: str) -> str:
+        counters[kind] = counters.get(kind, start - 1) + 1
+        return f"{kind}_{counters[kind]}"
+
+    def layer(kind: str, class_name: str, inbound: list[str], config: dict, w: dict | None = None) -> str:
+        name = name_of(kind)
+        layers.append({"name": name, "class_name": class_name, "config": {"name": name, **config},
+                       "inbound_nodes": [[[s, 0, 0, {}] for s in inbound]] if inbound else []})
+        weights[name] = w or {}
+        return name
+
+    def conv(inbound: str, p: dict, d: int = 1, activation: str = "linear") -> str:
+        k, _, filters = p["kernel"].shape
+        return layer("conv1d", "Conv1D", [inbound], {"filters": filters, "kernel_size": [k], "dilation_rate": [d],
+                                                    "strides": [1], "padding": "same" if k > 1 else "valid",
+                                                    "activation": activation}, p)
+
+    def norm(inbound: str, p: dict) -> str:
+        return layer("batch_normalization", "BatchNormalization", [inbound],
+                     {"axis": -1, "epsilon": eps, "momentum": 0.99, "center": True, "scale": True}, p)
+
+    x = layer("input", "InputLayer", [], {"batch_input_shape": [None, None, 4]})
+    h = conv(x, params["input"])
+    skip = conv(h, params["skip_in"])
+    taps = iter(params["taps"])
+    n = len(params["units"])
+    for i, u in enumerate(params["units"]):
+        a = layer("activation", "Activation", [norm(h, u["bn1"])], {"activation": "relu"})
+        c = conv(a, u["conv1"], u["d"])
+        a = layer("activation", "Activation", [norm(c, u["bn2"])], {"activation": "relu"})
+        c = conv(a, u["conv2"], u["d"])
+        h = layer("add", "Add", [c, h], {})
+        if (i + 1) % 4 == 0 or i + 1 == n:
+            skip = layer("add", "Add", [skip, conv(h, next(taps))], {})
+    context = 2 * sum(u["d"] * (u["w"] - 1) for u in params["units"])
+    half = context // 2 if crop is None else crop
+    cropped = layer("cropping1d", "Cropping1D", [skip], {"cropping": [half, half]})
+    out = conv(cropped, params["output"], activation="softmax")
+    config = {"class_name": "Model", "config": {"name": "model_1", "layers": layers,
+                                                "input_layers": [[x, 0, 0]], "output_layers": [[out, 0, 0]]}}
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"] = b"2.0.5"
+        f.attrs["backend"] = b"tensorflow"
+        f.attrs["model_config"] = json.dumps(config).encode()
+        group = f.create_group("model_weights")
+        group.attrs["layer_names"] = np.array([lay["name"].encode() for lay in layers])
+        for name, w in weights.items():
+            g = group.create_group(name)
+            names = [f"{name}/{key}:0".encode() for key in w]
+            g.attrs["weight_names"] = np.array(names) if names else np.array([], dtype="S1")
+            for key, value in w.items():
+                g.create_dataset(f"{name}/{key}:0", data=value)
+
+
+def openspliceai_state(params: dict) -> dict[str, torch.Tensor]:
+    """The same weights under OpenSpliceAI's names, in PyTorch's (out, in, k) layout."""
+    def t(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a))
+
+    state: dict[str, torch.Tensor] = {}
+
+    def conv(prefix: str, p: dict) -> None:
+        state[f"{prefix}.weight"] = t(p["kernel"].transpose(2, 1, 0))
+        state[f"{prefix}.bias"] = t(p["bias"])
+
+    def norm(prefix: str, p: dict) -> None:
+        state.update({f"{prefix}.weight": t(p["gamma"]), f"{prefix}.bias": t(p["beta"]),
+                      f"{prefix}.running_mean": t(p["moving_mean"]), f"{prefix}.running_var": t(p["moving_variance"]),
+                      f"{prefix}.num_batches_tracked": torch.tensor(7)})
+
+    conv("initial_conv", params["input"])
+    conv("initial_skip.conv", params["skip_in"])
+    j, taps = 0, iter(params["taps"])
+    for i, u in enumerate(params["units"]):
+        norm(f"residual_units.{j}.batchnorm1", u["bn1"])
+        conv(f"residual_units.{j}.conv1", u["conv1"])
+        norm(f"residual_units.{j}.batchnorm2", u["bn2"])
+        conv(f"residual_units.{j}.conv2", u["conv2"])
+        j += 1
+        if (i + 1) % 4 == 0:
+            conv(f"residual_units.{j}.conv", next(taps))
+            j += 1
+    conv("final_conv", params["output"])
+    return state
+
+
+def one_hot(rng: np.random.Generator, length: int) -> np.ndarray:
+    codes = rng.integers(0, 5, length)  # 4 = N: all zeros
+    return np.eye(5, dtype=np.float32)[codes][:, :4]
+
+
+def run_probabilities(run_dir, x: np.ndarray) -> np.ndarray:
+    """Mean softmax of a run's members on ``x (L, 4)``: ``(L − CL, 3)``."""
+    tasks = sciarch.Run(run_dir).tasks()
+    with torch.no_grad():
+        probs = [torch.softmax(task.model(torch.from_numpy(x.T.copy())[None]), dim=1)[0].T.numpy() for task in tasks]
+    return np.mean(probs, axis=0)
+
+
+# -- tests ------------------------------------------------------------------------------------------
+
+
+def test_keras_import_equals_the_keras_graph_forward_pass(tmp_path):
+    from sciarch_splice.weights import import_weights
+
+    rng = np.random.default_rng(0)
+    params = [random_params(rng, UNITS_80, channels=6) for _ in range(2)]
+    models = tmp_path / "site-packages" / "spliceai" / "models"
+    models.mkdir(parents=True)
+    for i, p in enumerate(params):  # layer numbering continues across files, as in a training session
+        write_keras_h5(models / f"spliceai{i + 1}.h5", p, start=1 + 50 * i)
+    meta = tmp_path / "site-packages" / "spliceai-9.9.dist-info"
+    meta.mkdir()
+    (meta / "METADATA").write_text("Metadata-Version: 2.1\nName: spliceai\nVersion: 9.9\nLicense: GPLv3\n\nbody\n")
+    summary = import_weights([models], tmp_path / "run")
+    assert summary["ensemble"] == 2 and summary["imported"]["licenses"] == ["GPLv3"]
+
+    x = one_hot(rng, 80 + 300)
+    reference = np.mean([np_spliceai(x, p, eps=1e-3) for p in params], axis=0)
+    assert reference.min() > 1e-4 and reference.max() < 0.9999  # not saturated: the comparison means something
+    ours = run_probabilities(tmp_path / "run", x)
+    assert ours.shape == (300, 3)
+    assert np.abs(ours - reference).max() <= 1e-5
+    # the epsilon matters: with torch's default the same weights give other numbers
+    assert np.abs(np.mean([np_spliceai(x, p, eps=1e-5) for p in params], axis=0) - reference).max() > 1e-3
+
+    provenance = json.loads((tmp_path / "run" / "provenance.json").read_text())
+    import hashlib
+
+    first = provenance["files"][0]
+    assert first["sha256"] == hashlib.sha256((models / "spliceai1.h5").read_bytes()).hexdigest()
+    assert "spliceai 9.9" in first["license_source"]
+    config = sciarch.Run(tmp_path / "run").config
+    assert config.model.name == "splice/spliceai-80" and config.model.args["eps"] == pytest.approx(1e-3)
+    assert config.ensemble == 2 and config.data.args["context"] == 80
+
+
+def test_openspliceai_import_equals_its_forward_pass(tmp_path):
+    from sciarch_splice.weights import import_weights
+
+    rng = np.random.default_rng(1)
+    units = [(11, 1)] * 4 + [(11, 4)] * 4
+    params = random_params(rng, units, channels=5)
+    torch.save(openspliceai_state(params), tmp_path / "model_400nt_rs10.pt")
+    import_weights([tmp_path / "model_400nt_rs10.pt"], tmp_path / "run", license="as the user states it")
+    x = one_hot(rng, 400 + 120)
+    reference = np_spliceai(x, params, eps=1e-5, slope=0.1)
+    assert reference.min() > 1e-4 and reference.max() < 0.9999  # not saturated: the comparison means something
+    assert np.abs(np_spliceai(x, params, eps=1e-5, slope=0.0) - reference).max() > 1e-3  # the slope matters
+    assert np.abs(run_probabilities(tmp_path / "run", x) - reference).max() <= 1e-5
+    config = sciarch.Run(tmp_path / "run").config
+    assert config.model.name == "splice/spliceai-400" and config.model.args["negative_slope"] == pytest.approx(0.1)
+
+    # the calibrated, versioned form: its temperatures divide the logits
+    temperature = torch.tensor([1.0, 1.7, 0.6])
+    torch.save({"format_version": 1, "state_dict": openspliceai_state(params), "flanking_size": 400,
+                "temperature": temperature, "class_names": ["non_splice", "acceptor", "donor"]},
+               tmp_path / "calibrated.pt")
+    import_weights([tmp_path / "calibrated.pt"], tmp_path / "calibrated")
+    expected = np_spliceai(x, params, eps=1e-5, slope=0.1, temperature=temperature.numpy())
+    assert np.abs(expected - reference).max() > 1e-2
+    assert np.abs(run_probabilities(tmp_path / "calibrated", x) - expected).max() <= 1e-5
+
+
+def test_import_refuses_what_is_not_spliceai(tmp_path):
+    from sciarch_splice.weights import import_weights
+
+    rng = np.random.default_rng(2)
+    write_keras_h5(tmp_path / "bad.h5", random_params(rng, UNITS_80, channels=3), crop=7)
+    with pytest.raises(sciarch.DataError, match="cropping") as info:
+        import_weights([tmp_path / "bad.h5"], tmp_path / "run")
+    assert "bad.h5" in str(info.value)
+    state = openspliceai_state(random_params(rng, UNITS_80, channels=3))
+    state["residual_units.2.extra.weight"] = torch.zeros(1)
+    torch.save(state, tmp_path / "odd.pt")
+    with pytest.raises(sciarch.DataError, match="odd.pt"):
+        import_weights([tmp_path / "odd.pt"], tmp_path / "run")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("mine")
+    write_keras_h5(tmp_path / "ok.h5", random_params(rng, UNITS_80, channels=3))
+    with pytest.raises(sciarch.UsageError, match="not an empty folder"):
+        import_weights([tmp_path / "ok.h5"], tmp_path / "full")
+    assert (tmp_path / "full" / "keep.txt").read_text() == "mine"
