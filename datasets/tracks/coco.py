@@ -234,8 +234,7 @@ class PictureRecord:
         track's polyline, or the pixels of its mask, so real pictures get the same metrics.
         """
         if self.hits_file is not None and self.hits_file.is_file():
-            with np.load(self.hits_file) as data:
-                xy, particle = data["xy"].astype(np.float64), data["particle"]
+            xy, particle = _read_hits(self.hits_file)
             index_of = {int(t.attributes.get("particle", -1)): i for i, t in enumerate(self.tracks)}
             owner = np.array([index_of.get(int(p), -1) for p in particle], dtype=np.int64)
             # hits of unannotated particles keep distinct negative ids (−2 − particle) so a found
@@ -330,6 +329,10 @@ def read_coco(path: str | os.PathLike, *, strict: bool = False, categories: Sequ
             bad.skip(f"picture file {file_name} not found", file=json_path, record=f"image {image_id}",
                      kind="missing picture")
             continue
+        if require_images and file.stat().st_size == 0:
+            bad.skip(f"picture file {file_name} is empty (0 bytes)", file=json_path, record=f"image {image_id}",
+                     kind="empty picture")
+            continue
         hits_file = root / entry["hits_file"] if entry.get("hits_file") else None
         meta = {k: v for k, v in entry.items() if k not in ("id", "file_name", "width", "height", "hits_file")}
         pictures[image_id] = PictureRecord(image_id, file, width, height, [], hits_file, meta)
@@ -343,7 +346,8 @@ def read_coco(path: str | os.PathLike, *, strict: bool = False, categories: Sequ
             continue  # its picture was skipped (and counted) already
         box = ann.get("bbox")
         picture = pictures[image_id]
-        if not (isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box)) \
+        if not (isinstance(box, list) and len(box) == 4
+                and all(isinstance(v, (int, float)) and math.isfinite(v) for v in box)) \
                 or box[2] <= 0 or box[3] <= 0:
             bad.skip(f"bbox must be [x, y, width, height] with positive sizes, got {box!r}", file=json_path,
                      record=record, kind="bad bbox")
@@ -373,3 +377,26 @@ def read_coco(path: str | os.PathLike, *, strict: bool = False, categories: Sequ
         sciarch.console.print(bad.summary())
     ordered = [pictures[k] for k in sorted(pictures)]
     return CocoPictures(json_path.parent, ordered, names, dict(coco.get("info") or {}), bad)
+
+
+def _read_hits(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``(xy, particle)`` of a simulator hits file (``.npz``), read without unpickling anything."""
+    import zipfile
+
+    import sciarch
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            xy, particle = data["xy"].astype(np.float64), np.asarray(data["particle"], dtype=np.int64)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise sciarch.DataError("hits file holds pickled objects (refused to unpickle them)", file=path) from None
+        raise sciarch.DataError(f"not a hits file ({exc})", file=path) from None
+    except KeyError as exc:
+        raise sciarch.DataError(f"hits file lacks the array {exc} (expected 'xy' and 'particle')", file=path) from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise sciarch.DataError(f"truncated or not an .npz file ({exc})", file=path) from None
+    if xy.ndim != 2 or xy.shape[1:] != (2,) or len(particle) != len(xy):
+        raise sciarch.DataError(f"hits file arrays have shapes xy {xy.shape}, particle {particle.shape}; expected "
+                                "(H, 2) and (H,)", file=path)
+    return xy, particle
