@@ -115,7 +115,9 @@ class PluginHost:
         info = PluginInfo(name=name, module=module)
         try:
             plugin = importlib.import_module(module)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # SystemExit too: a plugin never ends the host
             self._fail(info, _describe(exc))
             return info
         self._register(plugin, info)
@@ -126,7 +128,9 @@ class PluginHost:
     def load_entry_points(self) -> None:
         """Load every entry point of the group, one at a time; a failure never stops the rest."""
         seen: dict[str, metadata.EntryPoint] = {}
-        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        # sciarch's own plugins are loaded first, so that another distribution that names an entry
+        # point like one of them (earlier on sys.path or not) cannot take its place
+        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: not _first_party(e)):
             dist = ep.dist
             info = PluginInfo(
                 name=ep.name,
@@ -141,9 +145,11 @@ class PluginHost:
                 if first.dist and dist and first.dist.metadata["Name"] == dist.metadata["Name"]:
                     continue  # the same distribution seen twice on sys.path
                 first_info = self.plugins[ep.name]
+                reserved = (f"; '{ep.name}' is a first-party plugin of sciarch, so {info.origin} must rename "
+                            "its entry point") if _first_party(first) else ""
                 self._fail(
                     PluginInfo(**{**info.to_dict(), "name": f"{ep.name} ({info.origin})"}),
-                    f"plugin name '{ep.name}' is claimed by both {first_info.origin} and {info.origin}",
+                    f"plugin name '{ep.name}' is claimed by both {first_info.origin} and {info.origin}{reserved}",
                 )
                 continue
             seen[ep.name] = ep
@@ -171,7 +177,9 @@ class PluginHost:
             info.install = install_hint(distribution, extra) if extra else f"pip install {exc.name}"
             self._fail(info, f"{exc}: {info.install}")
             return
-        except Exception as exc:  # a bug in the plugin must not take the host down
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a bug in the plugin, even sys.exit() at import, must not end the host
             self._fail(info, _describe(exc))
             return
         self._register(plugin, info)
@@ -246,7 +254,9 @@ class PluginHost:
                             raise TypeError(f"{hook_name} returned {type(spec).__name__}, not {spec_type.__name__}")
                         if not spec.name or "/" in spec.name:
                             raise ValueError(f"{kind} name {spec.name!r} must be non-empty and contain no '/'")
-                except Exception as exc:
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as exc:
                     self._fail(info, f"{hook_name}: {_describe(exc)}")
                     for specs in collected.values():  # drop what it contributed so far
                         for key in [k for k, s in specs.items() if s.plugin == plugin_name]:
@@ -290,13 +300,27 @@ class PluginHost:
                 continue
             try:
                 impl.function(cli=cli)
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
                 self._fail(info, f"sciarch_add_commands: {_describe(exc)}")
+
+
+#: The plugins sciarch ships; their names cannot be taken by another distribution.
+FIRST_PARTY = ("molecules", "keywords", "tracks", "splice")
+
+
+def _first_party(ep: metadata.EntryPoint) -> bool:
+    dist = ep.dist
+    return (ep.name in FIRST_PARTY and dist is not None and dist.metadata["Name"] == "sciarch"
+            and ep.value.startswith(f"sciarch_{ep.name}"))
 
 
 def _describe(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+    if isinstance(exc, SystemExit):
+        return f"the plugin called sys.exit({exc.code!r}){where}"
     return f"{type(exc).__name__}: {exc}{where}"
 
 
