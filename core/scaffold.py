@@ -10,7 +10,9 @@ from pathlib import Path
 from .errors import UsageError
 from .io import atomic_dir
 
-NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+NAME = re.compile(r"[a-z][a-z0-9_]*")
+#: names whose package (sciarch_<name>) sciarch ships: a new plugin named so would shadow it
+RESERVED = frozenset({"molecules", "keywords", "tracks", "splice", "datasets"})
 
 
 def scaffold(name: str, parent: str | Path = ".") -> Path:
@@ -19,9 +21,11 @@ def scaffold(name: str, parent: str | Path = ".") -> Path:
     The package holds a model, a data source, a task with a predictor, a recipe with a smoke
     variant, a README and tests that use :mod:`sciarch.testing`. It installs and trains as is.
     """
-    if not NAME.match(name) or keyword.iskeyword(name):
+    if not NAME.fullmatch(name) or keyword.iskeyword(name):  # fullmatch: "$" would let "abc\n" through
         raise UsageError(f"plugin name {name!r} must be lower-case letters, digits and underscores, "
                          "starting with a letter")
+    if name in RESERVED:
+        raise UsageError(f"plugin name {name!r} is taken by sciarch itself (package sciarch_{name}); choose another")
     target = Path(parent) / f"sciarch-{name}"
     if target.exists():
         raise UsageError(f"{target} already exists")
