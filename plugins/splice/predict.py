@@ -82,11 +82,36 @@ def score_region(model: torch.nn.Module, reference: Reference, chrom: str, start
     return probs.reshape(-1, 3)[:n, 1:3]
 
 
+class EnsembleModel(torch.nn.Module):
+    """Members averaged as SpliceAI averages its five models: the mean of their probabilities.
+
+    ``forward`` returns ``log(mean_m softmax(member_m(x)))``, so a softmax over it, as every caller
+    applies to a model's logits, gives the members' mean probability exactly.
+    """
+
+    def __init__(self, members: list[torch.nn.Module]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        contexts = {int(getattr(m, "context", 0)) for m in members}
+        if len(contexts) != 1:
+            raise sciarch.UsageError(f"ensemble members have different contexts ({sorted(contexts)})")
+        self.members = torch.nn.ModuleList(members)
+        self.context = contexts.pop()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean = torch.stack([torch.softmax(m(x).float(), dim=1) for m in self.members]).mean(0)
+        return torch.log(mean)
+
+    def __repr__(self) -> str:
+        return f"EnsembleModel({len(self.members)} × {self.members[0]!r})"
+
+
 def load_model(run: Any) -> torch.nn.Module:
-    task = run.load_task()
-    model = task.model
-    model.eval()
-    return model
+    """The run's model in eval mode; an ensemble run's members averaged (:class:`EnsembleModel`)."""
+    tasks = run.tasks() if run.is_ensemble else [run.load_task()]
+    models = [task.model.eval() for task in tasks]
+    return models[0] if len(models) == 1 else EnsembleModel(models).eval()
 
 
 def predict_to_file(model: torch.nn.Module, fasta: str | Path, output: str | Path, *, region: str | None = None,

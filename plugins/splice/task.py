@@ -75,6 +75,20 @@ class SpliceSiteTask(sciarch.Task):
     def test_step(self, batch: Any, batch_idx: int) -> None:
         self._step(batch, "test")
 
+    @classmethod
+    def ensemble_metrics(cls, members: list[sciarch.Task], datamodule: Any, split: str = "test") -> dict[str, float]:
+        """SpliceAI's metrics of the members' mean probabilities (as SpliceAI scores its five models)."""
+        datamodule.setup("test" if split == "test" else "validate")
+        loader = datamodule.test_dataloader() if split == "test" else datamodule.val_dataloader()
+        metrics = SpliceSiteMetrics()
+        device = next(members[0].parameters()).device
+        with torch.inference_mode():
+            for x, y in loader:
+                x, y = x.to(device), y.to(device)
+                probs = torch.stack([torch.softmax(m(x, y.shape[-1]).float(), dim=1) for m in members]).mean(0)
+                metrics.update(probs, y)
+        return {f"{split}/{k}": v for k, v in metrics.compute().items()}
+
     def _log_metrics(self, metrics: SpliceSiteMetrics, stage: str) -> None:
         values = metrics.compute()
         self.log_dict({f"{stage}/{k}": v for k, v in values.items()}, prog_bar=False)

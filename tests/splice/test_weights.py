@@ -269,3 +269,99 @@ def test_import_refuses_what_is_not_spliceai(tmp_path):
     with pytest.raises(sciarch.UsageError, match="not an empty folder"):
         import_weights([tmp_path / "ok.h5"], tmp_path / "full")
     assert (tmp_path / "full" / "keep.txt").read_text() == "mine"
+
+
+# -- ensembles: predict, score-variants and evaluate average the members ------------------------------
+
+
+@pytest.fixture
+def ensemble_run(tmp_path):
+    """Two random SpliceAI-80 members imported from Keras-layout files, and their parameters."""
+    from sciarch_splice.weights import import_weights
+
+    rng = np.random.default_rng(5)
+    params = [random_params(rng, UNITS_80, channels=4) for _ in range(2)]
+    for i, p in enumerate(params):
+        write_keras_h5(tmp_path / f"spliceai{i + 1}.h5", p)
+    import_weights([tmp_path / "spliceai1.h5", tmp_path / "spliceai2.h5"], tmp_path / "run")
+    return tmp_path / "run", params
+
+
+def ensemble_reference(params: list[dict], x: np.ndarray) -> np.ndarray:
+    return np.mean([np_spliceai(x, p, eps=1e-3) for p in params], axis=0)
+
+
+def test_predict_on_an_ensemble_run_averages_its_members(ensemble_run, tmp_path):
+    from sciarch.cli import main
+
+    run, params = ensemble_run
+    rng = np.random.default_rng(6)
+    seq = "".join(rng.choice(list("ACGT"), 300))
+    (tmp_path / "t.fa").write_text(f">chrT\n{seq}\n")
+    out = tmp_path / "t.tsv"
+    assert main(["splice", "predict", "--checkpoint", str(run), "--fasta", str(tmp_path / "t.fa"),
+                 "--output", str(out), "--block-length", "70"]) == 0
+    rows = [line.split("\t") for line in out.read_text().splitlines()[1:]]
+    x = np.eye(5, dtype=np.float32)[["ACGTN".index(b) for b in "N" * 40 + seq + "N" * 40]][:, :4]
+    expected = {"+": ensemble_reference(params, x)[:, 1:3],
+                "-": ensemble_reference(params, x[::-1, ::-1].copy())[::-1, 1:3]}
+    for strand in "+-":
+        ours = np.array([[float(r[3]), float(r[4])] for r in rows if r[2] == strand])
+        assert ours.shape == (300, 2)
+        assert np.abs(ours - expected[strand]).max() <= 1e-4  # 4 decimals written
+
+
+def test_score_variants_on_an_ensemble_run_averages_its_members(ensemble_run, tmp_path):
+    from sciarch.cli import main
+
+    run, params = ensemble_run
+    rng = np.random.default_rng(7)
+    seq = "".join(rng.choice(list("ACGT"), 400))
+    (tmp_path / "t.fa").write_text(f">chrT\n{seq}\n")
+    (tmp_path / "t.gtf").write_text(
+        'chrT\tt\texon\t51\t150\t.\t+\t.\tgene_id "G"; gene_name "GENE"; transcript_id "G.1";\n'
+        'chrT\tt\texon\t251\t350\t.\t+\t.\tgene_id "G"; gene_name "GENE"; transcript_id "G.1";\n')
+    pos = 200  # 1-based
+    alt = "A" if seq[pos - 1] != "A" else "C"
+    (tmp_path / "in.vcf").write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                                     f"chrT\t{pos}\tv\t{seq[pos - 1]}\t{alt}\t.\tPASS\t.\n")
+    assert main(["splice", "score-variants", "--checkpoint", str(run), "--vcf", str(tmp_path / "in.vcf"),
+                 "--fasta", str(tmp_path / "t.fa"), "--annotation", str(tmp_path / "t.gtf"),
+                 "--output", str(tmp_path / "out.vcf"), "-D", "30"]) == 0
+    line = [ln for ln in (tmp_path / "out.vcf").read_text().splitlines() if not ln.startswith("#")][0]
+    fields = line.split("\t")[7].removeprefix("SpliceAI=").split("|")
+    # the reference: windows of 80 + 61 bases around the variant, N outside the gene (50-350, 1-based)
+    lo = pos - 1 - (80 + 61) // 2
+    window = [seq[i] if 50 <= i < 350 else "N" for i in range(lo, lo + 141)]
+    alt_window = window.copy()
+    alt_window[(80 + 61) // 2] = alt
+
+    def encode(bases: list[str]) -> np.ndarray:
+        return np.eye(5, dtype=np.float32)[["ACGTN".index(b) for b in bases]][:, :4]
+
+    delta = ensemble_reference(params, encode(alt_window)) - ensemble_reference(params, encode(window))
+    expected = [delta[:, 1].max(), (-delta[:, 1]).max(), delta[:, 2].max(), (-delta[:, 2]).max()]
+    assert fields[:2] == [alt, "GENE"]
+    assert max(abs(float(f) - max(0.0, e)) for f, e in zip(fields[2:6], expected, strict=True)) <= 0.0051
+    assert max(expected) > 0.02  # the variant does change something: the comparison is not 0 == 0
+
+
+def test_evaluate_scores_an_ensemble_on_its_mean_probabilities(tmp_path):
+    from sciarch_splice.weights import import_weights
+
+    rng = np.random.default_rng(8)
+    p = random_params(rng, UNITS_80, channels=4)
+    q = random_params(rng, UNITS_80, channels=4)
+    write_keras_h5(tmp_path / "a.h5", p)
+    write_keras_h5(tmp_path / "b.h5", q)
+    small = {"simulate_chromosomes": 4, "simulate_genes": 2, "val_chromosomes": ["chr2"], "block_length": 500,
+             "limit_train_genes": 1, "limit_eval_genes": 1}
+    import_weights([tmp_path / "a.h5", tmp_path / "a.h5"], tmp_path / "twins")
+    twins = sciarch.evaluate(sciarch.Run(tmp_path / "twins"), data_overrides=small, accelerator="cpu")
+    assert twins["combined"]["test/topk"] == pytest.approx(twins["metrics"]["test/topk"]["mean"], abs=1e-6)
+    import_weights([tmp_path / "a.h5", tmp_path / "b.h5"], tmp_path / "pair")
+    pair = sciarch.evaluate(sciarch.Run(tmp_path / "pair"), data_overrides=small, accelerator="cpu")
+    combined = pair["combined"]
+    assert set(combined) >= {"test/topk_acceptor", "test/topk_donor", "test/prauc_acceptor", "test/prauc_donor"}
+    assert all(0.0 <= v <= 1.0 for v in combined.values())
+    assert combined["test/prauc"] != pytest.approx(twins["combined"]["test/prauc"])
