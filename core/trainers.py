@@ -41,12 +41,17 @@ class _DropNoise(logging.Filter):
 
 
 @contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    """Drop Lightning's advertisements and not-applicable warnings inside this block only."""
+def quiet(*, info: bool = True) -> Iterator[None]:
+    """Drop Lightning's advertisements and not-applicable warnings inside this block only;
+    ``info=False`` drops its informational lines too (a Trainer made only to check settings)."""
     noise = _DropNoise()
     attached: list[logging.Filterer] = []
+    levels: dict[logging.Logger, int] = {}
     for name in _LOGGERS:
         logger = logging.getLogger(name)
+        if not info:
+            levels[logger] = logger.level
+            logger.setLevel(logging.WARNING)
         for target in (logger, *logger.handlers):
             target.addFilter(noise)
             attached.append(target)
@@ -58,6 +63,8 @@ def quiet() -> Iterator[None]:
     finally:
         for target in attached:
             target.removeFilter(noise)
+        for logger, level in levels.items():
+            logger.setLevel(level)
 
 
 class Summary(ModelSummary):
@@ -93,7 +100,7 @@ def check_trainer_args(trainer_args: dict[str, Any], *, source: str = "trainer")
     from lightning.fabric.utilities.exceptions import MisconfigurationException
 
     try:
-        with quiet():
+        with quiet(info=False):
             pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False,
                        enable_model_summary=False, **trainer_args)
     except (MisconfigurationException, ValueError, TypeError, RuntimeError) as exc:
@@ -105,6 +112,6 @@ def check_trainer_args(trainer_args: dict[str, Any], *, source: str = "trainer")
 
 def evaluation_trainer(accelerator: str = "auto") -> pl.Trainer:
     """A Trainer for testing or predicting with a finished run: one device, no logs, no checkpoints."""
-    with quiet():
+    with quiet(info=False):
         return pl.Trainer(accelerator=accelerator, devices=1, logger=False, enable_checkpointing=False,
                           enable_progress_bar=False, enable_model_summary=False)

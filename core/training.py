@@ -142,7 +142,7 @@ class StopOnSignal(Callback):
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
         if self.requested:
-            trainer.save_checkpoint(self.last_path)
+            trainer.save_checkpoint(self.last_path, weights_only=False)
             raise RunInterrupted(f"{self.requested} received at step {trainer.global_step}; saved "
                                  f"{self.last_path}; continue with --resume")
 
@@ -348,7 +348,7 @@ class LastCheckpoint(Checkpoint):
     def save(self, trainer: pl.Trainer) -> None:
         if trainer.sanity_checking or trainer.fast_dev_run:
             return
-        trainer.save_checkpoint(self.path)
+        trainer.save_checkpoint(self.path, weights_only=False)  # everything a resume needs
         self._saved_step = trainer.global_step
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any,
@@ -439,7 +439,7 @@ def _train_one(resolved: Resolved, run_dir: Path, *, seed: int, resume: bool, qu
     callbacks, best, stopper = _callbacks(resolved, run_dir, monitor=monitor, quiet=quiet, show_bar=show_bar)
     with lightning_quiet():
         trainer = pl.Trainer(default_root_dir=str(run_dir), callbacks=callbacks, logger=_loggers(run_dir),
-                             enable_progress_bar=show_bar, enable_model_summary=not quiet, **trainer_args)
+                             enable_progress_bar=show_bar, enable_model_summary=False, **trainer_args)
 
     summary = RunSummary(run_dir, resume=resume, write=is_zero)
     started = time.time()

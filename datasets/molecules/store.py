@@ -22,6 +22,8 @@ import numpy as np
 import sciarch
 import torch
 
+from .pyg import pyg
+
 NODE_KEYS = ("x", "z", "pos", "node_type")
 EDGE_KEYS = ("edge_index", "edge_attr")
 #: one row per graph (molecule-level descriptors)
@@ -71,7 +73,7 @@ class GraphStore:
 
     def get(self, i: int) -> Any:
         """Graph ``i`` as a PyG ``Data`` with ``y`` of shape ``[1, tasks]`` and its index ``idx``."""
-        from torch_geometric.data import Data
+        Data = pyg("torch_geometric.data").Data
 
         t = self.tensors
         a, b = int(t["node_ptr"][i]), int(t["node_ptr"][i + 1])

@@ -37,7 +37,9 @@ class GraphSubset(Dataset):
 
 
 def collate_graphs(items: list[Any]) -> Any:
-    from torch_geometric.data import Batch
+    from sciarch_datasets.molecules.pyg import pyg
+
+    Batch = pyg("torch_geometric.data").Batch
 
     return Batch.from_data_list(items)
 

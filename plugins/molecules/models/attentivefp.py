@@ -43,7 +43,9 @@ class AttentiveFP(nn.Module):
     def __init__(self, in_features: int, edge_features: int, out_features: int = 1, hidden: int = 200,
                  depth: int = 2, timesteps: int = 2, dropout: float = 0.2) -> None:
         super().__init__()
-        from torch_geometric.nn.models import AttentiveFP as PyGAttentiveFP
+        from sciarch_datasets.molecules.pyg import pyg
+
+        PyGAttentiveFP = pyg("torch_geometric.nn.models").AttentiveFP
 
         self.net = PyGAttentiveFP(in_channels=in_features, hidden_channels=hidden, out_channels=out_features,
                                   edge_dim=edge_features, num_layers=depth, num_timesteps=timesteps,

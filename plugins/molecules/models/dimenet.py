@@ -88,7 +88,9 @@ class SphericalBasis(nn.Module):
     def __init__(self, num_spherical: int, num_radial: int, cutoff: float = 5.0, envelope_exponent: int = 5) -> None:
         super().__init__()
         from scipy.special import spherical_jn
-        from torch_geometric.nn.models.dimenet import Envelope
+        from sciarch_datasets.molecules.pyg import pyg
+
+        Envelope = pyg("torch_geometric.nn.models.dimenet").Envelope
 
         self.num_spherical, self.num_radial, self.cutoff = num_spherical, num_radial, cutoff
         self.envelope = Envelope(envelope_exponent)
@@ -162,6 +164,9 @@ class DimeNetPlusPlus(nn.Module):
                  cutoff: float = 5.0, cutoff_inter: float | None = None, max_neighbours: int | None = 32,
                  output_initializer: Literal["zeros", "glorot_orthogonal"] = "zeros") -> None:
         super().__init__()
+        from sciarch_datasets.molecules.pyg import pyg
+
+        pyg("torch_geometric.nn.models.dimenet")  # imported once, quietly; the names below come from it
         from torch_geometric.nn.models.dimenet import (
             BesselBasisLayer,
             EmbeddingBlock,

@@ -45,7 +45,9 @@ class GINE(ReadoutModel):
                  depth: int = 5, dropout: float = 0.0, aggregation: Aggregation = "sum", ffn_hidden: int = 300,
                  ffn_layers: int = 2, mol_features: int = 0) -> None:
         super().__init__()
-        from torch_geometric.nn import GINEConv
+        from sciarch_datasets.molecules.pyg import pyg
+
+        GINEConv = pyg("torch_geometric.nn").GINEConv
 
         self.in_features, self.edge_features, self.out_features = in_features, edge_features, out_features
         self.hidden, self.depth, self.aggregation = hidden, depth, aggregation

@@ -50,7 +50,9 @@ class SchNet(nn.Module):
                  gaussians: int = 50, cutoff: float = 5.0, cutoff_inter: float | None = None,
                  max_neighbours: int | None = 32, aggregation: Literal["sum", "mean"] = "sum") -> None:
         super().__init__()
-        from torch_geometric.nn.models import SchNet as PyGSchNet
+        from sciarch_datasets.molecules.pyg import pyg
+
+        PyGSchNet = pyg("torch_geometric.nn.models").SchNet
 
         self.cutoff, self.cutoff_inter = cutoff, cutoff if cutoff_inter is None else cutoff_inter
         self.max_neighbours, self.aggregation = max_neighbours, aggregation
