@@ -184,6 +184,10 @@ def parse_smiles(smiles: str) -> tuple[Any, str | None]:
     """``(mol, None)`` for a valid SMILES, ``(None, reason)`` with RDKit's reason otherwise."""
     if not smiles or not smiles.strip():
         return None, "empty SMILES"
+    if re.search(r"\s", smiles.strip()):
+        # RDKit would read "CC O" as ethane named "O"; a SMILES has no whitespace inside it
+        return None, (f"whitespace inside the SMILES {smiles.strip()!r} (RDKit would read the part after "
+                      "it as a name, not atoms)")
     with rdBase.CaptureErrorLog() as capture:
         mol = Chem.MolFromSmiles(smiles.strip())
     if mol is None:
@@ -231,6 +235,11 @@ class Featuriser:
     mmff: bool = True
     reembed: bool = False
     descriptors: bool = False
+    #: the optional standardisation stage (sciarch_datasets.molecules.standardise)
+    standardise: bool = False
+    fragments: str = "largest"
+    neutralise: bool = True
+    tautomers: bool = False
 
     @property
     def atom_features(self) -> int:
@@ -275,7 +284,13 @@ class Featuriser:
             mols = [mol]
             has_coordinates = mol.GetNumConformers() > 0 and mol.GetConformer().Is3D()
 
+        mols, notes = self._inspect(mols)
+        if isinstance(mols, str):
+            return mols
+        if self.standardise and has_coordinates:
+            has_coordinates = mols[0].GetNumConformers() > 0 and mols[0].GetConformer().Is3D()
         graph = self._graph(mols)
+        graph["notes"] = notes
         if self.descriptors:
             combined = mols[0]
             for other in mols[1:]:
@@ -293,6 +308,25 @@ class Featuriser:
                     positions.append(pos)
                 graph["pos"] = np.concatenate(positions).astype(np.float32)
         return graph
+
+    def _inspect(self, mols: list[Any]) -> tuple[list[Any] | str, list[str]]:
+        """Refuse what cannot be used, standardise if asked, and note what a chemist would want to know."""
+        from .standardise import Standardiser, notes, refusal
+
+        standardiser = (Standardiser(fragments=self.fragments, neutralise=self.neutralise, tautomers=self.tautomers)
+                        if self.standardise else None)
+        out, said = [], []
+        for column, mol in enumerate(mols):
+            where = f"SMILES column {column + 1}: " if len(mols) > 1 else ""
+            reason = refusal(mol)
+            if reason is not None:
+                return where + reason, []
+            if standardiser is not None:
+                mol, changes = standardiser(mol)
+                said += [where + c for c in changes]
+            said += [where + n for n in notes(mol)]
+            out.append(mol)
+        return out, said
 
     def _graph(self, mols: list[Any]) -> dict[str, Any]:
         features, z, edges, edge_features = [], [], [], []

@@ -10,6 +10,7 @@ cache, and reports the same bad records again.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -63,11 +64,13 @@ def featurise_table(table: MoleculeTable, featuriser: Featuriser, *, workers: in
         "labels": [table.labels[i] for i in good],
         "smiles": [g["smiles"] for g in graphs],
         "scaffolds": [g["scaffold"] for g in graphs],
+        "notes": [g.get("notes", []) for g in graphs],
         "bad": table.report.to_dict(),
     }
     for g in graphs:
         g.pop("smiles")
         g.pop("scaffold")
+        g.pop("notes", None)
     targets = table.targets[good] if len(good) else np.zeros((0, len(table.target_names)), dtype=np.float32)
     return GraphStore.from_graphs(graphs, targets, meta)
 
@@ -98,6 +101,7 @@ def molecule_store(path: str | Path, featuriser: Featuriser, *, smiles_columns: 
     if not quiet:
         # a fresh read already logged each skipped record as it went; a cache hit repeats them here
         report_bad_records(store.meta["bad"], show=20 if store.meta["cache"] == "hit" else 0)
+        report_notes(store.meta)
     return store
 
 
@@ -108,7 +112,33 @@ def report_bad_records(bad: dict[str, Any], *, show: int = 20) -> None:
     why = ", ".join(f"{n} {reason}" for reason, n in sorted(bad["reasons"].items(), key=lambda kv: -kv[1]))
     sciarch.console.print(f"{bad['source']}: skipped {bad['skipped']} bad record(s) ({why})", soft_wrap=True,
                           markup=False)
-    for record in bad["records"][:show]:
+    listed = bad["records"][:show]
+    for record in listed:
         sciarch.console.print(f"  {record['record']}: {record['reason']}", soft_wrap=True, markup=False)
-    if bad["skipped"] > show:
-        sciarch.console.print(f"  ... and {bad['skipped'] - show} more", markup=False)
+    if listed and bad["skipped"] > len(listed):  # none listed: a fresh read logged each as it went
+        sciarch.console.print(f"  ... and {bad['skipped'] - len(listed)} more", markup=False)
+
+
+def note_counts(notes: list[list[str]]) -> dict[str, int]:
+    """Records per kind of note (the text before the first colon: mixture, metal, standardised, ...)."""
+    counts: dict[str, int] = {}
+    for record in notes:
+        for kind in {re.sub(r"^SMILES column \d+: ", "", n).split(":", 1)[0] for n in record}:
+            counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def report_notes(meta: dict[str, Any], *, show: int = 5) -> None:
+    """One line per kind of note (records used, with something a chemist would want to know)."""
+    notes = meta.get("notes") or []
+    noted = [(label, n) for label, n in zip(meta.get("labels", []), notes, strict=False) if n]
+    if not noted:
+        return
+    why = ", ".join(f"{n} {kind}" for kind, n in sorted(note_counts(notes).items(), key=lambda kv: -kv[1]))
+    sciarch.console.print(f"{meta['source']}: {len(noted)} of {len(notes)} record(s) used with notes ({why})",
+                          soft_wrap=True, markup=False)
+    for label, n in noted[:show]:
+        sciarch.console.print(f"  {label}: {'; '.join(n)}", soft_wrap=True, markup=False)
+    if len(noted) > show:
+        sciarch.console.print(f"  ... and {len(noted) - show} more (all in the run's data_report.csv)",
+                              markup=False)

@@ -23,6 +23,8 @@ class PredictionInput:
     columns: dict[str, str]
     molecule: Any = None
     error: str | None = None
+    #: what a chemist would want to know about a record that was used (standardisation, mixture, ...)
+    notes: str = ""
 
 
 def read_prediction_inputs(path: str | Path, *, smiles_columns: list[str] | None = None,

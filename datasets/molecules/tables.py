@@ -49,14 +49,27 @@ class MoleculeTable:
         return len(self.molecules)
 
 
+class InfiniteTarget(ValueError):
+    """A target cell that is a number, but an infinite one (``inf``, ``-Infinity``, ``1e999``)."""
+
+
 def parse_target(text: str | None) -> float:
-    """A target cell as a float; NaN for a missing value; ValueError for anything else."""
+    """A target cell as a float; NaN for a missing value; ValueError saying what is wrong otherwise
+    (:class:`InfiniteTarget` for an infinite number)."""
     if text is None or text.strip().lower() in MISSING:
         return math.nan
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"is not a number: {text!r}") from None
     if math.isinf(value):
-        raise ValueError(f"infinite value {text!r}")
+        raise InfiniteTarget(f"is an infinite value {text!r}, not a measurement (leave the cell empty for a "
+                             "missing value)")
     return value
+
+
+def _target_kind(exc: ValueError) -> str:
+    return "infinite target" if isinstance(exc, InfiniteTarget) else "non-numeric target"
 
 
 def _find_smiles_columns(header: list[str], path: Path) -> list[str]:
@@ -136,11 +149,11 @@ def read_smiles_csv(path: str | Path, *, smiles_columns: Sequence[str] | None = 
         for name, i in zip(targets, target_at, strict=True):
             try:
                 parsed.append(parse_target(row[i]))
-            except ValueError:
-                bad = f"target {name!r} is not a number: {row[i]!r}"
+            except ValueError as exc:
+                bad = (f"target {name!r} {exc}", _target_kind(exc))
                 break
         if bad:
-            report.skip(bad, record=label, kind="non-numeric target")
+            report.skip(bad[0], record=label, kind=bad[1])
             continue
         molecules.append(tuple(row[i].strip() for i in smiles_at))
         values.append(parsed)
@@ -163,6 +176,8 @@ def _numeric_columns(header: list[str], smiles_cols: list[str], rows: list[tuple
             try:
                 if not math.isnan(parse_target(row[i])):
                     seen = True
+            except InfiniteTarget:
+                seen = True  # a number: the column is a target, and the row is reported when read
             except ValueError:
                 break
         else:
@@ -244,11 +259,11 @@ def read_sdf(path: str | Path, *, targets: Sequence[str] | None = None, strict: 
             text = mol.GetProp(t) if mol.HasProp(t) else None
             try:
                 parsed.append(parse_target(text))
-            except ValueError:
-                bad = f"data field {t!r} is not a number: {text!r}"
+            except ValueError as exc:
+                bad = (f"data field {t!r} {exc}", _target_kind(exc))
                 break
         if bad:
-            report.skip(bad, record=label, kind="non-numeric target")
+            report.skip(bad[0], record=label, kind=bad[1])
             continue
         molecules.append(mol)
         values.append(parsed)

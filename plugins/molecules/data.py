@@ -65,7 +65,7 @@ def concat_stores(stores: list[Any]) -> Any:
         else:
             tensors[key] = torch.cat(parts)
     meta: dict[str, Any] = {"parts": [], "target_names": stores[0].meta["target_names"]}
-    for key in ("rows", "labels", "smiles", "scaffolds", "ids"):
+    for key in ("rows", "labels", "smiles", "scaffolds", "ids", "notes"):
         if all(key in s.meta for s in stores):
             meta[key] = [v for s in stores for v in s.meta[key]]
     meta["files"] = [v for s in stores for v in [s.meta["source"]] * len(s)]
@@ -161,6 +161,26 @@ class GraphData(pl.LightningDataModule):
             "rows": self.row_description,
             **parts,
         })
+        self._write_data_report(root)
+
+    def _write_data_report(self, root: Path) -> None:
+        """``data_report.csv``: every record used with a note (standardisation, mixture, metal, ...),
+        with its file, record and SMILES as used. Written only when there is something to say."""
+        import csv
+
+        meta = self.store.meta
+        notes = meta.get("notes") or []
+        if not any(notes):
+            return
+        files = meta.get("files") or [meta["source"]] * len(self.store)
+        part_of = {int(i): part for part, indices in self.split_indices.items() for i in indices}
+        with sciarch.atomic_write(root / "data_report.csv", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["file", "record", "split", "smiles", "notes"])
+            for i, record_notes in enumerate(notes):
+                if record_notes:
+                    writer.writerow([Path(files[i]).name, meta["labels"][i], part_of.get(i, ""), meta["smiles"][i],
+                                     "; ".join(record_notes)])
 
     row_description = "1-based data rows of each file (CSV header not counted; SDF record numbers)"
 
@@ -219,6 +239,11 @@ class MoleculeData(GraphData):
         num_folds, fold: k-fold cross-validation: which fold is the test part.
         conformers: add 3D coordinates (ETKDG) for 3D models.
         descriptors: add RDKit's 2D descriptors as molecule-level features (D-MPNN, GINE).
+        standardise: standardise each molecule with RDKit's rdMolStandardize first (cleanup, the
+            largest organic fragment, neutralised, isotopes removed); every change is reported.
+        keep_mixtures: with ``standardise``, keep every fragment instead of the largest.
+        neutralise: with ``standardise``, neutralise charges where a hydrogen can be moved.
+        tautomers: with ``standardise``, use RDKit's canonical tautomer (off: see the guide).
         batch_size: molecules per batch.
         limit: read only the first rows (smoke runs, quick looks).
         strict: stop at the first invalid record instead of skipping and reporting it.
@@ -234,9 +259,12 @@ class MoleculeData(GraphData):
                  split: SplitMethod = "random", split_sizes: tuple[float, float, float] = (0.8, 0.1, 0.1),
                  split_seed: int = 0, num_folds: int = 5, fold: int = 0, conformers: bool = False,
                  descriptors: bool = False, batch_size: int = 50, limit: int | None = None, strict: bool = False,
-                 workers: int = -1, cache: bool = True, seed: int = 0) -> None:
+                 workers: int = -1, cache: bool = True, seed: int = 0, standardise: bool = False,
+                 keep_mixtures: bool = False, neutralise: bool = True, tautomers: bool = False) -> None:
         super().__init__()
         self.descriptors = descriptors
+        self.standardise, self.keep_mixtures = standardise, keep_mixtures
+        self.neutralise, self.tautomers = neutralise, tautomers
         if not targets:
             raise sciarch.UsageError("name at least one target column (targets: [...])")
         if split == "predefined" and not test_path:
@@ -258,7 +286,9 @@ class MoleculeData(GraphData):
         from sciarch_datasets.molecules.featurise import Featuriser
 
         return Featuriser(components=len(self.smiles_columns or [None]), conformers=self.conformers,
-                          descriptors=self.descriptors)
+                          descriptors=self.descriptors, standardise=self.standardise,
+                          fragments="keep" if self.keep_mixtures else "largest", neutralise=self.neutralise,
+                          tautomers=self.tautomers)
 
     def hints(self) -> dict[str, Any]:
         from sciarch_datasets.molecules.featurise import ATOM_FEATURES, BOND_FEATURES, descriptor_names
@@ -325,11 +355,13 @@ class MoleculeData(GraphData):
             if isinstance(result, str):
                 records[i].error = result
             else:
+                records[i].notes = "; ".join(result.get("notes", []))
                 good.append((i, result))
         if good:
             for g in (g for _, g in good):
                 g.pop("smiles", None)
                 g.pop("scaffold", None)
+                g.pop("notes", None)
             store = GraphStore.from_graphs([g for _, g in good], np.full((len(good), len(self.targets)), np.nan),
                                            {})
             for k, (i, _) in enumerate(good):

@@ -45,7 +45,8 @@ def predict(run: Any, input: Path, output: Path, smiles_column: str | None = Non
     spread = stacked.std(0, unbiased=True) if len(tasks) > 1 else None
 
     out_names = [n if n not in header else f"{n}_pred" for n in names]
-    columns = list(header) + out_names + ([f"{n}_sd" for n in out_names] if spread is not None else []) + ["error"]
+    columns = (list(header) + out_names + ([f"{n}_sd" for n in out_names] if spread is not None else [])
+               + ["notes", "error"])
     position = {i: k for k, i in enumerate(valid)}
     report = sciarch.BadRecords(source=str(input))
     with sciarch.atomic_write(output, newline="", encoding="utf-8") as handle:
@@ -58,10 +59,10 @@ def predict(run: Any, input: Path, output: Path, smiles_column: str | None = Non
                 row += [f"{float(v):.6g}" for v in mean[k]]
                 if spread is not None:
                     row += [f"{float(v):.4g}" for v in spread[k]]
-                row.append("")
+                row += [record.notes, ""]
             else:
                 row += [""] * (len(out_names) * (2 if spread is not None else 1))
-                row.append(record.error or "unreadable")
+                row += ["", record.error or "unreadable"]
                 report.skip(record.error or "unreadable", record=record.label, kind="unreadable input")
             writer.writerow(row)
     if report.count:

@@ -119,3 +119,17 @@ def test_freesolv_ships_642_molecules_with_expt():
     table = read_smiles_csv(embedded_file("freesolv"), targets=["expt"])
     assert len(table) == 642 and table.report.count == 0
     assert np.isfinite(table.targets).all()
+
+
+def test_an_infinite_target_is_called_infinite_and_counted_apart(tmp_path):
+    path = tmp_path / "inf.csv"
+    path.write_text("smiles,y\nCCO,1\nCC,inf\nCO,2\n")
+    assert read_smiles_csv(path).target_names == ["y"]  # a column with an infinity is still a target
+    path.write_text("smiles,y\nCCO,1\nCC,inf\nCCC,-Infinity\nCCCC,wet\nCO,2\n")
+    table = read_smiles_csv(path, targets=["y"])
+    assert len(table) == 2
+    bad = {r["record"]: r["reason"] for r in table.report.to_dict()["records"]}
+    assert bad["row 2 (line 3)"].startswith("target 'y' is an infinite value 'inf'")
+    assert "not a number" not in bad["row 2 (line 3)"] and "infinite value '-Infinity'" in bad["row 3 (line 4)"]
+    assert bad["row 4 (line 5)"] == "target 'y' is not a number: 'wet'"
+    assert table.report.to_dict()["reasons"] == {"infinite target": 2, "non-numeric target": 1}
