@@ -23,13 +23,19 @@ PACKAGE_DIR = package_dir()
 
 
 def packages() -> list[str]:
+    """Every folder below the mapped ones: code packages, and folders that only hold package data
+    (recipes, shipped data files, the plugin template), which setuptools wants listed too."""
     found = []
     for package, folder in PACKAGE_DIR.items():
         root = HERE / folder
-        for init in sorted(root.rglob("__init__.py")):
-            relative = init.parent.relative_to(root)
-            if "templates" in relative.parts or "__pycache__" in relative.parts:
+        for path in sorted([root, *(p for p in root.rglob("*") if p.is_dir())]):
+            relative = path.relative_to(root)
+            if any(part == "__pycache__" or part.startswith(".") or part.endswith(".egg-info")
+                   for part in relative.parts):
                 continue
+            if path != root and not any(child.is_file() for child in path.iterdir()) \
+                    and not any(child.is_dir() for child in path.iterdir()):
+                continue  # an empty folder
             found.append(".".join((package, *relative.parts)))
     return found
 

@@ -25,6 +25,7 @@ def test_scaffolded_plugin_installs_lists_trains_and_uninstalls(tmp_path, monkey
         assert (package / name).is_file(), name
     installed = pip("install", "--no-deps", "--no-build-isolation", "--no-index", "-e", str(package))
     assert installed.returncode == 0, installed.stderr
+    assert "is absent from the `packages` configuration" not in installed.stdout + installed.stderr
     try:
         env = {k: v for k, v in __import__("os").environ.items() if k != "SCIARCH_PLUGIN_MODULES"}
         env["SCIARCH_RUNS"] = str(tmp_path / "runs")
@@ -61,3 +62,26 @@ def test_scaffold_refuses_bad_names_and_existing_folders(tmp_path):
     scaffold("ok", tmp_path)
     with pytest.raises(UsageError, match="already exists"):
         scaffold("ok", tmp_path)
+
+
+def test_sciarch_itself_lists_every_data_folder_as_a_package():
+    # setuptools warns "Package '…' is absent from the `packages` configuration" at every install
+    # for a folder of package data (templates, recipes, shipped data) that setup.py does not list
+    import runpy
+    from pathlib import Path
+
+    import setuptools
+
+    root = Path(__file__).resolve().parents[2]
+    captured = {}
+    real = setuptools.setup
+    setuptools.setup = lambda **kwargs: captured.update(kwargs)
+    try:
+        runpy.run_path(str(root / "setup.py"), run_name="__main__")
+    finally:
+        setuptools.setup = real
+    listed = set(captured["packages"])
+    for name in ("sciarch.templates.plugin.package.recipes", "sciarch.templates.plugin.tests",
+                 "sciarch_molecules.recipes"):
+        assert name in listed, name
+    assert not any("__pycache__" in name for name in listed)
