@@ -13,10 +13,9 @@ own units. Testing writes ``test_predictions.csv`` and a parity plot (regression
 
 from __future__ import annotations
 
-import warnings
-
 import csv
 import math
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 

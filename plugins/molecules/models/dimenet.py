@@ -87,8 +87,8 @@ class SphericalBasis(nn.Module):
 
     def __init__(self, num_spherical: int, num_radial: int, cutoff: float = 5.0, envelope_exponent: int = 5) -> None:
         super().__init__()
-        from scipy.special import spherical_jn
         from sciarch_datasets.molecules.pyg import pyg
+        from scipy.special import spherical_jn
 
         Envelope = pyg("torch_geometric.nn.models.dimenet").Envelope
 
