@@ -21,8 +21,7 @@ from .hookspecs import hookimpl
 from .imports import require, require_extra
 from .records import BadRecords
 from .specs import DatasetSpec, ModelSpec, RecipeSpec, TaskSpec
-
-__version__ = "0.1.0"
+from .version import __version__
 
 _LAZY = {
     "Task": "sciarch.task",

@@ -70,12 +70,12 @@ class DataError(UsageError):
 class MissingDependencyError(UsageError):
     """An optional library is not installed; the message gives the exact pip command."""
 
-    def __init__(self, module: str, extra: str | None, *, distribution: str = "sciarch") -> None:
+    def __init__(self, module: str, extra: str | None, *, distribution: str = "sciarch",
+                 install: str | None = None) -> None:
         self.module = module
         self.extra = extra
-        from .imports import install_hint
-
-        self.install = install_hint(distribution, extra) if extra else f"pip install {module}"
+        #: the command that fixes it (:func:`sciarch.imports.install_hint` knows editable installs)
+        self.install = install or (f'pip install "{distribution}[{extra}]"' if extra else f"pip install {module}")
         super().__init__(f"{module} not installed: {self.install}")
 
 

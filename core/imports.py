@@ -92,7 +92,8 @@ def require(module: str, extra: str | None = None, *, distribution: str = "sciar
         missing = exc.name or module
         if extra is None:
             extra = extra_for_module(missing, distribution) or extra_for_module(module, distribution)
-        raise MissingDependencyError(missing, extra, distribution=distribution) from exc
+        raise MissingDependencyError(missing, extra, distribution=distribution,
+                                     install=install_hint(distribution, extra) if extra else None) from exc
 
 
 def require_extra(extra: str, *, distribution: str = "sciarch") -> None:
@@ -111,4 +112,5 @@ def require_extra(extra: str, *, distribution: str = "sciarch") -> None:
         except metadata.PackageNotFoundError:
             missing.append(name)
     if missing:
-        raise MissingDependencyError(", ".join(missing), extra, distribution=distribution)
+        raise MissingDependencyError(", ".join(missing), extra, distribution=distribution,
+                                     install=install_hint(distribution, extra))

@@ -34,7 +34,6 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback, Checkpoint, EarlyStopping, ModelCheckpoint
 
-from . import __version__
 from .building import apply_hints, build_task, make_datamodule, overrides_hook
 from .config import Resolved
 from .data import ResumableLoader
@@ -47,6 +46,7 @@ from .runs import Run, combined_metrics
 from .task import Task
 from .trainers import Summary, check_trainer_args
 from .trainers import quiet as lightning_quiet
+from .version import __version__
 
 
 class RunInterrupted(SciarchError):

@@ -1,0 +1,3 @@
+"""The version of sciarch (pyproject.toml states the same)."""
+
+__version__ = "0.1.0"
