@@ -224,3 +224,20 @@ def test_a_saved_config_keeps_the_data_seed_it_ran_with(host, tmp_path):
           run_dir=run_dir, quiet=True)
     saved = load_run_config(run_dir, host)
     assert saved.seed == 5 and saved.data.args["seed"] == 5
+
+
+@pytest.mark.parametrize(("env", "rank"), [
+    ({}, 0),
+    ({"LOCAL_RANK": "1", "SLURM_PROCID": "0"}, 1),  # SLURM_PROCID can be set outside SLURM's own launch
+    ({"RANK": "3", "LOCAL_RANK": "1"}, 3),
+    ({"SLURM_PROCID": "2"}, 2),
+    ({"NODE_RANK": "1"}, 1000),  # a node's first process that no launcher numbered is not rank zero
+])
+def test_process_rank_reads_the_launchers_variables_as_lightning_does(monkeypatch, env, rank):
+    from sciarch.training import process_rank
+
+    for name in ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK", "NODE_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert process_rank() == rank
