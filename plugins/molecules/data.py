@@ -104,40 +104,83 @@ class GraphData(pl.LightningDataModule):
             self._prepared = None
             self._check_stores(stores)
             self.store = concat_stores(stores)
+            self._report_duplicates([len(s) for s in stores])
             self.split_indices = self._split([len(s) for s in stores])
         if stage == "fit":
             self._write_split()
+
+    def identities(self) -> list[str] | None:
+        """One canonical identity per record: records with equal identities are one molecule
+        (reported as duplicates, kept on one side of a split). None: no two records are the same."""
+        return None
+
+    duplicates: Any = None
+
+    def _report_duplicates(self, sizes: list[int]) -> None:
+        """Find records that are one molecule; note them per record and say so (conflicts with every value)."""
+        identities = self.identities()
+        if identities is None:
+            return
+        from sciarch_datasets.molecules.duplicates import find_duplicates
+
+        meta = self.store.meta
+        labels = [self.describe_record(i)[0] for i in range(len(self.store))]
+        found = find_duplicates(identities, self.store.targets.numpy(), labels, meta["target_names"])
+        self.duplicates = found
+        if not found.groups:
+            return
+        notes = meta.get("notes") or [[] for _ in range(len(self.store))]
+        meta["notes"] = [list(n) + extra for n, extra in zip(notes, found.notes, strict=True)]
+        source = ", ".join(Path(f).name for f in dict.fromkeys(meta.get("files") or [meta["source"]]))
+        print_ = sciarch.console.print
+        print_(f"{source}: {len(found.groups)} molecule(s) appear more than once ({found.records} records, by "
+               "canonical isomeric SMILES); all kept, each molecule on one side of the split", soft_wrap=True,
+               markup=False)
+        if len(sizes) > 1:
+            across = [g for g in found.groups.values() if min(g) < sizes[0] <= max(g)]
+            if across:
+                print_(f"  {len(across)} molecule(s) of the test file are also in the training file", markup=False)
+        if found.conflicts:
+            print_(f"  {len(found.conflicts)} with conflicting target values:", markup=False)
+            for line in found.conflict_lines[:10]:
+                print_(f"    {line}", soft_wrap=True, markup=False)
+            if len(found.conflict_lines) > 10:
+                print_(f"    ... and {len(found.conflict_lines) - 10} more (all in the run's data_report.csv)",
+                       markup=False)
 
     def _split(self, sizes: list[int]) -> dict[str, np.ndarray]:
         from sciarch_datasets.molecules import splits
 
         n = sum(sizes)
+        groups = self.identities()
         if self.split == "predefined":
             if len(sizes) != 2:
                 raise sciarch.UsageError("split 'predefined' needs a separate test file")
             train, val, test = splits.predefined_split(sizes[0], sizes[1], self.split_sizes[1] /
                                                        max(self.split_sizes[0] + self.split_sizes[1], 1e-9),
-                                                       seed=self.split_seed)
+                                                       seed=self.split_seed, groups=groups)
         elif len(sizes) > 1:
             # a separate test file with another split method: split the main file into train/val
             fraction = self.split_sizes[0] / (self.split_sizes[0] + self.split_sizes[1])
-            train, val, _ = self._split_one(sizes[0], (fraction, 1 - fraction, 0.0))
+            train, val, _ = self._split_one(sizes[0], (fraction, 1 - fraction, 0.0), groups)
             test = np.arange(sizes[0], n)
         else:
-            train, val, test = self._split_one(n, self.split_sizes)
+            train, val, test = self._split_one(n, self.split_sizes, groups)
         if len(train) == 0:
             raise sciarch.UsageError(f"the {self.split} split left no training records ({n} in all)")
         return {"train": train, "val": val, "test": test}
 
-    def _split_one(self, n: int, sizes: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _split_one(self, n: int, sizes: tuple[float, ...], groups: list[str] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from sciarch_datasets.molecules import splits
 
-        if self.split == "scaffold":
+        groups = groups[:n] if groups is not None else None
+        if self.split == "scaffold":  # one molecule has one scaffold: duplicates stay together anyway
             return splits.scaffold_split(self.store.meta["scaffolds"][:n], sizes, seed=self.split_seed)
         if self.split == "kfold":
             return splits.kfold_split(n, self.num_folds, self.fold, sizes[1] / max(sizes[0] + sizes[1], 1e-9),
-                                      seed=self.split_seed)
-        return splits.random_split(n, sizes, seed=self.split_seed)
+                                      seed=self.split_seed, groups=groups)
+        return splits.random_split(n, sizes, seed=self.split_seed, groups=groups)
 
     def _write_split(self) -> None:
         """``splits.json`` in the run directory: which records (file, row or id) went where."""
@@ -280,6 +323,9 @@ class MoleculeData(GraphData):
         self._prepared: list[Any] | None = None
 
     # -- what the model and task need -------------------------------------------------------------
+
+    def identities(self) -> list[str] | None:
+        return list(self.store.meta["smiles"])
 
     @property
     def featuriser(self) -> Any:
