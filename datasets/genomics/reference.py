@@ -153,11 +153,10 @@ def _readable_copy(path: Path) -> Path:
     target = sciarch.cache_dir("genomics", "fasta") / f"{key}-{path.name.removesuffix('.gz')}"
     if not target.is_file():
         sciarch.console.print(f"{path}: gzip (not bgzip) cannot be read at random; decompressing once to {target}")
-        try:
-            with gzip.open(path, "rb") as src, sciarch.atomic_write(target, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 22)
-        except (OSError, EOFError) as exc:
-            raise sciarch.DataError(f"cannot decompress ({exc})", file=path) from None
+        from sciarch.records import reading
+
+        with reading(path), gzip.open(path, "rb") as src, sciarch.atomic_write(target, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 22)  # truncated or corrupt: DataError naming the file
     return target
 
 
