@@ -219,10 +219,14 @@ class BubbleChamberPictures(pl.LightningDataModule):
 
             folder = next((self.root / s for s in ("train", "val", "test") if (self.root / s).is_dir()), self.root)
             path = folder / "annotations.json"
+            if not path.is_file():
+                raise sciarch.DataError("no COCO annotations file here (expected annotations.json)", file=path)
             try:
                 coco = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise sciarch.DataError(f"cannot read ({exc})", file=path) from None
+            except (OSError, ValueError) as exc:  # the same words as the reader's (read_coco)
+                raise sciarch.DataError(f"not valid JSON ({exc})", file=path) from None
+            if not isinstance(coco, dict):
+                raise sciarch.DataError("not a COCO file: no 'images' list", file=path)
             categories = sorted(coco.get("categories") or [], key=lambda c: c.get("id", 0))
             self._info = {**(coco.get("info") or {}), "categories": [str(c["name"]) for c in categories]}
         return self._info
