@@ -105,7 +105,7 @@ class PluginTests:
         assert any(info.counts.values()), f"plugin {self.plugin} contributes nothing"
 
     def test_specs_resolve(self, sciarch_host: Any) -> None:
-        from sciarch.validation import parameters_of
+        from sciarch.validation import describe_type, parameters_of, understands
 
         for kind in ("model", "dataset", "task"):
             for spec in sciarch_host.specs(kind).values():
@@ -113,7 +113,9 @@ class PluginTests:
                     continue
                 builder = spec.load()
                 assert callable(builder), f"{spec.name}: {spec.builder} is not callable"
-                parameters_of(builder)
+                for p in parameters_of(builder)[0].values():  # a recipe's value for it can be checked
+                    assert understands(p.annotation), (f"{spec.name}: parameter {p.name}: sciarch cannot check "
+                                                       f"values of {describe_type(p.annotation)}")
                 assert spec.summary, f"{spec.name}: give it a one-line summary"
                 if kind == "task" and spec.predictor:
                     assert callable(spec.load_predictor()), f"{spec.name}: predictor {spec.predictor}"
