@@ -157,7 +157,7 @@ def read_ligand(folder: Path, complex_id: str) -> tuple[np.ndarray, np.ndarray, 
                 if mol is not None:
                     break
         if mol is None or mol.GetNumConformers() == 0:
-            problems.append(f"{path.name}: RDKit could not read it ({capture.messages.strip().splitlines()[-1:] or '?'})")
+            problems.append(f"{path.name}: {_unreadable_ligand(path, mol, capture.messages)}")
             continue
         z = np.array([a.GetAtomicNum() for a in mol.GetAtoms()], dtype=np.int64)
         pos = np.asarray(mol.GetConformer().GetPositions(), dtype=np.float32)
@@ -165,6 +165,25 @@ def read_ligand(folder: Path, complex_id: str) -> tuple[np.ndarray, np.ndarray, 
     if not problems:
         raise FileNotFoundError(f"no {complex_id}_ligand.sdf or {complex_id}_ligand.mol2")
     raise ValueError("; ".join(problems))
+
+
+def _unreadable_ligand(path: Path, mol: Any, messages: str) -> str:
+    """Why RDKit could not use a ligand file: its own message, else what the file lacks."""
+    from .featurise import _rdkit_reason
+
+    if mol is not None:
+        return "no coordinates in the file (a ligand needs its 3D pose)"
+    text = path.read_text(errors="replace") if path.stat().st_size < 50_000_000 else ""
+    if not text.strip():
+        return "empty file"
+    if path.suffix == ".mol2":
+        missing = [tag for tag in ("@<TRIPOS>MOLECULE", "@<TRIPOS>ATOM") if tag not in text]
+        fallback = (f"not a MOL2 file RDKit can read: no {' or '.join(missing)} section" if missing else
+                    "RDKit could not build a molecule from its atoms and bonds (an unknown SYBYL atom type, "
+                    "or charges it cannot assign)")
+    else:
+        fallback = "RDKit could not read the first MOL block (no 'M  END', or a counts line it cannot parse)"
+    return _rdkit_reason(messages, fallback)
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,10 @@ def _rdkit_reason(messages: str, fallback: str, echo: str = "") -> str:
     parse_error = False
     for raw in messages.splitlines():
         line = _TIMESTAMP.sub("", raw).strip()
+        if line.startswith("Stacktrace"):  # an invariant violation: the C++ frames after it say nothing
+            break
+        if line in ("****", "----------") or line.startswith(("Violation occurred", "Failed Expression")):
+            continue
         if line.startswith(prefix):
             parse_error = True
             line = line[len(prefix):].rstrip(":")

@@ -25,6 +25,8 @@ class PredictionInput:
     error: str | None = None
     #: what a chemist would want to know about a record that was used (standardisation, mixture, ...)
     notes: str = ""
+    #: canonical SMILES of the molecule as used (after standardisation), once featurised
+    smiles: str = ""
 
 
 def read_prediction_inputs(path: str | Path, *, smiles_columns: list[str] | None = None,

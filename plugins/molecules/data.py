@@ -205,6 +205,14 @@ class GraphData(pl.LightningDataModule):
             **parts,
         })
         self._write_data_report(root)
+        domain = self.domain()
+        if domain is not None:
+            sciarch.write_json(root / "domain.json", domain.to_dict())
+
+    def domain(self) -> Any:
+        """What the training split covers (:class:`sciarch_datasets.molecules.domain.Domain`), for
+        ``predict`` to flag molecules outside it; None where the data has no such notion."""
+        return None
 
     def _write_data_report(self, root: Path) -> None:
         """``data_report.csv``: every record used with a note (standardisation, mixture, metal, ...),
@@ -296,6 +304,8 @@ class MoleculeData(GraphData):
     """
 
     provides = ("in_features", "edge_features", "mol_features", "out_features", "task_type", "target_names")
+    #: predict flags molecules outside the training split's domain (domain.json)
+    has_domain = True
 
     def __init__(self, path: str, targets: list[str], smiles_columns: list[str] | None = None,
                  test_path: str | None = None, task_type: Literal["regression", "classification"] = "regression",
@@ -326,6 +336,12 @@ class MoleculeData(GraphData):
 
     def identities(self) -> list[str] | None:
         return list(self.store.meta["smiles"])
+
+    def domain(self) -> Any:
+        from sciarch_datasets.molecules.domain import Domain
+
+        smiles = self.store.meta["smiles"]
+        return Domain.of([smiles[int(i)] for i in self.split_indices["train"]])
 
     @property
     def featuriser(self) -> Any:
@@ -402,6 +418,7 @@ class MoleculeData(GraphData):
                 records[i].error = result
             else:
                 records[i].notes = "; ".join(result.get("notes", []))
+                records[i].smiles = result.get("smiles", "")
                 good.append((i, result))
         if good:
             for g in (g for _, g in good):

@@ -170,3 +170,16 @@ def test_generated_complexes_are_real_files_rdkit_reads(tmp_path):
     graph = ComplexReader(PocketSettings())((str(tmp_path / "g000"), "g000"))
     assert ATOMIC_NUMBER["ZN"] in graph["z"].tolist()  # the generated zinc ion is kept
     assert 1 not in graph["z"].tolist()  # and the peptide's hydrogens dropped
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    ("", "empty file"),
+    ("hello\n", "no @<TRIPOS>MOLECULE or @<TRIPOS>ATOM section"),
+    ("@<TRIPOS>MOLECULE\nx\n 1 0\nSMALL\n\n@<TRIPOS>ATOM\n 1 C1 0 0 0 Xx.9 1 LIG 0\n", "Element 'Xx' not found"),
+])
+def test_an_unreadable_mol2_ligand_is_given_a_reason(tmp_path, content, reason):
+    folder = write_complex(tmp_path, ligand_smiles=None)
+    (folder / "1abc_ligand.mol2").write_text(content)
+    message = ComplexReader(PocketSettings())((str(folder), "1abc"))
+    assert isinstance(message, str) and message.startswith("1abc_ligand.mol2: ") and reason in message
+    assert "(?)" not in message and "Stacktrace" not in message and "[" not in message
