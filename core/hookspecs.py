@@ -1,7 +1,9 @@
-"""Every hook a sciarch plugin may implement. The contract is documented in docs/plugin_hooks.md.
+"""Every hook a sciarch plugin may implement. The contract, with an example of each, what happens
+on a name clash, and how to pin a sciarch version and publish, is docs/plugin_hooks.md.
 
 Contribution hooks return lists of frozen specs (``sciarch.specs``); they must be cheap: no heavy
-imports, no I/O. Hooks only ever grow (new optional arguments), never change.
+imports, no I/O. Hooks only ever grow (new optional arguments), never change. Each docstring ends
+with the release that added the hook ("Added in 0.1."); the docs page says the same (a test checks).
 """
 
 from __future__ import annotations
@@ -24,33 +26,37 @@ hookimpl = pluggy.HookimplMarker("sciarch")
 
 @hookspec
 def sciarch_models() -> list[ModelSpec]:
-    """Return the architectures this plugin provides.
+    """Return the architectures this plugin provides: ``ModelSpec``s whose ``builder`` returns a
+    ``torch.nn.Module`` from the recipe's ``model.args`` (and the data's ``hints()``).
 
-    .. versionadded:: 0.1
+    Added in 0.1.
     """
 
 
 @hookspec
 def sciarch_datasets() -> list[DatasetSpec]:
-    """Return the data sources (LightningDataModule builders) this plugin provides.
+    """Return the data sources this plugin provides: ``DatasetSpec``s whose ``builder`` returns a
+    ``LightningDataModule`` from the recipe's ``data.args``.
 
-    .. versionadded:: 0.1
+    Added in 0.1.
     """
 
 
 @hookspec
 def sciarch_tasks() -> list[TaskSpec]:
-    """Return the training objectives (LightningModule classes) this plugin provides.
+    """Return the training objectives this plugin provides: ``TaskSpec``s whose ``builder`` is a
+    ``sciarch.Task`` subclass called as ``builder(model=model, **task.args)``.
 
-    .. versionadded:: 0.1
+    Added in 0.1.
     """
 
 
 @hookspec
 def sciarch_recipes() -> list[RecipeSpec]:
-    """Return the training recipes (YAML resources) this plugin provides.
+    """Return the training recipes this plugin provides: ``RecipeSpec``s naming YAML files shipped
+    in the package (``"package:relative/path.yaml"``).
 
-    .. versionadded:: 0.1
+    Added in 0.1.
     """
 
 
@@ -62,7 +68,7 @@ def sciarch_add_commands(cli: click.Group) -> None:
     """Add the plugin's own subcommands to the ``sciarch`` command group.
 
     Add one group named after the plugin (``sciarch splice predict``); import heavy modules
-    inside the command functions, not at registration.
+    inside the command functions, not at registration. The return value is ignored.
 
-    .. versionadded:: 0.1
+    Added in 0.1.
     """

@@ -266,6 +266,9 @@ class PluginHost:
                     qualified = f"{plugin_name}/{spec.name}"
                     if qualified in collected[kind]:
                         self._fail(info, f"{kind} '{qualified}' is contributed twice by {info.origin}")
+                        for specs in collected.values():  # a failed plugin serves nothing
+                            for key in [k for k, s in specs.items() if s.plugin == plugin_name]:
+                                del specs[key]
                         break
                     collected[kind][qualified] = replace(spec, name=qualified, plugin=plugin_name)
         for info in self.plugins.values():
