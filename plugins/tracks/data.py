@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Literal
 
 import lightning.pytorch as pl
@@ -122,6 +123,7 @@ class TrackPictureSet(Dataset):
             "labels": torch.tensor(labels, dtype=torch.int64),
             "hits": torch.from_numpy(hits.astype(np.float32)),
             "hit_owner": torch.from_numpy(owner.astype(np.int64)),
+            "hit_order": torch.from_numpy(hit_order(owner.astype(np.int64))),
             "pt": torch.tensor([float(t.attributes.get("pt_gev", math.nan)) for t in tracks], dtype=torch.float64),
             "charge": torch.tensor([int(t.attributes.get("charge", 0) or 0) for t in tracks], dtype=torch.int64),
             "image_id": torch.tensor(picture.image_id),
@@ -174,7 +176,10 @@ class BubbleChamberPictures(pl.LightningDataModule):
     square over ``chamber_width_m`` metres in ``field_tesla``, with ``tracks`` (fewest, most)
     primary tracks per picture (``test_tracks`` for the test split if given), the ``species_mix``
     of vertex products (families e, mu, pi, K, p), ``beam_tracks`` per picture. ``simulate_workers``:
-    processes (0: one per core). Reading: ``root`` as described in the module docstring, with
+    processes (0: one per core). ``train_on_the_fly``: the training pictures are simulated as they
+    are drawn, new ones every epoch, with the physics varied per picture within ``randomise``
+    (see :class:`SimulatedPictureStream`; nothing cached). A split is simulated only when a stage needs it (testing
+    a run never simulates its training pictures). Reading: ``root`` as described in the module docstring, with
     ``field_tesla`` and ``pixel_size_m`` taken from the files' ``info`` when present.
     """
 
@@ -186,7 +191,8 @@ class BubbleChamberPictures(pl.LightningDataModule):
                  beam_tracks: tuple[int, int] = (0, 6), species_mix: dict[str, float] | None = None,
                  pixel_size_m: float | None = None, labels: Labels = "ionisation-charge", masks: bool = True,
                  rotate: bool = True, min_box_px: float = 8.0, batch_size: int = 4, workers: int = 0,
-                 simulate_workers: int = 0, data_seed: int = 0, strict: bool = False, seed: int = 0) -> None:
+                 simulate_workers: int = 0, data_seed: int = 0, strict: bool = False, seed: int = 0,
+                 train_on_the_fly: bool = False, randomise: dict[str, Any] | None = None) -> None:
         super().__init__()
         if root is None and min(train_pictures, val_pictures, test_pictures) < 1:
             raise sciarch.UsageError("train_pictures, val_pictures and test_pictures must each be at least 1")
@@ -199,6 +205,7 @@ class BubbleChamberPictures(pl.LightningDataModule):
         self.labels, self.masks, self.rotate, self.min_box_px = labels, masks, rotate, min_box_px
         self.batch_size, self.workers, self.simulate_workers = batch_size, workers, simulate_workers
         self.data_seed, self.strict, self.seed = data_seed, strict, seed
+        self.train_on_the_fly, self.randomise = train_on_the_fly, dict(randomise) if randomise else None
         self._info: dict[str, Any] | None = None
         self.sets: dict[str, TrackPictureSet] = {}
 
@@ -257,12 +264,17 @@ class BubbleChamberPictures(pl.LightningDataModule):
                                    "chamber": self.chamber(split).to_dict(), "simulator": SIMULATOR_VERSION})
         return sciarch.cache_dir("tracks", "simulated") / f"{split}-{key}"
 
+    STAGE_SPLITS = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",), "predict": ("test",)}
+
     def prepare_data(self) -> None:
-        if self.root is not None:
-            return
+        """Nothing: each split is simulated by :meth:`setup` when its stage needs it."""
+
+    def _simulate(self, splits: tuple[str, ...]) -> None:
         from sciarch_datasets.tracks.coco import write_dataset
 
         for code, split in enumerate(("train", "val", "test"), start=1):
+            if split not in splits or (split == "train" and self.train_on_the_fly):
+                continue
             folder = self.split_folder(split)
             if (folder / "annotations.json").is_file():
                 continue
@@ -279,8 +291,16 @@ class BubbleChamberPictures(pl.LightningDataModule):
             coco = read_coco(self.root, strict=self.strict)
             self._split_single(coco, names)
             return
-        for split in ("train", "val", "test"):
+        splits = self.STAGE_SPLITS.get(stage or "", ("train", "val", "test"))
+        if self.root is None:
+            self._simulate(splits)
+        for split in splits:
             if split in self.sets:
+                continue
+            if split == "train" and self.train_on_the_fly and self.root is None:
+                self.sets[split] = SimulatedPictureStream(  # type: ignore[assignment]
+                    self.counts["train"], self.chamber("train"), labels=self.labels, names=names,
+                    ranges=self.randomise, min_box_px=self.min_box_px, seed=self.data_seed * 10 + 1)
                 continue
             coco = read_coco(self.split_folder(split), strict=self.strict)
             self.sets[split] = TrackPictureSet(coco, labels=self.labels, names=names, masks=self.masks,
@@ -311,3 +331,120 @@ class BubbleChamberPictures(pl.LightningDataModule):
     def test_dataloader(self):
         return sciarch.loader(self.sets["test"], batch_size=self.batch_size, train=False, collate_fn=collate,
                               num_workers=self.workers)
+
+
+# -- training pictures simulated on the fly --------------------------------------------------------
+# Training pictures simulated on the fly, with the physics drawn afresh for every picture.
+#
+# A detector that only ever saw one field, one pixel scale and one species mix learns that world's
+# curvatures and densities; one trained on pictures whose physics varies learns the geometry of
+# tracks instead and is scored unchanged under shifted physics (benchmarks/tracks/shifted.py).
+# Each picture draws, from its own ``(seed, epoch, index)``, a field (log-uniform in
+# ``field_tesla``), a chamber width over the same pixels (uniform in ``chamber_width_m``: the pixel
+# scale), a multiplicity (log-uniform in ``tracks``) and, with probability ``mix_probability``, a
+# random species mix (a flat Dirichlet over e, μ, π, K, p), then is simulated
+# (:func:`sciarch_datasets.tracks.optics.simulate_picture`) and turned into the same sample as a
+# COCO picture gives (:class:`~.data.TrackPictureSet`). Nothing is cached: a new epoch is new
+# pictures.
+
+FAMILIES = ("e", "mu", "pi", "K", "p")
+DEFAULT_RANGES: dict[str, Any] = {"field_tesla": (0.6, 3.6), "chamber_width_m": (0.45, 1.2), "tracks": (3, 110),
+                                  "mix_probability": 0.5}
+
+
+def hit_order(owner: np.ndarray) -> np.ndarray:
+    """Each hit's place along its track, 0 (first hit) … 1 (last), from the order of the hits of one
+    owner in the array (the simulator writes a particle's bubbles along its path); 0.5 for owners
+    with one hit."""
+    order = np.full(len(owner), 0.5, dtype=np.float32)
+    if not len(owner):
+        return order
+    sort = np.argsort(owner, kind="stable")
+    sorted_owner = owner[sort]
+    starts = np.flatnonzero(np.r_[True, sorted_owner[1:] != sorted_owner[:-1]])
+    counts = np.diff(np.r_[starts, len(owner)])
+    rank = np.arange(len(owner)) - np.repeat(starts, counts)
+    span = np.repeat(np.maximum(counts - 1, 1), counts)
+    order[sort] = np.where(np.repeat(counts, counts) > 1, rank / span, 0.5)
+    return order
+
+
+class SimulatedPictureStream(Dataset):
+    """``pictures`` pictures per epoch, each simulated when asked for (see the module docstring).
+
+    ``base``: the :class:`~sciarch_datasets.tracks.ChamberConfig` the draws vary; ``ranges``
+    overrides :data:`DEFAULT_RANGES` (a range given as one number fixes that quantity).
+    """
+
+    def __init__(self, pictures: int, base: Any, *, labels: str, names: list[str], ranges: dict | None = None,
+                 min_box_px: float = 8.0, seed: int = 0) -> None:
+        self.pictures, self.base, self.labels, self.names = pictures, base, labels, names
+        self.ranges = {**DEFAULT_RANGES, **(ranges or {})}
+        self.min_box_px, self.seed = min_box_px, seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return self.pictures
+
+    def config(self, index: int) -> Any:
+        """The chamber of picture ``index`` this epoch."""
+        rng = np.random.default_rng([self.seed, self.epoch, index, 7])
+
+        def draw(name: str, log: bool = False) -> float:
+            value = self.ranges[name]
+            if not isinstance(value, (list, tuple)):
+                return float(value)
+            low, high = float(value[0]), float(value[1])
+            return float(math.exp(rng.uniform(math.log(low), math.log(high)))) if log else float(rng.uniform(low, high))
+
+        multiplicity = int(round(draw("tracks", log=True)))
+        changes: dict[str, Any] = {"field_tesla": draw("field_tesla", log=True),
+                                   "chamber_width_m": draw("chamber_width_m"), "tracks": (multiplicity, multiplicity)}
+        if rng.random() < float(self.ranges["mix_probability"]):
+            changes["species_mix"] = dict(zip(FAMILIES, rng.dirichlet(np.ones(len(FAMILIES))).round(4).tolist(),
+                                              strict=True))
+        return self.base.with_(**changes)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        from sciarch_datasets.tracks.optics import simulate_picture
+
+        cfg = self.config(index)
+        picture = simulate_picture(cfg, self.seed * 1_000_003 + self.epoch, index)
+        return picture_sample(picture, cfg, labels=self.labels, names=self.names, min_box_px=self.min_box_px)
+
+
+def picture_sample(picture: Any, cfg: Any, *, labels: str, names: list[str],
+                   min_box_px: float = 8.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """A simulated picture as (image, target), the sample :class:`~.data.TrackPictureSet` makes."""
+    from sciarch_datasets.tracks.optics import truth_attributes
+
+    from .data import _pad_boxes, label_of
+
+    width, height = cfg.image_size
+    annotated = [t for t in picture.tracks if t.annotated]
+    index_of = {id(t): i for i, t in enumerate(annotated)}
+    records = [SimpleNamespace(attributes=truth_attributes(t, cfg), category=t.particle.species.name,
+                               annotation_id=i) for i, t in enumerate(annotated)]
+    boxes = np.array([(x, y, x + w, y + h) for x, y, w, h in (t.box() for t in annotated)],
+                     dtype=np.float32).reshape(-1, 4)
+    boxes = _pad_boxes(boxes, min_box_px, width, height)
+    xy = [t.hits for t in picture.tracks if len(t.hits)]
+    owner = [np.full(len(t.hits), index_of.get(id(t), -2 - t.particle.index), dtype=np.int64)
+             for t in picture.tracks if len(t.hits)]
+    hits = np.concatenate(xy) if xy else np.zeros((0, 2))
+    owners = np.concatenate(owner) if owner else np.zeros(0, dtype=np.int64)
+    inside = (hits[:, 0] >= 0) & (hits[:, 0] < width) & (hits[:, 1] >= 0) & (hits[:, 1] < height)
+    hits, owners = hits[inside], owners[inside]
+    target = {
+        "boxes": torch.from_numpy(boxes),
+        "labels": torch.tensor([label_of(r, labels, names) for r in records], dtype=torch.int64),
+        "hits": torch.from_numpy(hits.astype(np.float32)),
+        "hit_owner": torch.from_numpy(owners),
+        "hit_order": torch.from_numpy(hit_order(owners)),
+        "pt": torch.tensor([float(r.attributes["pt_gev"]) for r in records], dtype=torch.float64),
+        "charge": torch.tensor([int(r.attributes["charge"]) for r in records], dtype=torch.int64),
+        "image_id": torch.tensor(0),
+        "size": torch.tensor(picture.image.shape[:2]),
+    }
+    image = torch.from_numpy(np.ascontiguousarray(picture.image)).float().div_(255.0).expand(3, -1, -1).contiguous()
+    return image, target

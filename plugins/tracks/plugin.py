@@ -15,6 +15,10 @@ PACKAGE = "sciarch_tracks"
 @hookimpl
 def sciarch_models():
     return [
+        ModelSpec(name="hit-rcnn", builder=f"{PACKAGE}.hit_rcnn:hit_rcnn", task="track finding",
+                  summary="two-stage: RPN proposals, then each track's hits (a membership head over the hits in "
+                          "and near the box); charge and p_T from the fitted curve",
+                  paper="Ren et al., Faster R-CNN, NeurIPS 2015; He et al., Mask R-CNN, ICCV 2017 (mask over hits)"),
         ModelSpec(name="faster-rcnn", builder=f"{PACKAGE}.faster_rcnn:faster_rcnn", task="track detection",
                   summary="Faster R-CNN (ResNet/MobileNetV3-FPN) with thin-track anchors, hard or Soft-NMS",
                   paper="Ren et al., Faster R-CNN, NeurIPS 2015; Lin et al., FPN, CVPR 2017"),
@@ -57,6 +61,8 @@ def _recipe(name: str, summary: str, expected: tuple = ()) -> RecipeSpec:
 @hookimpl
 def sciarch_recipes():
     return [
+        _recipe("hit-rcnn", "Hit R-CNN: the track detector, trained on pictures simulated on the fly with randomised "
+                "physics (one CPU thread, about 15 min)"),
         _recipe("mask-rcnn", "Mask R-CNN (ResNet-18-FPN) on simulated 256-pixel pictures, CPU-sized",
                 expected=(("test/efficiency", "0.05–0.13 (192 steps from scratch on CPU; two machines)",
                            "benchmarks/results/tracks_mask_rcnn_default.md, docs/tracks.md"),)),

@@ -50,13 +50,18 @@ class TrackDetection(sciarch.Task):
     value when ``choose_threshold`` picks one on each validation among ``THRESHOLDS``;
     ``mask_threshold``: mask probability for a hit to join a track; ``hit_tolerance_px``: arc
     distance for box-only detectors; ``min_hits``: fewest hits a found track needs;
-    ``max_dets``: COCO's detection cap; ``draw_pictures``: pictures drawn when tested.
+    ``max_dets``: COCO's detection cap; ``draw_pictures``: pictures drawn when tested;
+    ``member_threshold``: membership probability for a hit to join a track (Hit R-CNN, whose
+    tracks come from :mod:`.curves`, with the charge from their curvature).
+
+    The field and pixel size used for momenta are the data's (its ``hints()``) whenever the task
+    is validated or tested, so ``sciarch evaluate RUN --data field_tesla=…`` scores with them.
     """
 
     def __init__(self, model: torch.nn.Module, *, field_tesla: float = 1.5, pixel_size_m: float = 1.0 / 256,
                  class_names: list[str] | None = None, score_threshold: float = 0.5, mask_threshold: float = 0.3,
                  hit_tolerance_px: float = 1.5, min_hits: int = 5, max_dets: int = 300, coco_ap: bool = True,
-                 draw_pictures: int = 4, choose_threshold: bool = True) -> None:
+                 draw_pictures: int = 4, choose_threshold: bool = True, member_threshold: float = 0.5) -> None:
         super().__init__(model)
         self.field_tesla, self.pixel_size_m = field_tesla, pixel_size_m
         self.class_names = list(class_names) if class_names else ["track"]
@@ -66,6 +71,8 @@ class TrackDetection(sciarch.Task):
         self.hit_tolerance_px, self.min_hits, self.max_dets = hit_tolerance_px, min_hits, max_dets
         self.coco_ap, self.draw_pictures = coco_ap, draw_pictures
         self.masks = _has_masks(model)
+        self.takes_hits = bool(getattr(model, "takes_hits", False))
+        self.member_threshold = member_threshold
         self._scores: dict[str, tuple[TrackScore, CocoScore | None]] = {}
         self._drawn = 0
 
@@ -89,7 +96,11 @@ class TrackDetection(sciarch.Task):
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         images, targets = batch
-        losses = self.model(images, self._model_targets(targets))
+        if self.takes_hits:
+            keys = ("boxes", "labels", "hit_owner", "hit_order")
+            losses = self.model(images, [t["hits"] for t in targets], [{k: t[k] for k in keys} for t in targets])
+        else:
+            losses = self.model(images, self._model_targets(targets))
         loss = sum(losses.values())
         self.log("train/loss", loss, prog_bar=True, batch_size=len(images))
         for name, value in losses.items():
@@ -104,6 +115,12 @@ class TrackDetection(sciarch.Task):
         return [self.score_threshold]
 
     def _start(self, stage: str) -> None:
+        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        if datamodule is not None and hasattr(datamodule, "hints"):
+            # momenta in the field and pixel size of the data scored, not of the training data
+            hints = datamodule.hints()
+            self.field_tesla = float(hints.get("field_tesla", self.field_tesla))
+            self.pixel_size_m = float(hints.get("pixel_size_m", self.pixel_size_m))
         coco = CocoScore(self.class_names, max_dets=self.max_dets, masks=self.masks) if self.coco_ap else None
         self._scores[stage] = ({t: TrackScore() for t in self._thresholds(stage)}, coco)
         self._drawn = 0
@@ -114,8 +131,39 @@ class TrackDetection(sciarch.Task):
     def on_test_epoch_start(self) -> None:
         self._start("test")
 
+    def _evaluate_hits(self, images: list, targets: list, stage: str) -> None:
+        from .curves import score_tracks, tracks_from_members
+
+        with torch.no_grad():
+            outputs = self.model(images, [t["hits"] for t in targets])
+        by_threshold, coco = self._scores[stage]
+        for image, output, target in zip(images, outputs, targets, strict=True):
+            hits = target["hits"].numpy().astype(np.float64)
+            _, found = tracks_from_members(output, hits, field_tesla=self.field_tesla, pixel_size_m=self.pixel_size_m,
+                                           min_hits=self.min_hits, member_threshold=self.member_threshold,
+                                           score_threshold=min(by_threshold))
+            # detections claim hits best first: a higher threshold keeps a prefix of the same tracks
+            for threshold, score in by_threshold.items():
+                score_tracks([t for t in found if t.score >= threshold], target, score, self.class_names,
+                             min_hits=self.min_hits)
+            if coco is not None:
+                coco.add_picture(to_numpy({k: output[k] for k in ("boxes", "scores", "labels")}), target)
+            if stage == "test" and self.artifact_dir is not None and self._drawn < self.draw_pictures:
+                from .draw import draw_tracks
+
+                kept = [t for t in found if t.score >= self.score_threshold]
+                picture = (image[0].cpu().numpy() * 255).round().astype(np.uint8)
+                draw_tracks(picture, target["hits"].numpy(), kept, self.class_names,
+                            Path(self.artifact_dir) / f"picture_{self._drawn}.png",
+                            title=f"{len(kept)} found / {len(target['labels'])} true tracks",
+                            true_boxes=target["boxes"].numpy())
+                self._drawn += 1
+
     def _evaluate(self, batch: Any, stage: str) -> None:
         images, targets = batch
+        if self.takes_hits:
+            self._evaluate_hits(images, targets, stage)
+            return
         with torch.no_grad():
             outputs = self.model(images)
         by_threshold, coco = self._scores[stage]

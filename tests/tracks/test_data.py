@@ -63,11 +63,15 @@ def test_the_data_module_simulates_once_and_fills_in_the_model_and_task(tmp_path
     hints = module.hints()
     assert hints == {"num_classes": 5, "image_size": 64, "field_tesla": 2.0, "pixel_size_m": 0.5 / 64,
                      "class_names": ["light-", "light+", "heavy-", "heavy+"]}
-    module.prepare_data()
-    stamp = (module.split_folder("train") / "annotations.json").stat().st_mtime_ns
-    module.prepare_data()  # cached: not simulated again
-    assert (module.split_folder("train") / "annotations.json").stat().st_mtime_ns == stamp
+    module.prepare_data()  # nothing yet: each stage simulates the splits it needs
+    assert not module.split_folder("train").exists()
     module.setup("fit")
+    stamp = (module.split_folder("train") / "annotations.json").stat().st_mtime_ns
+    assert (module.split_folder("val") / "annotations.json").is_file() and not module.split_folder("test").exists()
+    again = BubbleChamberPictures(train_pictures=2, val_pictures=1, test_pictures=1, image_size=64, tracks=(2, 4),
+                                  simulate_workers=1, field_tesla=2.0, chamber_width_m=0.5)
+    again.setup("fit")  # cached: not simulated again
+    assert (module.split_folder("train") / "annotations.json").stat().st_mtime_ns == stamp
     images, targets = next(iter(module.train_dataloader()))
     assert len(images) == 2 and images[0].shape == (3, 64, 64)
     assert {"boxes", "labels", "masks", "hits", "hit_owner", "pt", "charge", "size"} <= set(targets[0])
