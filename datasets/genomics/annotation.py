@@ -35,7 +35,10 @@ CANONICAL_TAGS = ("ensembl_canonical", "mane_select")
 TRANSCRIPT_FEATURES = {"transcript", "mrna"}
 GENE_FEATURES = {"gene"}
 
-AnnotationFormat = Literal["auto", "gtf", "gff3", "genbank"]
+AnnotationFormat = Literal["auto", "gtf", "gff3", "genbank", "spliceai"]
+
+#: the header of SpliceAI's gene annotation tables (``spliceai/annotations/grch37.txt``, ``grch38.txt``)
+SPLICEAI_TABLE_COLUMNS = ("#NAME", "CHROM", "STRAND", "TX_START", "TX_END", "EXON_START", "EXON_END")
 
 
 def normalise_tag(tag: str) -> str:
@@ -140,6 +143,8 @@ def detect_format(path: str | os.PathLike) -> str:
                 break
             if line.startswith("LOCUS"):
                 return "genbank"
+            if tuple(line.rstrip("\r\n").split("\t")[:7]) == SPLICEAI_TABLE_COLUMNS:
+                return "spliceai"
             if line.startswith("##gff-version"):
                 return "gff3"
             if line.startswith("#") or not line.strip():
@@ -147,8 +152,8 @@ def detect_format(path: str | os.PathLike) -> str:
             columns = line.rstrip("\n").split("\t")
             if len(columns) == 9:
                 return "gtf" if '"' in columns[8] or re.search(r"\bgene_id \S", columns[8]) else "gff3"
-    raise sciarch.DataError("cannot tell the annotation format (expected GTF, GFF3 or GenBank); "
-                            "name the file .gtf, .gff3 or .gbk", file=path)
+    raise sciarch.DataError("cannot tell the annotation format (expected GTF, GFF3, GenBank or SpliceAI's "
+                            "table); name the file .gtf, .gff3 or .gbk", file=path)
 
 
 class _ContigBuilder:
@@ -499,13 +504,71 @@ def _first(attrs: dict[str, list[str]], *keys: str) -> str:
 
 def read_annotation(path: str | os.PathLike, *, format: AnnotationFormat = "auto",
                     report: sciarch.BadRecords | None = None) -> Iterator[tuple[str, list[Gene]]]:
-    """Stream a GTF or GFF3 annotation contig by contig (see :func:`read_gtf`, :func:`read_gff3`)."""
+    """Stream a GTF, GFF3 or SpliceAI annotation table contig by contig (see :func:`read_gtf`,
+    :func:`read_gff3`, :func:`read_spliceai_table`)."""
     fmt = detect_format(path) if format == "auto" else format
     if fmt == "gtf":
         return read_gtf(path, report)
+    if fmt == "spliceai":
+        return read_spliceai_table(path, report)
     if fmt == "gff3":
         return read_gff3(path, report)
     raise sciarch.UsageError(f"{path}: {fmt} is read with read_genbank (it carries its own sequence)")
+
+
+def read_spliceai_table(path: str | os.PathLike,
+                        report: sciarch.BadRecords | None = None) -> Iterator[tuple[str, list[Gene]]]:
+    """SpliceAI's gene table, contig by contig: one transcript per gene, tab-separated columns
+    ``#NAME CHROM STRAND TX_START TX_END EXON_START EXON_END`` with 0-based starts, 1-based
+    (end-excluded) ends and comma-separated exon lists (each with a trailing comma), as in the
+    ``grch37.txt``/``grch38.txt`` files the ``spliceai`` package ships. Each transcript counts as its
+    gene's canonical one. Malformed rows are skipped and reported with their line numbers."""
+    source = str(path)
+    report = report if report is not None else sciarch.BadRecords(source=source)
+    contigs: dict[str, list[Gene]] = {}
+    with open_text(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            columns = line.rstrip("\r\n").split("\t")
+            if number == 1:
+                if tuple(columns[:7]) != SPLICEAI_TABLE_COLUMNS:
+                    raise sciarch.DataError(f"not a SpliceAI annotation table: the header must be "
+                                            f"{' '.join(SPLICEAI_TABLE_COLUMNS)}", file=path, record="line 1")
+                continue
+            if not line.strip():
+                continue
+
+            def bad(problem: str, number: int = number) -> None:
+                report.skip(problem, file=source, record=f"line {number}", kind="malformed line")
+
+            if len(columns) < 7:
+                bad(f"expected 7 tab-separated columns, found {len(columns)}")
+                continue
+            name, chrom, strand, tx_start, tx_end, starts, ends = columns[:7]
+            if strand not in ("+", "-"):
+                bad(f"strand {strand!r} is neither + nor -")
+                continue
+            try:
+                lo, hi = int(tx_start), int(tx_end)
+                exon_starts = [int(v) for v in starts.split(",") if v.strip()]
+                exon_ends = [int(v) for v in ends.split(",") if v.strip()]
+            except ValueError:
+                bad("a coordinate is not a whole number")
+                continue
+            exons = tuple(zip(exon_starts, exon_ends, strict=False))
+            if not exons or len(exon_starts) != len(exon_ends):
+                bad(f"{len(exon_starts)} exon starts and {len(exon_ends)} exon ends")
+                continue
+            if any(s >= e for s, e in exons) or any(exons[i][1] > exons[i + 1][0] for i in range(len(exons) - 1)):
+                bad("exons reversed, unsorted or overlapping")
+                continue
+            if not (lo <= exons[0][0] and exons[-1][1] <= hi) or lo < 0:
+                bad(f"exons run outside the transcript {lo}-{hi}")
+                continue
+            transcript = Transcript(id=name, gene_id=name, chrom=chrom, strand=strand, exons=exons,
+                                    tags=frozenset({"ensembl_canonical"}))
+            contigs.setdefault(chrom, []).append(Gene(id=name, chrom=chrom, strand=strand,
+                                                      transcripts=[transcript], name=name))
+    yield from contigs.items()
 
 
 # -- GenBank -----------------------------------------------------------------------------------

@@ -48,21 +48,24 @@ def predict_command(run_path: Path, fasta: Path, region: str | None, strand: str
               help="A run directory of a splice recipe, or a checkpoint file in one.")
 @click.option("--vcf", required=True, type=click.Path(path_type=Path), help="Variants (VCF, plain or gzip).")
 @click.option("--fasta", required=True, type=click.Path(path_type=Path), help="Reference FASTA the VCF is on.")
-@click.option("--annotation", required=True, type=click.Path(path_type=Path),
-              help="Genes (GTF or GFF3): a variant is scored for each gene containing it, on its strand.")
+@click.option("--annotation", "-A", required=True, type=click.Path(path_type=Path),
+              help="Genes: GTF, GFF3, or SpliceAI's annotation table (its grch37.txt / grch38.txt format); a "
+                   "variant is scored for each gene containing it, on its strand.")
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path), help="Annotated VCF to write.")
-@click.option("--distance", "-D", type=int, default=50, show_default=True,
-              help="Score sites within this many bases of the variant (SpliceAI's -D).")
+@click.option("--distance", "-D", type=click.IntRange(0, 4999), default=50, show_default=True,
+              help="Score sites within this many bases of the variant (SpliceAI's -D, 0-4999).")
+@click.option("--mask", "-M", type=click.IntRange(0, 1), default=0, show_default=True,
+              help="1: write 0 for gains at the annotated exon boundary and losses elsewhere (SpliceAI's -M).")
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--device", default="auto", show_default=True)
 def score_variants_command(run_path: Path, vcf: Path, fasta: Path, annotation: Path, output: Path, distance: int,
-                           batch_size: int, device: str) -> None:
+                           mask: int, batch_size: int, device: str) -> None:
     """Add SpliceAI-style delta scores (acceptor/donor gain/loss) to a VCF's INFO."""
     from sciarch import Run, console
 
     from .variants import score_variants
 
-    result = score_variants(Run(run_path), vcf, fasta, annotation, output, distance=distance,
+    result = score_variants(Run(run_path), vcf, fasta, annotation, output, distance=distance, mask=bool(mask),
                             batch_size=batch_size, device=device)
     skipped = result["skipped"]
     why = ", ".join(f"{n} {reason}" for reason, n in skipped["reasons"].items())

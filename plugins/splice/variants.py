@@ -10,7 +10,10 @@ window gives, as in SpliceAI (Jaganathan et al., 2019):
 and ``DP_*``, the offset from the variant (genome orientation) where each maximum lies. Deletions
 score the deleted positions as 0 on the alternative allele; insertions take the maximum over the
 inserted bases. Output: the input VCF with ``SpliceAI=ALLELE|SYMBOL|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|
-DP_AL|DP_DG|DP_DL`` in INFO (one entry per allele and gene, comma-separated); variants that cannot be
+DP_AL|DP_DG|DP_DL`` in INFO (one entry per allele and gene, comma-separated). With ``mask`` (SpliceAI's
+``-M 1``) a gain at the annotated exon boundary nearest the variant and a loss elsewhere score 0.
+Genes come from a GTF/GFF3 (each gene's canonical transcript gives the exon boundaries) or from
+SpliceAI's own annotation table (``grch38.txt``). Variants that cannot be
 scored (multi-base substitutions and complex indels, symbolic alleles, deletions longer than 2D)
 get ``.`` scores as SpliceAI writes them. Variants whose REF does not match the FASTA, or on contigs
 the FASTA lacks, are reported and written out unannotated. Work is batched: windows of equal length
@@ -46,6 +49,14 @@ class GeneSpan:
     end: int
     strand: str
     name: str
+    #: 1-based positions of the annotated exon boundaries (first and last base of each exon)
+    boundaries: tuple[int, ...] = ()
+
+    def nearest_boundary(self, pos: int) -> int | None:
+        """Offset from 1-based ``pos`` to the closest exon boundary (SpliceAI: the first of a tie)."""
+        if not self.boundaries:
+            return None
+        return min((b - pos for b in self.boundaries), key=abs)
 
 
 class GeneIndex:
@@ -77,12 +88,15 @@ class GeneIndex:
 
 
 def _span(gene: Gene) -> GeneSpan:
-    return GeneSpan(gene.start, gene.end, gene.strand, gene.name or gene.id)
+    exons = gene.canonical().exons
+    boundaries = tuple(sorted({s + 1 for s, _ in exons} | {e for _, e in exons}))
+    return GeneSpan(gene.start, gene.end, gene.strand, gene.name or gene.id, boundaries)
 
 
 @dataclass
 class _Job:
     record: int  # index in the chunk
+    pos: int  # 1-based
     allele: str
     gene: GeneSpan
     ref_codes: np.ndarray
@@ -100,7 +114,10 @@ def _window(reference: Reference, chrom: str, pos0: int, wid: int, gene: GeneSpa
     return codes
 
 
-def _deltas(y_ref: np.ndarray, y_alt: np.ndarray, ref_len: int, alt_len: int, cov: int) -> tuple[list[float], list[int]]:
+def _deltas(y_ref: np.ndarray, y_alt: np.ndarray, ref_len: int, alt_len: int, cov: int,
+            boundary: int | None = None) -> tuple[list[float], list[int]]:
+    """Δ scores and offsets; with ``boundary`` (the offset of the annotated exon boundary nearest the
+    variant: SpliceAI's ``-M 1``), a gain at it and a loss anywhere else score 0."""
     if ref_len > alt_len:  # deletion: deleted positions score 0 on the alternative allele
         gap = np.zeros((ref_len - alt_len, 3), dtype=y_alt.dtype)
         y_alt = np.concatenate([y_alt[:cov // 2 + alt_len], gap, y_alt[cov // 2 + alt_len:]])
@@ -111,13 +128,21 @@ def _deltas(y_ref: np.ndarray, y_alt: np.ndarray, ref_len: int, alt_len: int, co
     columns = [delta[:, 1], -delta[:, 1], delta[:, 2], -delta[:, 2]]  # AG, AL, DG, DL
     scores = [float(max(0.0, c.max())) for c in columns]
     offsets = [int(c.argmax()) - cov // 2 for c in columns]
+    if boundary is not None:
+        for i, gain in enumerate((True, False, True, False)):  # AG, AL, DG, DL
+            if (offsets[i] == boundary) == gain:
+                scores[i] = 0.0
     return scores, offsets
 
 
 def score_vcf(model: torch.nn.Module, vcf: str | Path, fasta: str | Path, annotation: str | Path, output: str | Path, *,
               distance: int = 50, batch_size: int = 64, chunk: int = 2000, flank: Literal["N", "genome"] = "N",
-              device: str = "auto") -> dict[str, Any]:
-    """Annotate ``vcf`` with Δ scores into ``output`` (atomically); returns counts and the bad-record report."""
+              mask: bool = False, device: str = "auto") -> dict[str, Any]:
+    """Annotate ``vcf`` with Δ scores into ``output`` (atomically); returns counts and the bad-record report.
+
+    ``mask`` (SpliceAI's ``-M 1``): a gain at the annotated exon boundary nearest the variant, and a
+    loss anywhere but there, are written as 0 (the offsets are kept), as SpliceAI masks them.
+    """
     if distance < 0:
         raise sciarch.UsageError(f"distance must be >= 0, got {distance}")
     dev = pick_device(device)
@@ -134,7 +159,7 @@ def score_vcf(model: torch.nn.Module, vcf: str | Path, fasta: str | Path, annota
 
         def flush() -> None:
             _score_chunk(pending, out, model, reference, index, report, counts, dev=dev, cov=cov, wid=wid,
-                         batch_size=batch_size, mask_outside=flank == "N")
+                         batch_size=batch_size, mask_outside=flank == "N", mask=mask)
             pending.clear()
 
         for line, record in read_vcf(vcf, report):
@@ -161,7 +186,7 @@ def score_vcf(model: torch.nn.Module, vcf: str | Path, fasta: str | Path, annota
 
 def _score_chunk(pending: list[tuple[str, VcfRecord | None]], out: Any, model: torch.nn.Module, reference: Reference,
                  index: GeneIndex, report: sciarch.BadRecords, counts: dict[str, int], *, dev: torch.device,
-                 cov: int, wid: int, batch_size: int, mask_outside: bool) -> None:
+                 cov: int, wid: int, batch_size: int, mask_outside: bool, mask: bool = False) -> None:
     jobs: list[_Job] = []
     usable: set[int] = set()
     for i, (_, record) in enumerate(pending):
@@ -195,7 +220,7 @@ def _score_chunk(pending: list[tuple[str, VcfRecord | None]], out: Any, model: t
                 alt_codes = None
                 if scorable:
                     alt_codes = np.concatenate([ref_codes[:wid // 2], encode(alt), ref_codes[wid // 2 + ref_len:]])
-                jobs.append(_Job(i, alt, gene, ref_codes, alt_codes, ref_len, alt_len))
+                jobs.append(_Job(i, record.pos, alt, gene, ref_codes, alt_codes, ref_len, alt_len))
     # score windows of equal length together (all SNVs share one length; each indel size its own)
     results: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     groups: dict[int, list[tuple[int, np.ndarray, str]]] = {}
@@ -217,7 +242,8 @@ def _score_chunk(pending: list[tuple[str, VcfRecord | None]], out: Any, model: t
     for j, job in enumerate(jobs):
         if j in results:
             y_ref, y_alt = results[j]
-            scores, offsets = _deltas(y_ref, y_alt, job.ref_len, job.alt_len, cov)
+            boundary = job.gene.nearest_boundary(job.pos) if mask else None
+            scores, offsets = _deltas(y_ref, y_alt, job.ref_len, job.alt_len, cov, boundary)
             entry = "|".join([job.allele, job.gene.name, *(f"{s:.2f}" for s in scores), *(str(o) for o in offsets)])
             counts["scored"] += 1
         else:

@@ -137,3 +137,69 @@ def test_predict_in_segments_gives_the_same_scores(tmp_path, small_genome, motif
     predict_to_file(motif_model, fasta, tmp_path / "pieces.bedgraph", block_length=7, segment_blocks=1)
     assert per_base(tmp_path / "whole.bedgraph") == per_base(tmp_path / "pieces.bedgraph")
     assert not list(tmp_path.glob(".tracks-*"))  # temporary track files are gone
+
+
+# SpliceAI's own annotation table for the same two genes: 0-based starts, end-excluded ends
+TABLE = ("#NAME\tCHROM\tSTRAND\tTX_START\tTX_END\tEXON_START\tEXON_END\n"
+         "PLUSG\tchrV\t+\t4\t30\t4,21,\t14,30,\n"
+         "MINUSG\tchrV\t-\t34\t58\t34,46,\t40,58,\n")
+
+
+def test_spliceai_annotation_table_scores_as_the_gtf(tmp_path, small_genome, motif_model):
+    from sciarch_datasets.genomics.annotation import detect_format, read_annotation
+
+    fasta, gtf = small_genome
+    table = tmp_path / "genes.txt"
+    table.write_text(TABLE + "BAD\tchrV\t*\t1\t5\t1,\t5,\nODD\tchrV\t+\t1\t9\t1,6,\t5,\nREV\tchrV\t+\t1\t9\t6,\t3,\n")
+    assert detect_format(table) == "spliceai"
+    report = sciarch.BadRecords(source=str(table))
+    genes = {g.name: g for _, found in read_annotation(table, report=report) for g in found}
+    from_gtf = {g.name: g for _, found in read_annotation(gtf) for g in found}
+    assert set(genes) == {"PLUSG", "MINUSG"} and report.count == 3
+    assert [r["record"] for r in report.to_dict()["records"]] == ["line 4", "line 5", "line 6"]
+    for name in genes:
+        assert genes[name].canonical().exons == from_gtf[name].canonical().exons
+        assert genes[name].strand == from_gtf[name].strand
+    vcf = _vcf(tmp_path, [("chrV", 16, "a", "T", "A", ".", "PASS", "."), ("chrV", 46, "b", "C", "T", ".", "PASS", "."),
+                          ("chrV", 19, "c", "CAG", "C", ".", "PASS", ".")])
+    score_vcf(motif_model, vcf, fasta, gtf, tmp_path / "gtf.vcf", distance=6)
+    score_vcf(motif_model, vcf, fasta, table, tmp_path / "table.vcf", distance=6)
+    assert (tmp_path / "gtf.vcf").read_text() == (tmp_path / "table.vcf").read_text()
+    with pytest.raises(sciarch.DataError, match="header"):
+        (tmp_path / "headless.txt").write_text("#NAME\tCHROM\n")
+        list(read_annotation(tmp_path / "headless.txt", format="spliceai"))
+
+
+def test_mask_zeroes_gains_at_annotated_boundaries_and_losses_elsewhere(tmp_path, motif_model):
+    """SpliceAI's -M 1, on a gene with exons 5-40 and 61-75 (1-based; boundaries 5, 40, 61, 75)."""
+    seq = list("C" * 80)
+    seq[41], seq[49], seq[50] = "T", "G", "T"  # T at 42 (a G at 41 makes GT: donor at 40); GT at 50-51: donor at 49
+    fasta = tmp_path / "w.fa"
+    fasta.write_text(">chrW\n" + "".join(seq) + "\n")
+    table = tmp_path / "w.txt"
+    table.write_text("#NAME\tCHROM\tSTRAND\tTX_START\tTX_END\tEXON_START\tEXON_END\nWG\tchrW\t+\t4\t75\t4,60,\t40,75,\n")
+    vcf = tmp_path / "w.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                   "chrW\t41\tgain_at_boundary\tC\tG\t.\t.\t.\n"      # donor gained at 40: annotated, masked
+                   "chrW\t50\tloss_elsewhere\tG\tC\t.\t.\t.\n")       # donor at 49 lost: not annotated, masked
+    results = {}
+    for mask in (False, True):
+        out = tmp_path / f"m{int(mask)}.vcf"
+        score_vcf(motif_model, vcf, fasta, table, out, distance=12, mask=mask)
+        results[mask] = {line.split("\t")[2]: _info(line)["SpliceAI"].split("|")
+                         for line in out.read_text().splitlines() if not line.startswith("#")}
+    plain, masked = results[False], results[True]
+    assert plain["gain_at_boundary"][4] == "1.00" and plain["gain_at_boundary"][8] == "-1"
+    assert masked["gain_at_boundary"][4] == "0.00" and masked["gain_at_boundary"][8] == "-1"  # offsets kept
+    assert plain["loss_elsewhere"][5] == "1.00" and plain["loss_elsewhere"][9] == "-1"
+    assert masked["loss_elsewhere"][5] == "0.00"
+
+
+def test_mask_keeps_a_loss_at_an_annotated_site_and_distance_goes_to_4999(tmp_path, small_genome, motif_model):
+    fasta, gtf = small_genome
+    vcf = _vcf(tmp_path, [("chrV", 16, "snv_loss", "T", "A", ".", "PASS", ".")])  # donor at 14 (annotated) lost
+    for distance in (6, 4999):
+        out = tmp_path / f"d{distance}.vcf"
+        score_vcf(motif_model, vcf, fasta, gtf, out, distance=distance, mask=True)
+        fields = _info(out.read_text().splitlines()[-1])["SpliceAI"].split("|")
+        assert fields[5] == "1.00" and fields[9] == "-2"
