@@ -390,6 +390,57 @@ def predict_command(run: Path, input_path: Path, output_path: Path, options: tup
     console.print(f"predictions written to {output_path}")
 
 
+@cli.command("inspect")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--as", "as_kind", type=click.Choice(["architecture", "model", "run"]), default=None,
+              help="For a name that is both a recipe and a model: which to inspect.")
+@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON on standard output.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
+              help="Write the roofline (and receptive field against depth) to this PNG.")
+def inspect_command(names: tuple[str, ...], as_kind: str | None, as_json: bool, plot_path: Path | None) -> None:
+    """Measure architectures (registered models), models (recipes) and fit models (runs) the same
+    way: layers, parameters, MACs and FLOPs per example, activation memory, receptive field or
+    message-passing hops, arithmetic intensity on this machine's roofline, throughput."""
+    from rich.table import Table
+
+    from ..inspection import inspect_target, json_ready, plot, resolve_target, summary_rows
+
+    reports = [inspect_target(resolve_target(name, as_kind={"run": "fit model"}.get(as_kind, as_kind)))
+               for name in names]
+    if plot_path is not None:
+        plot(reports, plot_path)
+    if as_json:
+        _print_json(json_ready([r.to_dict() for r in reports]))
+        return
+    rows = [dict(summary_rows(r)) for r in reports]
+    labels = list(dict.fromkeys(label for row in rows for label in row))
+    table = Table(title="sciarch inspect", show_lines=False)
+    table.add_column("")
+    for report in reports:
+        table.add_column(report.name, overflow="fold")
+    for label in labels:
+        table.add_row(label, *(row.get(label, "-") for row in rows))
+    console.print(table)
+    if len(reports) == 1:
+        facts = reports[0].facts
+        if facts.get("layers"):
+            layers = Table(title="layers (one level down)")
+            for column in ("name", "type", "output", "params", "calls"):
+                layers.add_column(column, justify="right" if column in ("params", "calls") else "left")
+            for layer in facts["layers"]:
+                layers.add_row(layer["name"], layer["type"], layer["output"], f"{layer['params']:,}",
+                               str(layer["calls"]))
+            console.print(layers)
+        free = Table(title="free parameters (the builder's arguments)")
+        for column in ("argument", "type", "default", "value here"):
+            free.add_column(column)
+        for arg in facts.get("free_parameters", []):
+            free.add_row(arg["name"], arg["type"], arg["default"], arg["value"])
+        console.print(free)
+    if plot_path is not None:
+        console.print(f"plot written to {plot_path}")
+
+
 @cli.command("new-plugin")
 @click.argument("name")
 @click.option("--path", "parent", type=click.Path(path_type=Path), default=Path("."), show_default=True,
