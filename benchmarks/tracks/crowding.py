@@ -3,6 +3,7 @@ detector (Faster R-CNN), a one-stage detector (RetinaNet) and the Hough transfor
 
     python benchmarks/tracks/crowding.py [--minutes 60] [--pictures 12]
     python benchmarks/tracks/crowding.py --two-stage RUN --one-stage RUN [--pictures 12]
+    python benchmarks/tracks/crowding.py --add --hit-rcnn RUN [--first-stages rpn hough]
 
 Trains the recipes tracks/crowding and tracks/crowding-one-stage (same pictures: 5–100 primary
 tracks each, same MobileNetV3-FPN backbone and anchors) for ``--minutes`` each, unless trained runs
@@ -31,6 +32,14 @@ def main() -> None:
     parser.add_argument("--one-stage", type=Path, default=None)
     parser.add_argument("--masks", type=Path, default=None,
                         help="A run of tracks/crowding-masks (Mask R-CNN) to score as well.")
+    parser.add_argument("--hit-rcnn", type=Path, default=None,
+                        help="A run of tracks/hit-rcnn (Hit R-CNN) to score as well (with --add: added).")
+    parser.add_argument("--first-stages", nargs="+", default=["rpn"], choices=("rpn", "hough", "hybrid"),
+                        help="Hit R-CNN's first stages to score: its RPN, the Hough transform's arcs as proposals, "
+                             "or both (the Hough variants keep the run's own threshold: a validation scan would "
+                             "run the Hough transform on every validation picture).")
+    parser.add_argument("--skip-box-detectors", action="store_true",
+                        help="Neither train nor score Faster R-CNN/RetinaNet (e.g. only --hit-rcnn).")
     parser.add_argument("--minutes", type=int, default=60)
     parser.add_argument("--pictures", type=int, default=12)
     parser.add_argument("--multiplicities", type=int, nargs="+", default=[5, 10, 20, 40, 70, 100])
@@ -62,6 +71,8 @@ def main() -> None:
     if args.only != "classical":
         for name, recipe, given in (("two-stage (Faster R-CNN)", "tracks/crowding", args.two_stage),
                                     ("one-stage (RetinaNet)", "tracks/crowding-one-stage", args.one_stage)):
+            if given is None and args.skip_box_detectors:
+                continue
             if given is None:
                 limit = f"trainer.max_time=00:{args.minutes // 60:02d}:{args.minutes % 60:02d}:00"
                 given = train(load(recipe, overrides=[limit]))
@@ -71,10 +82,12 @@ def main() -> None:
                 runs["two-stage + Soft-NMS"] = f"{given}@soft-gaussian"
         if args.masks is not None:
             runs["two-stage with masks (Mask R-CNN)"] = args.masks
+        runs.update(hit_rcnn_runs(args))
     work = args.out / "tracks_crowding_work"
     classical = args.only != "detectors"
     result = run_crowding(work, runs, hough=classical, oracles=classical, multiplicities=args.multiplicities,
-                          pictures=args.pictures, label=args.label)
+                          pictures=args.pictures, label=args.label,
+                          keep_thresholds=tuple(n for n in runs if "Hough arcs" in n))
     kept = args.out / "tracks_crowding_classical.json"
     if args.only == "classical":
         sciarch.write_json(kept, result)
@@ -103,6 +116,18 @@ def main() -> None:
     sciarch.console.print(result["table"])
 
 
+HIT_RCNN_NAMES = {"rpn": "Hit R-CNN (two-stage, hits)", "hough": "Hit R-CNN on Hough arcs",
+                  "hybrid": "Hit R-CNN on RPN + Hough arcs"}
+
+
+def hit_rcnn_runs(args: argparse.Namespace) -> dict[str, str]:
+    """The Hit R-CNN run under each first stage asked for (``RUN@hough``: Hough arcs as proposals)."""
+    if args.hit_rcnn is None:
+        return {}
+    return {HIT_RCNN_NAMES[stage]: str(args.hit_rcnn) if stage == "rpn" else f"{args.hit_rcnn}@{stage}"
+            for stage in args.first_stages}
+
+
 def _add(args: argparse.Namespace) -> None:
     """Score the given runs on the committed experiment's pictures and merge their rows into it."""
     import json
@@ -113,13 +138,14 @@ def _add(args: argparse.Namespace) -> None:
     runs = {name: given for name, given in (("two-stage (Faster R-CNN)", args.two_stage),
                                             ("one-stage (RetinaNet)", args.one_stage),
                                             ("two-stage with masks (Mask R-CNN)", args.masks)) if given is not None}
+    runs.update(hit_rcnn_runs(args))
     if not runs:
-        raise SystemExit("--add needs at least one of --two-stage, --one-stage, --masks")
+        raise SystemExit("--add needs at least one of --two-stage, --one-stage, --masks, --hit-rcnn")
     committed = args.out / "tracks_crowding.json"
     earlier = json.loads(committed.read_text())
     work = args.out / "tracks_crowding_work"
     result = run_crowding(work, runs, hough=False, oracles=False, multiplicities=args.multiplicities,
-                          pictures=args.pictures)
+                          pictures=args.pictures, keep_thresholds=tuple(n for n in runs if "Hough arcs" in n))
     if (earlier["pictures_per_multiplicity"], earlier["seed"]) != (args.pictures, result["seed"]):
         raise SystemExit(f"{committed} was measured on other pictures (--pictures {earlier['pictures_per_multiplicity']})")
     rows = [r for r in earlier["rows"] if r["method"] not in runs] + result["rows"]

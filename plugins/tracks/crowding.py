@@ -45,6 +45,31 @@ def crowding_set(multiplicity: int | tuple[int, int], pictures: int, size: int, 
 
 
 ORACLES = ("true boxes", "true masks")
+FIRST_STAGES = ("rpn", "hough", "hybrid")
+
+
+def hit_tracks(task: Any, image: Any, target: dict[str, Any], *, field_tesla: float, pixel_size_m: float,
+               score_threshold: float, first_stage: str = "rpn") -> list:
+    """The tracks a Hit R-CNN run finds in one picture. ``first_stage``: its own RPN's proposals
+    (``rpn``), the boxes of the Hough transform's arcs instead (``hough``), or both (``hybrid``)."""
+    import torch
+
+    from .curves import tracks_from_members
+
+    hits = target["hits"].numpy().astype(np.float64)
+    proposals = None
+    if first_stage != "rpn":
+        from .hough import hough_tracks
+
+        _, arcs = hough_tracks(hits, int(target["size"][1]), int(target["size"][0]), field_tesla=field_tesla,
+                               pixel_size_m=pixel_size_m)
+        boxes = np.array([t.box for t in arcs], dtype=np.float32).reshape(-1, 4)
+        proposals = [torch.from_numpy(boxes)]
+    with torch.no_grad():
+        output = task.model([image], [target["hits"]], proposals=proposals, add_proposals=first_stage == "hybrid")[0]
+    return tracks_from_members(output, hits, field_tesla=field_tesla, pixel_size_m=pixel_size_m,
+                               min_hits=task.min_hits, member_threshold=task.member_threshold,
+                               score_threshold=score_threshold)[1]
 
 
 def _labels_for(names: list[str]) -> str:
@@ -70,6 +95,15 @@ def choose_threshold(task: Any, folder: Path) -> tuple[float, list[dict[str, flo
     scores = {t: TrackScore() for t in thresholds}
     for index in range(len(data)):
         image, target = data[index]
+        if getattr(task, "takes_hits", False):
+            from .curves import score_tracks
+
+            found = hit_tracks(task, image, target, field_tesla=coco.field_tesla, pixel_size_m=coco.pixel_size_m,
+                               score_threshold=min(thresholds), first_stage=getattr(task, "first_stage", "rpn"))
+            for t in thresholds:
+                score_tracks([f for f in found if f.score >= t], target, scores[t], task.class_names,
+                             min_hits=task.min_hits)
+            continue
         with torch.no_grad():
             detections = to_numpy(task.model([image])[0])
         hits = target["hits"].numpy().astype(np.float64)
@@ -89,13 +123,18 @@ def choose_threshold(task: Any, folder: Path) -> tuple[float, list[dict[str, flo
 def run_crowding(out: Path, runs: dict[str, Path | str], *, hough: bool = True,
                  multiplicities: list[int] | tuple[int, ...] = (5, 10, 20, 40, 70, 100), pictures: int = 20,
                  size: int = 256, seed: int = 1000, label: str = "", hough_options: dict | None = None,
-                 validation_pictures: int = 12, oracles: bool = True) -> dict[str, Any]:
+                 validation_pictures: int = 12, oracles: bool = True,
+                 keep_thresholds: tuple[str, ...] = ()) -> dict[str, Any]:
     """Score each run in ``runs`` (name → run directory; ``DIR@soft-gaussian`` runs that detector
-    with Soft-NMS instead of the suppression it was trained with) and, with ``hough``, the Hough
+    with Soft-NMS instead of the suppression it was trained with; for a Hit R-CNN run, ``DIR@hough``
+    or ``DIR@hybrid`` gives it the Hough transform's arcs as proposals, instead of or beside its
+    RPN's) and, with ``hough``, the Hough
     baseline. Every detector's operating threshold is chosen afresh, the same way for all, on
     ``validation_pictures`` pictures of 5–100 tracks (never on the test pictures). With
     ``oracles``, the true boxes (claiming hits smallest first) and the true masks go through the
-    same hit assignment: the ceiling that assignment puts on any box or mask detector."""
+    same hit assignment: the ceiling that assignment puts on any box or mask detector. Runs named in
+    ``keep_thresholds`` keep the threshold chosen when they were trained (e.g. first-stage variants
+    whose Hough transform makes a validation scan slow)."""
     import torch
     from sciarch_datasets.tracks.coco import read_coco
 
@@ -105,15 +144,20 @@ def run_crowding(out: Path, runs: dict[str, Path | str], *, hough: bool = True,
 
     tasks = {}
     for name, spec in runs.items():
-        path, _, suppression = str(spec).partition("@")
+        path, _, variant = str(spec).partition("@")
         task = sciarch.Run(Path(path)).load_task()
-        if suppression:
-            set_suppression(task.model, suppression)  # type: ignore[arg-type]
+        if variant in FIRST_STAGES:  # Hit R-CNN with another first stage
+            task.first_stage = variant
+        elif variant:
+            set_suppression(task.model, variant)  # type: ignore[arg-type]
         tasks[name] = task
     chosen: dict[str, Any] = {}
     if tasks:
         validation = crowding_set((5, 100), validation_pictures, size, seed + 7919)
         for name, task in tasks.items():
+            if name in keep_thresholds:  # the threshold chosen on the run's own validation pictures
+                chosen[name] = {"threshold": task.score_threshold, "scan": "kept from the run"}
+                continue
             threshold, scan = choose_threshold(task, validation)
             task.operating_threshold.fill_(threshold)
             chosen[name] = {"threshold": threshold, "scan": scan}
@@ -153,6 +197,13 @@ def run_crowding(out: Path, runs: dict[str, Path | str], *, hough: bool = True,
                     score_picture(detections, target, score, None, names, field_tesla=field, pixel_size_m=pixel,
                                   score_threshold=0.0, mask_threshold=0.5, tolerance_px=1.5, min_hits=5,
                                   owner=owner, found=found)
+                elif getattr(task, "takes_hits", False):
+                    from .curves import score_tracks
+
+                    found = hit_tracks(task, image, target, field_tesla=field, pixel_size_m=pixel,
+                                       score_threshold=task.score_threshold,
+                                       first_stage=getattr(task, "first_stage", "rpn"))
+                    score_tracks(found, target, score, names, min_hits=task.min_hits)
                 else:
                     with torch.no_grad():
                         detections = to_numpy(task.model([image])[0])
@@ -166,6 +217,7 @@ def run_crowding(out: Path, runs: dict[str, Path | str], *, hough: bool = True,
                          "found_tracks_per_picture": score.found / max(1, len(data)),
                          "efficiency": summary["efficiency"], "fake_rate": summary["fake_rate"],
                          "duplicate_rate": summary["duplicate_rate"],
+                         "charge_accuracy": summary["charge_accuracy"],
                          "momentum_resolution": summary["momentum_resolution"],
                          "seconds_per_picture": seconds / max(1, len(data))})
     result = {"label": label, "machine": machine(), "runs": {k: str(v) for k, v in runs.items()},
@@ -192,12 +244,16 @@ def machine() -> dict[str, Any]:
 
 def table(rows: list[dict[str, Any]]) -> str:
     lines = ["| method | primary tracks | true tracks / picture | efficiency | fake rate | duplicate rate | "
-             "σ(Δp/p) | s / picture |", "|---|---|---|---|---|---|---|---|"]
+             "σ(Δp/p) | charge correct | s / picture |", "|---|---|---|---|---|---|---|---|---|"]
+
+    def figure(value: Any) -> str:
+        return "–" if value is None or not math.isfinite(value) else f"{value:.3f}"
+
     for r in rows:
-        res = r["momentum_resolution"]
         lines.append(f"| {r['method']} | {r['primary_tracks']} | {r['true_tracks_per_picture']:.1f} | "
                      f"{r['efficiency']:.3f} | {r['fake_rate']:.3f} | {r['duplicate_rate']:.3f} | "
-                     f"{'–' if not math.isfinite(res) else f'{res:.3f}'} | {r['seconds_per_picture']:.2f} |")
+                     f"{figure(r['momentum_resolution'])} | {figure(r.get('charge_accuracy'))} | "
+                     f"{r['seconds_per_picture']:.2f} |")
     return "\n".join(lines)
 
 

@@ -274,7 +274,11 @@ class HitRCNN(nn.Module):
     # -- forward ---------------------------------------------------------------------------------
 
     def forward(self, images: list[Tensor], hits: list[Tensor] | None = None,
-                targets: list[dict[str, Tensor]] | None = None) -> Any:
+                targets: list[dict[str, Tensor]] | None = None, proposals: list[Tensor] | None = None,
+                add_proposals: bool = False) -> Any:
+        """Losses (training) or detections (eval). In eval, ``proposals`` (B lists of (P, 4)
+        boxes, e.g. the arcs of the Hough transform) replace the RPN's, or with ``add_proposals``
+        join them: the second stage then scores, refines and fills them with hits the same way."""
         if hits is None:
             hits = [im.new_zeros(0, 2) for im in images]
         image_list, features = self._features(images)
@@ -283,7 +287,10 @@ class HitRCNN(nn.Module):
                 raise ValueError("training needs targets")
             proposals, rpn_losses = self.rpn(image_list, features, [{"boxes": t["boxes"]} for t in targets])
             return {**rpn_losses, **self._train_heads(features, proposals, image_list.image_sizes, hits, targets)}
-        proposals, _ = self.rpn(image_list, features)
+        if proposals is None or add_proposals:
+            found, _ = self.rpn(image_list, features)
+            proposals = found if proposals is None else [torch.cat([a, b.to(a)]) for a, b in
+                                                         zip(found, proposals, strict=True)]
         return self._detect(features, proposals, image_list.image_sizes, hits)
 
     def _train_heads(self, features: OrderedDict[str, Tensor], proposals: list[Tensor],

@@ -9,7 +9,9 @@ hits owned by at most one found track, each particle matches at most one found t
 * fake rate = found tracks that match no particle / found tracks. A found track that matches a
   particle too small to be annotated (a few-bubble stub) is neither: it is left out of both counts,
   as TrackML gives such particles zero weight. Split and duplicate tracks are fakes under this rule;
-  ``duplicate_rate`` counts the fakes whose hits are mostly one matched particle's.
+  ``duplicate_rate`` = duplicates / found tracks (a share of *all* found tracks, like the fake rate,
+  not of the fakes), a duplicate being a fake whose hits are mostly one particle's that another
+  found track matches.
 * momentum resolution: for matched tracks, Δp/p = (p_T,fit − p_T,true)/p_T,true with p_T,fit from
   a circle fit to the found track's hits; σ is estimated robustly as 1.4826 × the median absolute
   deviation (energy loss and scattering give tails a plain standard deviation would chase).
