@@ -14,15 +14,39 @@ import sciarch
 
 from . import SAMPLE_RATE
 
+#: Sample rates a WAV header may plausibly hold; anything else is a damaged header.
+PLAUSIBLE_RATES = (1000, 768_000)
+#: torchaudio's kernel holds ``new_rate / gcd`` filters of ``orig_rate / gcd`` taps: past this many
+#: (16001 Hz -> 16000 Hz would need 16000 x 16013, a gigabyte) the FFT method is used instead.
+_MAX_POLYPHASE = 2000
+
 
 def resample(wave: np.ndarray, orig_rate: int, new_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Band-limited resampling (``torchaudio.functional.resample``) of a mono float32 array."""
+    """Band-limited resampling (``torchaudio.functional.resample``) of a mono float32 array.
+
+    Rates with a small common divisor (say 16001 and 16000 Hz) are resampled in the frequency
+    domain instead (band-limited too, memory linear in the clip's length).
+    """
     if orig_rate == new_rate:
         return wave.astype(np.float32, copy=False)
+    import math
+
+    if max(orig_rate, new_rate) // math.gcd(orig_rate, new_rate) > _MAX_POLYPHASE:
+        return _resample_fft(np.asarray(wave, dtype=np.float64), orig_rate, new_rate)
     torch = sciarch.require("torch")
     functional = sciarch.require("torchaudio.functional")
     out = functional.resample(torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32)), orig_rate, new_rate)
     return out.numpy()
+
+
+def _resample_fft(wave: np.ndarray, orig_rate: int, new_rate: int) -> np.ndarray:
+    n = wave.shape[-1]
+    m = max(1, int(round(n * new_rate / orig_rate)))
+    spectrum = np.fft.rfft(wave)
+    kept = np.zeros(m // 2 + 1, dtype=spectrum.dtype)
+    bins = min(len(kept), len(spectrum))
+    kept[:bins] = spectrum[:bins]
+    return (np.fft.irfft(kept, m) * (m / n)).astype(np.float32)
 
 
 def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
@@ -56,6 +80,10 @@ def read_clip(path: str | Path, report: sciarch.BadRecords, *, rate: int = SAMPL
         return None
     if not np.isfinite(wave).all():
         report.skip("audio holds NaN or infinite samples", file=path, record=record, kind="non-finite audio")
+        return None
+    if not PLAUSIBLE_RATES[0] <= file_rate <= PLAUSIBLE_RATES[1]:
+        report.skip(f"implausible sample rate {file_rate} Hz (a damaged header?)", file=path, record=record,
+                    kind="unreadable audio")
         return None
     if file_rate != rate:
         if resampled is not None:
