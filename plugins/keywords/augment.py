@@ -7,6 +7,11 @@ SpecAugment masks on the log-mel features.
 - Time shift: the clip moves by up to ``time_shift_s`` either way, never pushing the word out.
 - Background noise at a random SNR: a random stretch of a random noise recording, scaled so that
   the word's power over the noise's is ``snr_db`` (drawn uniformly from a range).
+- Rooms and microphones (:mod:`.rooms`, off unless asked for): simulated reverberation after the
+  shift, channel effects (band limit, gain and clipping, codecs) after the noise.
+- Vocal-tract length perturbation (after Jaitly & Hinton 2013): the mel axis of a clip's features
+  is stretched by a factor drawn from ``1 ± vtl_warp``, moving formants as a longer or shorter
+  vocal tract would (:func:`warp_mel`).
 - SpecAugment (Park et al. 2019, arXiv:1904.08779): bands of mel channels and runs of frames
   masked with ``torchaudio.transforms.FrequencyMasking`` / ``TimeMasking``, different per example.
 
@@ -19,6 +24,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .rooms import RoomAndChannel
+
 
 class WaveAugment:
     """Speed perturbation, time shift and noise for one clip and the span of its word.
@@ -30,13 +37,14 @@ class WaveAugment:
         time_shift_s: largest shift either way, in seconds.
         speed_factors: factors speed perturbation draws from (1.0 leaves the clip as it is).
         speed_probability: chance a clip is speed-perturbed.
+        room: reverberation and channel effects (:class:`~.rooms.RoomAndChannel`), or None.
         sample_rate: of the clips and the noise.
     """
 
     def __init__(self, noise: list[torch.Tensor] | None = None, *, noise_probability: float = 0.8,
                  snr_db: tuple[float, float] = (0.0, 20.0), time_shift_s: float = 0.1,
                  speed_factors: tuple[float, ...] = (0.9, 1.0, 1.1), speed_probability: float = 0.5,
-                 sample_rate: int = 16000) -> None:
+                 room: RoomAndChannel | None = None, sample_rate: int = 16000) -> None:
         from torchaudio.transforms import Resample
 
         self.noise = [n for n in (noise or []) if n.numel() > 0]
@@ -44,6 +52,7 @@ class WaveAugment:
         self.max_shift = int(time_shift_s * sample_rate)
         self.speed_probability = speed_probability
         self.speed_factors = [f for f in speed_factors if f > 0]
+        self.room = room if room is not None and room.active else None
         # kernels built once: orig/new rates with a large common divisor keep them short
         self.resamplers = {f: Resample(int(round(sample_rate * f / 100)) * 100, sample_rate)
                            for f in self.speed_factors if abs(f - 1.0) > 1e-6}
@@ -67,9 +76,13 @@ class WaveAugment:
                 elif shift < 0:
                     wave[shift:] = 0
                 start, end = start + shift, end + shift
+        if self.room is not None:
+            wave = self.room.reverb(wave)
         if self.noise and float(torch.rand(())) < self.noise_probability:
             snr = float(torch.empty(()).uniform_(*self.snr_db))
             wave = add_noise(wave, self.noise[int(torch.randint(len(self.noise), ()))], snr, (start, end))
+        if self.room is not None:
+            wave = self.room.channel(wave)
         return wave, (start, end)
 
 
@@ -126,3 +139,21 @@ class SpecAugment(nn.Module):
         for mask in [*self.freq, *self.time]:
             x = mask(x, fill)
         return x[:, 0]
+
+
+def warp_mel(features: torch.Tensor, max_warp: float) -> torch.Tensor:
+    """``(B, n_mels, T)`` features with the mel axis stretched by a factor per example in ``1 ± max_warp``.
+
+    Band ``m`` takes the value at ``m / α`` (linear interpolation, the top band repeated): α > 1
+    moves energy up, as a shorter vocal tract does.
+    """
+    if max_warp <= 0:
+        return features
+    batch, bands, _ = features.shape
+    alpha = 1.0 + (torch.rand(batch, 1, device=features.device) * 2 - 1) * max_warp
+    source = (torch.arange(bands, device=features.device, dtype=features.dtype)[None] / alpha).clamp(0, bands - 1)
+    low = source.floor().long()
+    high = (low + 1).clamp(max=bands - 1)
+    frac = (source - low)[:, :, None]
+    take = lambda index: torch.gather(features, 1, index[:, :, None].expand(-1, -1, features.shape[2]))  # noqa: E731
+    return take(low) * (1 - frac) + take(high) * frac

@@ -22,6 +22,7 @@ from sciarch_datasets.audio import COMMANDS, OTHER_WORDS, SAMPLE_RATE, SILENCE, 
 from torch.utils.data import Dataset
 
 from .augment import WaveAugment, add_noise, noise_segment
+from .rooms import RoomAndChannel
 
 SPLIT_NAMES = {"train": "train", "val": "validation", "test": "testing"}
 
@@ -96,6 +97,9 @@ class SpeechCommandsData(pl.LightningDataModule):
             training clips (see :class:`~sciarch_keywords.augment.WaveAugment`).
         eval_snr_db: if set, validation and test clips get background noise at this SNR (fixed
             per clip), a harder test than clean clips.
+        rir_probability, channel_probability, codec_probability: rooms and microphones for training
+            clips (simulated reverberation; band limit, gain and clipping, codecs: see
+            :mod:`~sciarch_keywords.rooms`); 0 leaves them out.
         noise_dir: a folder of real noise recordings to use besides ``_background_noise_``.
         max_clips: at most this many word clips per split (tiny runs).
         continuous_dir: a folder of long recordings (``x.wav`` with labels ``x.csv``) scored for
@@ -111,7 +115,8 @@ class SpeechCommandsData(pl.LightningDataModule):
                  keywords: list[str] | None = None, unknown_fraction: float = 0.1,
                  train_unknown_fraction: float | None = None, silence_fraction: float = 0.1, batch_size: int = 128, noise_probability: float = 0.8, snr_db: tuple[float, float] = (0.0, 20.0),
                  time_shift_s: float = 0.1, speed_factors: tuple[float, ...] = (0.9, 1.0, 1.1),
-                 speed_probability: float = 0.5, eval_snr_db: float | None = None, noise_dir: str | None = None,
+                 speed_probability: float = 0.5, rir_probability: float = 0.0, channel_probability: float = 0.0,
+                 codec_probability: float = 0.3, eval_snr_db: float | None = None, noise_dir: str | None = None,
                  max_clips: int | None = None, continuous_dir: str | None = None, strict: bool = False,
                  num_workers: int = 0, seed: int = 0) -> None:
         super().__init__()
@@ -124,6 +129,8 @@ class SpeechCommandsData(pl.LightningDataModule):
         self.augment_args = {"noise_probability": noise_probability, "snr_db": tuple(snr_db),
                              "time_shift_s": time_shift_s, "speed_factors": tuple(speed_factors),
                              "speed_probability": speed_probability}
+        self.room_args = {"rir_probability": rir_probability, "channel_probability": channel_probability,
+                          "codec_probability": codec_probability}
         self.eval_snr_db = eval_snr_db
         self.noise_dir = noise_dir
         self.max_clips = max_clips
@@ -210,7 +217,7 @@ class SpeechCommandsData(pl.LightningDataModule):
             chosen, labels = chosen[keep], labels[keep]
             n_known = len(chosen)
         silence = int(np.ceil(self.silence_fraction * n_known)) if SILENCE in index else 0
-        augment = WaveAugment(noise, **self.augment_args) if train else None
+        augment = WaveAugment(noise, **self.augment_args, room=RoomAndChannel(**self.room_args)) if train else None
         audio = prepared.audio[chosen] if len(chosen) else np.zeros((0, SAMPLE_RATE), dtype=np.int16)
         return KeywordClips(audio, labels, prepared.spans[chosen], silence=silence,
                             silence_label=index.get(SILENCE, -1), noise=noise, augment=augment,

@@ -29,7 +29,7 @@ import torch
 from sciarch_datasets.audio import SILENCE, UNKNOWN
 from torch.nn import functional as F
 
-from .augment import SpecAugment
+from .augment import SpecAugment, warp_mel
 
 
 class KeywordSpotting(sciarch.Task):
@@ -41,6 +41,8 @@ class KeywordSpotting(sciarch.Task):
         objective: ``end_of_keyword`` (frame labels near the end of each word) or ``clip``.
         label_before_s, label_after_s: the span of end-of-keyword labels around a word's end.
         spec_augment: mask mel bands and frames of training features (SpecAugment).
+        vtl_warp: vocal-tract length perturbation of training features: the mel axis stretched by
+            a factor in ``1 ± vtl_warp`` per clip (0: off; see :func:`~sciarch_keywords.augment.warp_mel`).
         freq_masks, freq_mask_width, time_masks, time_mask_width: the masks' number and widest size.
         label_smoothing: of the cross-entropy.
         detection_threshold: posterior peak a word must reach to be predicted (end_of_keyword).
@@ -56,7 +58,7 @@ class KeywordSpotting(sciarch.Task):
                  label_after_s: float = 0.25, spec_augment: bool = True, freq_masks: int = 2,
                  freq_mask_width: int = 7, time_masks: int = 2, time_mask_width: int = 10,
                  label_smoothing: float = 0.0, detection_threshold: float = 0.5, refractory_s: float = 0.5,
-                 context_probability: float = 0.5, smooth_s: float | None = None) -> None:
+                 context_probability: float = 0.5, smooth_s: float | None = None, vtl_warp: float = 0.0) -> None:
         super().__init__(model)
         from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
@@ -77,6 +79,7 @@ class KeywordSpotting(sciarch.Task):
         self.label_before_s, self.label_after_s = label_before_s, label_after_s
         self.spec_augment = SpecAugment(freq_masks, freq_mask_width, time_masks, time_mask_width) if spec_augment else None
         self.label_smoothing = label_smoothing
+        self.vtl_warp = vtl_warp
         self.detection_threshold = detection_threshold
         self.refractory_s = refractory_s
         self.context_probability = context_probability if objective == "end_of_keyword" else 0.0
@@ -152,6 +155,8 @@ class KeywordSpotting(sciarch.Task):
 
     def _logits(self, wave: torch.Tensor, augment: bool) -> torch.Tensor:
         features = self.model.frontend(wave)
+        if augment and self.vtl_warp > 0:
+            features = warp_mel(features, self.vtl_warp)
         if augment and self.spec_augment is not None:
             features = self.spec_augment(features)
         return self.model.forward_features(features)
