@@ -22,7 +22,8 @@ def keywords() -> None:
 @keywords.command("listen")
 @click.argument("audio", type=click.Path(path_type=Path, allow_dash=True))
 @click.option("--run", "--checkpoint", "run", required=True, type=click.Path(path_type=Path), help=RUN_HELP)
-@click.option("--threshold", type=float, default=0.5, show_default=True, help="Posterior a keyword must reach.")
+@click.option("--threshold", type=float, default=None,
+              help="Posterior a keyword must reach (default: the run's calibrated threshold, else 0.5).")
 @click.option("--refractory", type=float, default=0.5, show_default=True,
               help="Seconds after a detection during which no other is made.")
 @click.option("--smooth", type=int, default=None,
@@ -31,14 +32,21 @@ def keywords() -> None:
               help="Read raw 16-bit little-endian mono PCM at 16 kHz from standard input (AUDIO: -) and print "
                    "detections as they happen.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per detection on standard output.")
-def listen_command(audio: Path, run: Path, threshold: float, refractory: float, smooth: int | None, stream: bool,
-                   as_json: bool) -> None:
+def listen_command(audio: Path, run: Path, threshold: float | None, refractory: float, smooth: int | None,
+                   stream: bool, as_json: bool) -> None:
     """Print the keywords heard in AUDIO (a WAV file), with their times."""
     import sciarch
 
+    from .enroll import calibrated_threshold
     from .listen import listen_file, listen_stream, load_model, print_detection
 
     model, class_names, smooth_frames = load_model(run)
+    if threshold is None:
+        threshold = calibrated_threshold(run)
+        if threshold is not None:
+            sciarch.console.print(f"threshold {threshold:g} (calibrated, {run}/calibration.json)")
+        else:
+            threshold = 0.5
     smooth_frames = smooth if smooth is not None else smooth_frames
 
     def show(detection) -> None:
@@ -186,3 +194,52 @@ def score_command(run: Path, recordings: tuple[Path, ...], out: Path | None) -> 
     result = task.continuous_test(pairs, out)
     shown = {k: v for k, v in result.items() if k != "det"}
     click.echo(json.dumps(shown, indent=2))
+
+
+@keywords.command("enroll")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("recordings", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="The new (enrolled) run directory.")
+@click.option("--steps", type=int, default=300, show_default=True, help="Fine-tuning steps.")
+@click.option("--batch-size", type=int, default=32, show_default=True)
+@click.option("--user-share", type=float, default=0.5, show_default=True,
+              help="Share of each batch taken from your recordings (the rest: the run's synthesised corpus).")
+@click.option("--lr", type=float, default=5e-4, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def enroll_command(run: Path, recordings: Path, out: Path, steps: int, batch_size: int, user_share: float, lr: float,
+                   seed: int) -> None:
+    """Fine-tune RUN on your RECORDINGS (word/*.wav, 5-20 takes per keyword; _background_/*.wav optional)."""
+    import sciarch
+
+    from .enroll import enroll
+
+    result = enroll(run, recordings, out, steps=steps, batch_size=batch_size, user_share=user_share, lr=lr,
+                    seed=seed)
+    takes = ", ".join(f"{w} {n}" for w, n in sorted(result["takes"].items()))
+    sciarch.console.print(f"{out}: fine-tuned {steps} steps on {takes} (+ {result['background_seconds']:g} s of "
+                          f"background); loss {result['loss_first']:.3f} -> {result['loss_last']:.3f} in "
+                          f"{result['seconds']:.0f} s")
+    click.echo(json.dumps(result, indent=2))
+
+
+@keywords.command("calibrate")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("recordings", type=click.Path(path_type=Path))
+@click.option("--fa-per-hour", type=float, default=1.0, show_default=True,
+              help="Target false alarms per hour on your recordings.")
+@click.option("--dry-run", is_flag=True, help="Print the threshold without saving it in the run.")
+def calibrate_command(run: Path, recordings: Path, fa_per_hour: float, dry_run: bool) -> None:
+    """Pick RUN's detection threshold for a false-alarm rate from your RECORDINGS; saved in RUN/calibration.json."""
+    import sciarch
+
+    from .enroll import calibrate
+
+    result = calibrate(run, recordings, false_alarms_per_hour=fa_per_hour, save=not dry_run)
+    frr = result["false_reject_rate"]
+    sciarch.console.print(f"threshold {result['threshold']:g}: {result['false_alarms']} false alarm(s) in "
+                          f"{result['audio_seconds']:g} s, {result['missed_takes']} of {result['keyword_takes']} "
+                          f"keyword takes missed ({100 * (frr or 0):.0f} %)" + ("" if dry_run else
+                                                                                 f"; saved in {run}/calibration.json"))
+    if result["note"]:
+        sciarch.console.print(result["note"])
+    click.echo(json.dumps(result, indent=2))
