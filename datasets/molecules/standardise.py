@@ -42,33 +42,38 @@ NON_METALS = {1, 2, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17, 18, 32, 33, 34, 35, 36, 5
 
 def refusal(mol: Any) -> str | None:
     """Why ``mol`` cannot be used at all, or None."""
-    dummies = [a.GetIdx() + 1 for a in mol.GetAtoms() if a.GetAtomicNum() == 0]
+    numbers = [a.GetAtomicNum() for a in mol.GetAtoms()]
+    if 0 not in numbers and max(numbers, default=0) <= MAX_ELEMENT:
+        return None
+    dummies = [i + 1 for i, z in enumerate(numbers) if z == 0]
     if dummies:
         return (f"dummy atom '*' (atom {', '.join(map(str, dummies[:5]))}): a placeholder, not an element; "
                 "replace it with the real group")
     beyond = sorted({f"{a.GetSymbol()} ({a.GetAtomicNum()})" for a in mol.GetAtoms()
                      if a.GetAtomicNum() > MAX_ELEMENT})
-    if beyond:
-        return f"element {', '.join(beyond)} is outside the elements 1-{MAX_ELEMENT} the features encode"
-    return None
+    return f"element {', '.join(beyond)} is outside the elements 1-{MAX_ELEMENT} the features encode"
 
 
 def notes(mol: Any) -> list[str]:
     """What a chemist would want to know about a molecule that is used as it is."""
     out = []
-    fragments = Chem.GetMolFrags(mol, asMols=False, sanitizeFrags=False)
-    if len(fragments) > 1:
-        out.append(f"mixture: {len(fragments)} fragments used together (a salt, mixture or solvate)")
-    metals = sorted({a.GetSymbol() for a in mol.GetAtoms() if a.GetAtomicNum() not in NON_METALS})
+    fragments = len(Chem.GetMolFrags(mol, asMols=False, sanitizeFrags=False))
+    if fragments > 1:
+        out.append(f"mixture: {fragments} fragments used together (a salt, mixture or solvate)")
+    metals, isotopes, radicals = set(), set(), 0
+    for atom in mol.GetAtoms():  # one pass: most molecules have none of these
+        if atom.GetAtomicNum() not in NON_METALS:
+            metals.add(atom.GetSymbol())
+        if atom.GetIsotope():
+            isotopes.add(f"{atom.GetIsotope()}{atom.GetSymbol()}")
+        radicals += atom.GetNumRadicalElectrons()
     if metals:
         if mol.GetNumAtoms() == 1:
             out.append(f"metal: a bare metal ion ({Chem.MolToSmiles(mol)}), no organic part")
         else:
-            out.append(f"metal: contains {', '.join(metals)}")
-    isotopes = sorted({f"{a.GetIsotope()}{a.GetSymbol()}" for a in mol.GetAtoms() if a.GetIsotope()})
+            out.append(f"metal: contains {', '.join(sorted(metals))}")
     if isotopes:
-        out.append(f"isotopes: {', '.join(isotopes)} labelled (the mass feature differs from the parent's)")
-    radicals = sum(a.GetNumRadicalElectrons() for a in mol.GetAtoms())
+        out.append(f"isotopes: {', '.join(sorted(isotopes))} labelled (the mass feature differs from the parent's)")
     if radicals:
         out.append(f"radical: {radicals} unpaired electron(s)")
     return out
