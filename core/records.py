@@ -68,7 +68,7 @@ class BadRecords:
         self.reasons[kind or reason.split(":")[0][:80]] += 1
         if len(self.records) < self.keep:
             self.records.append(BadRecord(file, record_text, reason))
-        log.warning("skipped %s: %s: %s", file, record_text, reason)
+        log.log(logging.DEBUG if _QUIET else logging.WARNING, "skipped %s: %s: %s", file, record_text, reason)
 
     def __len__(self) -> int:
         return self.count
@@ -113,9 +113,24 @@ class BadRecords:
         report_skipped(self, limit=limit, quiet=quiet)
 
 
+_QUIET = False
+
+
+@contextlib.contextmanager
+def quiet_skips(quiet: bool = True) -> Iterator[None]:
+    """Within the block, skipped records are reported as one summary line per input (``-q``):
+    :func:`report_skipped` prints no records and :meth:`BadRecords.skip` logs them at DEBUG."""
+    global _QUIET
+    previous, _QUIET = _QUIET, quiet or _QUIET
+    try:
+        yield
+    finally:
+        _QUIET = previous
+
+
 def report_skipped(report: BadRecords | dict[str, Any], *, limit: int = 20, quiet: bool = False) -> None:
     """Tell the user what a reader skipped: ``SOURCE: skipped N bad record(s) (why)`` and, unless
-    ``quiet``, the first ``limit`` records as ``file: record: reason``.
+    ``quiet`` (or within :func:`quiet_skips`), the first ``limit`` records as ``file: record: reason``.
 
     The same from a fresh read and from a cache (give the stored :meth:`BadRecords.to_dict`).
     """
@@ -126,7 +141,7 @@ def report_skipped(report: BadRecords | dict[str, Any], *, limit: int = 20, quie
     from .progress import console
 
     console.print(report.summary(), soft_wrap=True, markup=False, highlight=False)
-    if quiet:
+    if quiet or _QUIET:
         return
     for record in report.records[:limit]:
         console.print(f"  {record}", soft_wrap=True, markup=False, highlight=False)

@@ -264,6 +264,9 @@ def train_command(recipe: str | None, overrides: tuple[str, ...], print_config: 
     from ..training import train
 
     runs_root = runs_root or Path(os.environ.get("SCIARCH_RUNS", "runs"))
+    from ..records import quiet_skips
+
+    click.get_current_context().with_resource(quiet_skips(quiet))  # -q: skipped records as one line per input
     options = {"accelerator": accelerator, "devices": _devices(devices), "num_nodes": num_nodes,
                "strategy": strategy, "precision": precision}
     cli_overrides = [f"trainer.{k}={json.dumps(v)}" for k, v in options.items() if v is not None]

@@ -138,7 +138,7 @@ def test_train_names_the_skipped_clips(folder, tmp_path, sciarch):
     (folder / "no" / "text_nohash_0.wav").write_text("not audio")
     (folder / "_background_noise_").mkdir()
     (folder / "_background_noise_" / "hum.wav").write_bytes(_wav(_tone(seconds=3.0, frequency=50.0)))
-    sciarch("train", "keywords/speech-commands-12", "--smoke", "-q", "--run-dir", tmp_path / "run",
+    sciarch("train", "keywords/speech-commands-12", "--smoke", "--run-dir", tmp_path / "run",
             "--set", f"data.args.path={folder}", "--set", "data.args.labels=all",
             "--set", "trainer.limit_val_batches=1", "--set", "trainer.limit_test_batches=1").check(
         0, "skipped 2 bad record(s) (2 unreadable audio)", "yes/zero_nohash_0.wav", "no/text_nohash_0.wav")

@@ -220,10 +220,12 @@ def test_train_names_each_skipped_record_and_a_warm_cache_says_it_again(genome, 
     recipe = _recipe(tmp_path, fasta, annotation)
     wanted = [f"{annotation}: skipped 4 bad record(s)", f"line {base + 1}: expected 9 tab-separated columns",
               f"line {base + 2}: end 200 before start 500", "transcript PAST.1 ends at", "contig chrZ is not in the FASTA"]
-    first = sciarch("train", recipe, "-q", "--run-dir", tmp_path / "run1").check(0, *wanted, f"{GENES} genes")
+    first = sciarch("train", recipe, "--run-dir", tmp_path / "run1").check(0, *wanted, f"{GENES} genes")
     assert first.text.count("skipped 4 bad record(s)") == 1
-    warm = sciarch("train", recipe, "-q", "--run-dir", tmp_path / "run2").check(0, *wanted)
+    warm = sciarch("train", recipe, "--run-dir", tmp_path / "run2").check(0, *wanted)
     assert "preparing splice-site windows" not in warm.text
+    quiet = sciarch("train", recipe, "-q", "--run-dir", tmp_path / "run-q").check(0, wanted[0])
+    assert not any(line in quiet.text for line in wanted[1:])  # -q: one line
     strict = _recipe(tmp_path, fasta, annotation, strict="true")
     sciarch("train", strict, "-q", "--run-dir", tmp_path / "run3").check(
         2, f"{annotation}: line {base + 1}: expected 9 tab-separated columns")

@@ -75,9 +75,12 @@ def test_a_bad_row_is_named_counted_and_the_rest_kept(case, tmp_path, sciarch):
     row, reason = BAD_ROWS[case]
     data = molecule_csv(tmp_path / "mixed.csv", GOOD[:6] + [row] + GOOD[6:])
     run = tmp_path / "run"
-    result = sciarch("train", molecule_recipe(tmp_path, data), "-q", "--run-dir", run)
+    result = sciarch("train", molecule_recipe(tmp_path, data), "--run-dir", run)
     result.check(0, "mixed.csv: skipped 1 bad record(s)", "row 7 (line 8)", reason)
     assert _kept(run) == len(GOOD)
+    quiet = sciarch("train", molecule_recipe(tmp_path, data), "-q", "--run-dir", tmp_path / "quiet")
+    quiet.check(0, "mixed.csv: skipped 1 bad record(s)")  # -q: the summary line, not the records
+    assert "row 7 (line 8)" not in quiet.text
 
 
 def test_a_missing_target_is_kept_and_masked(tmp_path, sciarch):
