@@ -435,7 +435,7 @@ class MoleculeData(GraphData):
 def freesolv(split: SplitMethod = "random", split_sizes: tuple[float, float, float] = (0.8, 0.1, 0.1),
              split_seed: int = 0, num_folds: int = 5, fold: int = 0, conformers: bool = False,
              descriptors: bool = False, batch_size: int = 50, limit: int | None = None, workers: int = -1, cache: bool = True,
-             seed: int = 0) -> MoleculeData:
+             seed: int = 0, standardise: bool = False) -> MoleculeData:
     """FreeSolv (Mobley & Guthrie 2014): 642 experimental hydration free energies (kcal/mol),
     shipped with sciarch (``sciarch_datasets/molecules/data``, CC BY 4.0); the target is ``expt``."""
     from sciarch_datasets.molecules.embedded import embedded_file
@@ -443,12 +443,12 @@ def freesolv(split: SplitMethod = "random", split_sizes: tuple[float, float, flo
     return MoleculeData(path=str(embedded_file("freesolv")), targets=["expt"], smiles_columns=["smiles"],
                         split=split, split_sizes=split_sizes, split_seed=split_seed, num_folds=num_folds,
                         fold=fold, conformers=conformers, descriptors=descriptors, batch_size=batch_size,
-                        limit=limit, workers=workers, cache=cache, seed=seed)
+                        limit=limit, workers=workers, cache=cache, seed=seed, standardise=standardise)
 
 
 def solubility(split: SplitMethod = "predefined", split_sizes: tuple[float, float, float] = (0.8, 0.1, 0.1),
                split_seed: int = 0, conformers: bool = False, descriptors: bool = False, batch_size: int = 50, limit: int | None = None,
-               workers: int = -1, cache: bool = True, seed: int = 0) -> MoleculeData:
+               workers: int = -1, cache: bool = True, seed: int = 0, standardise: bool = False) -> MoleculeData:
     """The RDKit solubility set (log S, ``SOL``) shipped with sciarch (BSD 3-Clause): its own training file
     (1025 molecules, a validation part held out) and test file (257 molecules)."""
     from sciarch_datasets.molecules.embedded import embedded_file
@@ -457,5 +457,5 @@ def solubility(split: SplitMethod = "predefined", split_sizes: tuple[float, floa
                         test_path=str(embedded_file("solubility-test")), split=split, split_sizes=split_sizes,
                         split_seed=split_seed, conformers=conformers, descriptors=descriptors,
                         batch_size=batch_size, limit=limit,
-                        workers=workers, cache=cache, seed=seed)
+                        workers=workers, cache=cache, seed=seed, standardise=standardise)
 
