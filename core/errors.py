@@ -55,6 +55,7 @@ class DataError(UsageError):
     """
 
     def __init__(self, problem: str, *, file: str | Path | None = None, record: str | int | None = None) -> None:
+        problem = _unwrap_worker_message(problem)
         self.file = str(file) if file is not None else None
         self.record = record
         self.problem = problem
@@ -65,6 +66,22 @@ class DataError(UsageError):
             parts.append(f"record {record}" if not isinstance(record, str) else record)
         prefix = ": ".join(parts)
         super().__init__(f"{prefix}: {problem}" if prefix else problem)
+
+
+def _unwrap_worker_message(problem: str) -> str:
+    """The original message of an error re-raised from a DataLoader worker process.
+
+    PyTorch re-raises a worker's exception as ``type(exc)(text)`` where the text is "Caught
+    DataError in DataLoader worker process 0. Original Traceback ...": the user gets the original
+    one-line message back, not a traceback.
+    """
+    if not (problem.startswith("Caught ") and "Original Traceback" in problem):
+        return problem
+    for line in reversed(problem.strip().splitlines()):
+        head, sep, message = line.partition("Error: ")
+        if sep and head.split(".")[-1].endswith("Data"):
+            return message
+    return problem.strip().splitlines()[-1]
 
 
 class MissingDependencyError(UsageError):

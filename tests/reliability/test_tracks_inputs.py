@@ -158,3 +158,17 @@ def test_train_on_a_broken_coco_folder_is_exit_2_naming_the_file(case, coco, tmp
     sciarch("train", "tracks/faster-rcnn", "--smoke", "-q", "--run-dir", tmp_path / "run",
             "--set", f"data.args.root={root}", "--set", "data.args.labels=track").check(
         2, f"{root / 'annotations.json'}: {wanted}")
+
+
+def test_a_bad_hits_file_read_in_a_loader_worker_keeps_its_one_line_message(coco):
+    """PyTorch re-raises a worker's error with the worker's traceback as its text; the user sees
+    the original message (file, record, problem) instead."""
+    from sciarch_tracks.data import TrackPictureSet, collate
+    from torch.utils.data import DataLoader
+
+    root, _ = coco
+    np.savez(root / "p2.hits", xy=np.array([object()], dtype=object), particle=np.array([1]))
+    pictures = TrackPictureSet(read_coco(root), labels="track", names=["track"], masks=False)
+    with pytest.raises(sciarch.DataError) as caught:
+        list(DataLoader(pictures, batch_size=1, num_workers=1, collate_fn=collate))
+    assert str(caught.value) == f"{root / 'p2.hits.npz'}: hits file holds pickled objects (refused to unpickle them)"
