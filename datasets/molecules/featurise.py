@@ -134,7 +134,8 @@ def assign_stereo_labels(mol: Any) -> None:
             item.ClearProp("_CIPCode")
     try:
         with rdBase.CaptureErrorLog():
-            rdCIPLabeler.AssignCIPLabels(mol)
+            # ~1 s of work at most: highly symmetric structures can otherwise recurse for minutes
+            rdCIPLabeler.AssignCIPLabels(mol, maxRecursiveIterations=1_000_000)
     except Exception:  # the labeller's iteration limit: legacy (still order-independent) labels
         for index, code in legacy.items():
             mol.GetAtomWithIdx(index).SetProp("_CIPCode", code)

@@ -147,3 +147,14 @@ def test_cache_is_keyed_by_content_and_settings(tmp_path, monkeypatch):
     path.write_text("smiles,y\nCCO,1\nCCC,2\nCCCC,3\n")  # same name, new content
     changed = molecule_store(path, Featuriser(), targets=["y"], quiet=True)
     assert changed.meta["cache"] == "written" and len(changed) == 3
+
+
+def test_when_the_cip_labeller_gives_up_the_legacy_labels_are_used(monkeypatch):
+    from rdkit.Chem import rdCIPLabeler
+
+    def gives_up(*args, **kwargs):
+        raise RuntimeError("MaxIterationsExceeded")
+
+    expected = Featuriser()(("C[C@H](N)C(=O)O",))["x"]
+    monkeypatch.setattr(rdCIPLabeler, "AssignCIPLabels", gives_up)
+    assert (Featuriser()(("C[C@H](N)C(=O)O",))["x"] == expected).all()
