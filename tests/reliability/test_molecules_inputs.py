@@ -134,3 +134,57 @@ def test_predict_on_an_empty_sdf_is_exit_2(molecule_run, tmp_path, sciarch):
     data.write_bytes(b"")
     sciarch("predict", "--checkpoint", molecule_run, "--input", data, "--output", tmp_path / "o.csv").check(
         2, "none.sdf: empty file")
+
+
+# -- PDBbind-style complex folders ---------------------------------------------------------------------
+
+COMPLEXES = 6
+
+
+@pytest.fixture(scope="module")
+def complex_folder(tmp_path_factory) -> Path:
+    from sciarch_datasets.molecules.generated import write_complexes
+
+    root = tmp_path_factory.mktemp("complexes") / "pdbbind"
+    write_complexes(root, n=COMPLEXES, seed=0)
+    return root
+
+
+def _damage_complex(root: Path, case: str) -> str:
+    """Damage complex g002 one way; returns the reason the reader must give."""
+    folder = root / "g002"
+    if case == "missing ligand":
+        (folder / "g002_ligand.sdf").unlink()
+        return "no g002_ligand.sdf or g002_ligand.mol2"
+    if case == "0-byte ligand":
+        (folder / "g002_ligand.sdf").write_bytes(b"")
+        return "g002_ligand.sdf"
+    if case == "missing pocket":
+        (folder / "g002_pocket.pdb").unlink()
+        return "no g002_pocket.pdb or g002_protein.pdb"
+    if case == "pocket without atoms":
+        (folder / "g002_pocket.pdb").write_text("REMARK nothing here\nEND\n")
+        return "g002_pocket.pdb: no protein atoms"
+    if case == "non-numeric affinity":
+        index = root / "index.csv"
+        index.write_text(index.read_text().replace("g002,", "g002,strong #", 1).replace("#", ""))
+        return "pK is not a number"
+    raise ValueError(case)
+
+
+@pytest.mark.parametrize("case", ["missing ligand", "0-byte ligand", "missing pocket", "pocket without atoms",
+                                  "non-numeric affinity"])
+def test_a_broken_complex_is_named_counted_and_the_rest_kept(case, complex_folder, tmp_path):
+    import shutil
+
+    from sciarch_datasets.molecules.complexes import PocketSettings, complexes_store
+
+    root = tmp_path / "pdbbind"
+    shutil.copytree(complex_folder, root)
+    reason = _damage_complex(root, case)
+    store = complexes_store(root, None, PocketSettings(), workers=0, cache=False, quiet=True)
+    bad = store.meta["bad"]
+    assert bad["skipped"] == 1, bad
+    [record] = bad["records"]
+    assert reason in record["reason"] and ("g002" in record["record"] or "row 3" in record["record"])
+    assert len(store) == COMPLEXES - 1
