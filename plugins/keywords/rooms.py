@@ -23,9 +23,10 @@ import torch
 
 
 def room_impulse_response(rt60_s: float, drr_db: float, *, sample_rate: int = 16000,
-                          max_seconds: float = 0.6) -> torch.Tensor:
-    """A random impulse response (1-D, starting with the direct path at sample 0)."""
-    length = max(16, int(min(max_seconds, rt60_s) * sample_rate))
+                          max_seconds: float = 0.4) -> torch.Tensor:
+    """A random impulse response (1-D, starting with the direct path at sample 0), cut at ``max_seconds``
+    (the tail of a 0.9 s room is 27 dB down by then) and to a whole number of 10 ms."""
+    length = max(160, int(min(max_seconds, rt60_s) * sample_rate) // 160 * 160)
     t = torch.arange(length, dtype=torch.float32) / sample_rate
     tail = torch.randn(length) * torch.exp(-6.91 * t / rt60_s)
     onset = int(0.002 * sample_rate)
@@ -41,8 +42,8 @@ def room_impulse_response(rt60_s: float, drr_db: float, *, sample_rate: int = 16
 
 def reverberate(wave: torch.Tensor, rir: torch.Tensor) -> torch.Tensor:
     """``wave`` convolved with ``rir`` (same length, the first sample aligned), at the same peak level."""
-    n = wave.shape[-1] + rir.shape[-1] - 1
-    size = 1 << (n - 1).bit_length()
+    # wave + rir samples hold the whole linear convolution; both multiples of 160 keep the FFT fast
+    size = wave.shape[-1] + rir.shape[-1]
     out = torch.fft.irfft(torch.fft.rfft(wave, size) * torch.fft.rfft(rir, size), size)[..., : wave.shape[-1]]
     peak_in, peak_out = wave.abs().max(), out.abs().max()
     return out * (peak_in / peak_out) if peak_out > 0 else out
