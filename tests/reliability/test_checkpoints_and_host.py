@@ -227,3 +227,23 @@ def test_new_plugin_refuses_broken_and_shadowing_names(name, wanted, tmp_path, s
 def test_plugin_host_is_unaffected_after_these_tests():
     host = PluginHost()
     assert all(host.plugins[n].ok for n in ("molecules", "keywords", "tracks", "splice"))
+
+
+def test_an_eoferror_escaping_a_command_is_a_failure_not_a_ctrl_c(sciarch):
+    """Click files an EOFError under "aborted", exit 130, as if the user had pressed Ctrl-C: what a
+    truncated gzip used to show. Readers now raise DataError (exit 2, the cases above); an EOFError
+    that still escapes is a bug, reported as one (exit 1), never as an interruption."""
+    import click
+    from sciarch.cli import cli
+
+    @click.command("eof-bug")
+    def eof_bug() -> None:
+        raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+
+    cli.add_command(eof_bug)
+    try:
+        result = sciarch("eof-bug")
+    finally:
+        cli.commands.pop("eof-bug")
+    assert result.code == 1 and "aborted" not in result.text
+    assert "EOFError: Compressed file ended" in result.text

@@ -284,10 +284,16 @@ def test_score_variants_on_a_vcf_without_header_is_exit_2(splice_run, tmp_path, 
             "--output", tmp_path / "o.vcf").check(2, f"{vcf}: line 1: data line before the #CHROM header")
 
 
-def test_splice_predict_on_a_truncated_gzip_fasta_is_exit_2(splice_run, tmp_path, sciarch, monkeypatch):
+@pytest.mark.parametrize("command", ["splice predict", "predict"])
+def test_predict_on_a_truncated_gzip_fasta_is_exit_2(command, splice_run, tmp_path, sciarch, monkeypatch):
     run, fasta, _ = splice_run
     monkeypatch.setenv("SCIARCH_CACHE", str(tmp_path / "cache"))
     packed = truncate(gzip_file(Path(fasta), tmp_path / "genome.fa.gz"), 0.5)
-    sciarch("splice", "predict", "--checkpoint", run, "--fasta", packed, "--region", "chr1:1-500",
-            "--output", tmp_path / "o.tsv").check(2, f"{packed}: truncated gzip")
+    if command == "predict":
+        args = ["predict", "--checkpoint", run, "--input", packed, "--output", tmp_path / "o.tsv",
+                "--option", "region=chr1:1-500"]
+    else:
+        args = ["splice", "predict", "--checkpoint", run, "--fasta", packed, "--region", "chr1:1-500",
+                "--output", tmp_path / "o.tsv"]
+    sciarch(*args).check(2, f"{packed}: truncated gzip")
     assert not list((tmp_path / "cache").rglob("genome.fa"))  # no half-decompressed copy left
