@@ -1,8 +1,9 @@
 """The import graph of a package, read from its source, and the cycles in it (a test helper).
 
 Every ``import`` and ``from … import`` statement of every module counts, wherever it stands: at the
-top, inside a function (a "lazy" import still ties the two modules together) or under
-``if TYPE_CHECKING:``. Only imports between the package's own modules are edges.
+top, inside a function (a "lazy" import still ties the two modules together) and, unless
+``type_checking=False``, under ``if TYPE_CHECKING:``. Only imports between the package's own
+modules are edges.
 
 Use from a test (pytest's importlib mode puts no test folder on ``sys.path``, so load it by path)::
 
@@ -48,13 +49,31 @@ def _resolve(name: str, modules: dict[str, Path]) -> str | None:
     return None
 
 
-def imports_of(module: str, modules: dict[str, Path]) -> set[str]:
-    """The package's modules that ``module`` imports anywhere in its source."""
+def _is_type_checking(node: ast.AST) -> bool:
+    test = node.test if isinstance(node, ast.If) else None
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or \
+        (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _walk(tree: ast.AST, type_checking: bool):
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        if not type_checking and _is_type_checking(node):
+            stack.extend(node.orelse)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def imports_of(module: str, modules: dict[str, Path], *, type_checking: bool = True) -> set[str]:
+    """The package's modules that ``module`` imports anywhere in its source (``type_checking=False``:
+    not counting imports under ``if TYPE_CHECKING:``)."""
     path = modules[module]
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     package = module if _is_package(module, modules) else module.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _walk(tree, type_checking):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 target = _resolve(alias.name, modules)
@@ -83,16 +102,16 @@ def imports_of(module: str, modules: dict[str, Path]) -> set[str]:
     return found
 
 
-def import_graph(package_dir: Path, package_name: str) -> dict[str, set[str]]:
+def import_graph(package_dir: Path, package_name: str, *, type_checking: bool = True) -> dict[str, set[str]]:
     """Module → the package's modules it imports, for every module below ``package_dir``."""
     modules = module_names(package_dir, package_name)
-    return {name: imports_of(name, modules) for name in modules}
+    return {name: imports_of(name, modules, type_checking=type_checking) for name in modules}
 
 
-def import_cycles(package_dir: Path, package_name: str) -> list[list[str]]:
+def import_cycles(package_dir: Path, package_name: str, *, type_checking: bool = True) -> list[list[str]]:
     """Each import cycle of the package, as a path ``[a, b, …, a]`` through one strongly connected
     set of modules (Tarjan's algorithm); empty when the imports run one way."""
-    graph = import_graph(package_dir, package_name)
+    graph = import_graph(package_dir, package_name, type_checking=type_checking)
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -148,8 +167,8 @@ def _cycle_through(component: list[str], graph: dict[str, set[str]]) -> list[str
     return [*component, component[0]]  # not reached for a strongly connected set
 
 
-def assert_no_import_cycles(package_dir: Path, package_name: str) -> None:
+def assert_no_import_cycles(package_dir: Path, package_name: str, *, type_checking: bool = True) -> None:
     """Fail, naming every cycle as ``a → b → a``, if the package's modules import each other in a ring."""
-    cycles = import_cycles(package_dir, package_name)
+    cycles = import_cycles(package_dir, package_name, type_checking=type_checking)
     assert not cycles, f"import cycles in {package_name} ({package_dir}):\n" + "\n".join(
         "  " + " → ".join(cycle) for cycle in cycles)

@@ -9,6 +9,6 @@ from .physics import CHARGED, LIQUID_HYDROGEN, PARTICLES, Medium, Species
 from .simulator import ChamberConfig
 
 #: bumped whenever a change to the simulator changes the pictures it makes (caches key on it)
-SIMULATOR_VERSION = 2
+SIMULATOR_VERSION = 3
 
 __all__ = ["CHARGED", "LIQUID_HYDROGEN", "PARTICLES", "SIMULATOR_VERSION", "ChamberConfig", "Medium", "Species"]

@@ -14,7 +14,8 @@ the right, y down, origin at the top-left corner of the picture; the chamber's y
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -31,26 +32,86 @@ class TrackTruth:
     hits: np.ndarray  # (H, 2) pixels: bubble centres
     hit_ionisation: np.ndarray  # (H,) bubble density factor at each bubble (1 at minimum ionisation)
     length_px: float
-    mask_box: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 (exclusive) of the mask crop
-    mask_crop: np.ndarray | None = None  # bool (y1 - y0, x1 - x0)
+    #: the instance mask as runs of column-major pixel indices (column × height + row): starts, stops
+    mask_runs: tuple[np.ndarray, np.ndarray] | None = None
+    image_size: tuple[int, int] = (0, 0)  # width, height
     annotated: bool = False
+    ionisation_median: float = math.nan  # of the hits
+    _box: tuple[int, int, int, int] | None = field(default=None, repr=False, compare=False)
+    _rle: list[int] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def mask_pixels(self) -> np.ndarray | None:
+        """The mask's pixels as ascending column-major indices."""
+        if self.mask_runs is None:
+            return None
+        starts, stops = self.mask_runs
+        lengths = stops - starts
+        return np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(lengths.sum())
+
+    @property
+    def mask_area(self) -> int:
+        return 0 if self.mask_runs is None else int((self.mask_runs[1] - self.mask_runs[0]).sum())
 
     def box(self) -> tuple[float, float, float, float]:
         """COCO box (x, y, width, height) of the instance mask."""
-        assert self.mask_crop is not None and self.mask_box is not None
-        rows = np.flatnonzero(self.mask_crop.any(axis=1))
-        cols = np.flatnonzero(self.mask_crop.any(axis=0))
-        x0, y0 = self.mask_box[0] + cols[0], self.mask_box[1] + rows[0]
-        x1, y1 = self.mask_box[0] + cols[-1] + 1, self.mask_box[1] + rows[-1] + 1
+        x0, y0, x1, y1 = self.mask_box
         return float(x0), float(y0), float(x1 - x0), float(y1 - y0)
+
+    @property
+    def mask_box(self) -> tuple[int, int, int, int] | None:
+        """x0, y0, x1, y1 (exclusive) of the mask's pixels."""
+        if self._box is not None:
+            return self._box
+        pixels = self.mask_pixels
+        if pixels is None or not len(pixels):
+            return None
+        height = self.image_size[1]
+        cols, rows = np.divmod(pixels, height)
+        return int(cols[0]), int(rows.min()), int(cols[-1]) + 1, int(rows.max()) + 1
+
+    @property
+    def mask_crop(self) -> np.ndarray | None:
+        """bool (y1 − y0, x1 − x0): the mask within :attr:`mask_box`."""
+        box = self.mask_box
+        if box is None:
+            return None
+        x0, y0, x1, y1 = box
+        crop = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+        cols, rows = np.divmod(self.mask_pixels, self.image_size[1])
+        crop[rows - y0, cols - x0] = True
+        return crop
 
     def full_mask(self, height: int, width: int) -> np.ndarray:
         # column-major, as pycocotools' RLE encoder wants it: no copy before encoding
         mask = np.zeros((height, width), dtype=np.uint8, order="F")
-        if self.mask_crop is not None and self.mask_box is not None:
-            x0, y0, x1, y1 = self.mask_box
-            mask[y0:y1, x0:x1] = self.mask_crop
+        if self.mask_pixels is not None:
+            mask.reshape(-1, order="F")[self.mask_pixels] = 1
         return mask
+
+    def rle_counts(self) -> list[int]:
+        """The mask as COCO's uncompressed RLE counts (column-major runs, zeros first)."""
+        if self._rle is not None:
+            return self._rle
+        width, height = self.image_size
+        return rle_counts(self.mask_pixels if self.mask_pixels is not None else np.zeros(0, np.int64),
+                          width * height)
+
+
+def rle_counts(pixels: np.ndarray, size: int) -> list[int]:
+    """Uncompressed COCO RLE counts of a mask given as ascending column-major pixel indices: runs of
+    0s and 1s alternately, starting with 0s, the last run included (as pycocotools encodes)."""
+    if not len(pixels):
+        return [size]
+    breaks = np.flatnonzero(np.diff(pixels) != 1)
+    starts = np.concatenate([pixels[:1], pixels[breaks + 1]])
+    ends = np.concatenate([pixels[breaks] + 1, pixels[-1:] + 1])
+    counts = np.empty(2 * len(starts) + 1, dtype=np.int64)
+    counts[0] = starts[0]
+    counts[1::2] = ends - starts
+    counts[2:-1:2] = starts[1:] - ends[:-1]
+    counts[-1] = size - ends[-1]
+    return counts[:-1].tolist() if counts[-1] == 0 else counts.tolist()
 
 
 @dataclass
@@ -75,48 +136,28 @@ def ionisation_factor(betas: np.ndarray, cap: float) -> np.ndarray:
     return np.minimum(1.0 / b2, cap)
 
 
-def bubbles_along(particle: Particle, cfg: ChamberConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Bubble centres (metres, (H, 3)) and their density factors along a particle's path."""
-    path = particle.path
-    if len(path) < 2:
-        return np.zeros((0, 3)), np.zeros(0)
-    segments = np.diff(path, axis=0)
-    lengths = np.linalg.norm(segments, axis=1)
-    factor = ionisation_factor(0.5 * (particle.betas[:-1] + particle.betas[1:]), cfg.ionisation_cap)
+def _bubbles(points: np.ndarray, betas: np.ndarray, offsets: np.ndarray, cfg: ChamberConfig,
+             rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bubble centres (metres, (H, 3)), their density factors and the point each follows, along the
+    paths of all particles at once (particle k's points are ``offsets[k]:offsets[k + 1]``)."""
+    if len(points) < 2:
+        return np.zeros((0, 3)), np.zeros(0), np.zeros(0, dtype=np.intp)
+    segments = points[1:] - points[:-1]
+    lengths = np.sqrt(np.einsum("ij,ij->i", segments, segments))
+    factor = ionisation_factor(0.5 * (betas[:-1] + betas[1:]), cfg.ionisation_cap)
     expected = cfg.bubbles_per_cm * 100.0 * lengths * factor
+    expected[offsets[1:-1] - 1] = 0.0  # no segment joins one particle's path to the next
     counts = rng.poisson(expected)
     which = np.repeat(np.arange(len(segments)), counts)
     where = rng.random(len(which))
-    centres = path[which] + where[:, None] * segments[which]
-    return centres, factor[which]
+    centres = points[which] + where[:, None] * segments[which]
+    return centres, factor[which], which
 
 
-def _polyline(points_px: np.ndarray, spacing: float = 1.0) -> np.ndarray:
-    """The path kept at about ``spacing`` pixels between points (first and last kept)."""
-    if len(points_px) <= 2:
-        return points_px
-    steps = np.linalg.norm(np.diff(points_px, axis=0), axis=1)
-    travelled = np.concatenate([[0.0], np.cumsum(steps)])
-    keep = np.unique(np.searchsorted(travelled, np.arange(0.0, travelled[-1], spacing)))
-    keep = np.union1d(keep, [len(points_px) - 1])
-    return points_px[keep]
-
-
-def _rasterise(points_px: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Integer pixel (column, row) pairs the polyline passes through, sampled every ⅓ pixel."""
-    if len(points_px) == 1:
-        dense = points_px
-    else:
-        steps = np.linalg.norm(np.diff(points_px, axis=0), axis=1)
-        n = np.maximum(1, np.ceil(steps * 3).astype(int))
-        t = np.concatenate([np.arange(k) / k for k in n])
-        start = np.repeat(points_px[:-1], n, axis=0)
-        delta = np.repeat(np.diff(points_px, axis=0), n, axis=0)
-        dense = np.concatenate([start + t[:, None] * delta, points_px[-1:]])
-    cols = np.floor(dense[:, 0]).astype(int)
-    rows = np.floor(dense[:, 1]).astype(int)
-    ok = (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
-    return np.stack([cols[ok], rows[ok]], axis=1)
+def bubbles_along(particle: Particle, cfg: ChamberConfig, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Bubble centres (metres, (H, 3)) and their density factors along a particle's path."""
+    centres, factor, _ = _bubbles(particle.path, particle.betas, np.array([0, len(particle.path)]), cfg, rng)
+    return centres, factor
 
 
 def _disk(radius: int) -> np.ndarray:
@@ -124,30 +165,174 @@ def _disk(radius: int) -> np.ndarray:
     return (r[:, None] ** 2 + r[None, :] ** 2) <= radius * radius + radius
 
 
-def _instance_mask(track: TrackTruth, cfg: ChamberConfig) -> None:
-    """Fill ``mask_box``/``mask_crop``: the path and bubbles, dilated by the bubble size."""
-    from scipy import ndimage
+def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+    keys = np.sort(keys)
+    if len(keys) < 2:
+        return keys
+    keep = np.empty(len(keys), dtype=bool)
+    keep[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=keep[1:])
+    return keys.compress(keep)
 
-    width, height = cfg.image_size
-    pixels = _rasterise(track.polyline, width, height)
-    if len(track.hits):
-        inside = (track.hits[:, 0] >= 0) & (track.hits[:, 0] < width) & (track.hits[:, 1] >= 0) & \
-            (track.hits[:, 1] < height)
-        bubble_px = np.floor(track.hits[inside]).astype(int)
-        pixels = np.concatenate([pixels, bubble_px]) if len(pixels) else bubble_px
-    if not len(pixels):
-        return
-    heavy = float(np.median(track.hit_ionisation)) if len(track.hit_ionisation) else 1.0
-    radius = cfg.mask_radius_px + (1 if heavy >= 4.0 else 0)
-    x0, y0 = pixels.min(axis=0) - radius
-    x1, y1 = pixels.max(axis=0) + radius + 1
-    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(width, x1), min(height, y1)
-    crop = np.zeros((y1 - y0, x1 - x0), dtype=bool)
-    crop[pixels[:, 1] - y0, pixels[:, 0] - x0] = True
-    if radius > 0:
-        crop = ndimage.binary_dilation(crop, structure=_disk(radius))
-    track.mask_box = (int(x0), int(y0), int(x1), int(y1))
-    track.mask_crop = crop
+
+def _group_medians(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """The median of each group ``values[offsets[k]:offsets[k + 1]]`` (nan for an empty one)."""
+    groups = len(offsets) - 1
+    counts = np.diff(offsets)
+    owner = np.repeat(np.arange(groups), counts)
+    order = np.argsort(owner * (2.0 * float(np.abs(values).max(initial=0.0)) + 1.0) + values)
+    ordered = values[order]
+    out = np.full(groups, math.nan)
+    full = counts > 0
+    low = offsets[:-1] + (counts - 1) // 2
+    high = offsets[:-1] + counts // 2
+    out[full] = 0.5 * (ordered[low[full]] + ordered[high[full]])
+    return out
+
+
+def _merge_runs(group: np.ndarray, start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Union of intervals [start, stop) within each group, as disjoint sorted intervals (touching
+    ones joined). The input must be sorted by (group, start)."""
+    if not len(start):
+        return group, start, stop
+    span = int(max(stop.max(), 1)) + 2
+    keyed_stop = np.maximum.accumulate(group * span + stop)
+    keyed_start = group * span + start
+    fresh = np.empty(len(start), dtype=bool)
+    fresh[0] = True
+    np.greater(keyed_start[1:], keyed_stop[:-1], out=fresh[1:])
+    first = np.flatnonzero(fresh)
+    last = np.concatenate([first[1:], [len(start)]]) - 1
+    return group[first], start[first], keyed_stop[last] - group[first] * span
+
+
+def _masks(polylines: list[np.ndarray], hits: list[np.ndarray], radii: np.ndarray, width: int,
+           height: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[tuple[int, int, int, int] | None],
+                                 list[list[int]]]:
+    """Each track's instance mask: the pixels its polyline passes through (sampled every ⅓ pixel)
+    and its bubbles' pixels, dilated by a disk of its radius. Returned per track as runs of
+    column-major pixel indices (starts, stops), with the box (x0, y0, x1, y1) of each and its
+    uncompressed COCO RLE counts. Made from runs down the columns, never from a picture per track."""
+    size = width * height
+    tracks = len(polylines)
+    if not tracks:
+        return [], [], []
+    # the polylines, sampled every third of a pixel along each segment, and their last points
+    lengths = np.array([len(q) for q in polylines])
+    points = np.concatenate(polylines)
+    ends = np.cumsum(lengths) - 1
+    owner = np.repeat(np.arange(tracks), lengths)
+    dx, dy = np.diff(points[:, 0]), np.diff(points[:, 1])
+    samples = np.maximum(1, np.ceil(np.sqrt(dx * dx + dy * dy) * 3).astype(np.intp))
+    samples[ends[:-1]] = 0  # from one track's last point to the next track's first: nothing
+    segment = np.repeat(np.arange(len(dx)), samples)
+    first_sample = np.cumsum(samples) - samples
+    t = (np.arange(len(segment)) - first_sample.take(segment)) / samples.take(segment)
+    hit_xy = np.concatenate(hits) if sum(len(h) for h in hits) else np.zeros((0, 2))
+    x = np.concatenate([points[:, 0].take(segment) + t * dx.take(segment), points[ends, 0], hit_xy[:, 0]])
+    y = np.concatenate([points[:, 1].take(segment) + t * dy.take(segment), points[ends, 1], hit_xy[:, 1]])
+    who = np.concatenate([owner.take(segment), owner[ends], np.repeat(np.arange(tracks), [len(h) for h in hits])])
+    cols = np.floor(x).astype(np.int64)
+    rows = np.floor(y).astype(np.int64)
+    ok = (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
+    keys = _sorted_unique((who * size + cols * height + rows).compress(ok))
+    # runs down each column of each track
+    breaks = np.flatnonzero((np.diff(keys) != 1) | (np.diff(keys // height) != 0)) + 1
+    run_first = np.concatenate([[0], breaks]) if len(keys) else np.zeros(0, dtype=np.intp)
+    run_last = np.concatenate([breaks, [len(keys)]]) - 1 if len(keys) else np.zeros(0, dtype=np.intp)
+    owner, pixel = np.divmod(keys[run_first], size)
+    col, top = np.divmod(pixel, height)
+    bottom = (keys[run_last] - owner * size) % height + 1
+    # dilation by each track's disk: a run moved dc columns over grows by the disk's reach there
+    reach = radii.take(owner)
+    moved_group, moved_start, moved_stop = [], [], []
+    for dc in range(-int(radii.max()), int(radii.max()) + 1):
+        if dc == 0:
+            grow = reach
+            mine = np.ones(len(owner), dtype=bool)
+        else:
+            grow = np.floor(np.sqrt(np.maximum(reach * reach + reach - dc * dc, 0))).astype(np.int64)
+            mine = (np.abs(dc) <= reach) & (col + dc >= 0) & (col + dc < width)
+        moved_group.append((owner * width + col + dc).compress(mine))
+        moved_start.append(np.maximum(top - grow, 0).compress(mine))
+        moved_stop.append(np.minimum(bottom + grow, height).compress(mine))
+    group, start, stop = np.concatenate(moved_group), np.concatenate(moved_start), np.concatenate(moved_stop)
+    order = np.argsort(group * (height + 1) + start)
+    group, start, stop = _merge_runs(group.take(order), start.take(order), stop.take(order))
+    owner, col = np.divmod(group, width)
+    # boxes from the runs; then the runs as column-major indices, joined across a column's end
+    bounds = np.searchsorted(owner, np.arange(tracks + 1))
+    full = np.flatnonzero(bounds[1:] > bounds[:-1])
+    boxes: list[tuple[int, int, int, int] | None] = [None] * tracks
+    if len(full):
+        low = np.minimum.reduceat(start, bounds[full])
+        high = np.maximum.reduceat(stop, bounds[full])
+        for j, k in enumerate(full):
+            boxes[k] = (int(col[bounds[k]]), int(low[j]), int(col[bounds[k + 1] - 1]) + 1, int(high[j]))
+    owner, start, stop = _merge_runs(owner, col * height + start, col * height + stop)
+    bounds = np.searchsorted(owner, np.arange(tracks + 1))
+    masks = [(start[bounds[k]:bounds[k + 1]], stop[bounds[k]:bounds[k + 1]]) for k in range(tracks)]
+    # COCO RLE counts: (zeros before, ones) per run, then the zeros after the last run
+    gaps = start.copy()
+    same = owner[1:] == owner[:-1]
+    gaps[1:][same] = start[1:][same] - stop[:-1][same]
+    flat = np.empty(2 * len(start), dtype=np.int64)
+    flat[0::2] = gaps
+    flat[1::2] = stop - start
+    tails = np.full(tracks, size, dtype=np.int64)
+    full = np.flatnonzero(bounds[1:] > bounds[:-1])
+    tails[full] = size - stop[bounds[full + 1] - 1]
+    flat_list, tail_list = flat.tolist(), tails.tolist()
+    rles = []
+    for k in range(tracks):
+        counts = flat_list[2 * bounds[k]:2 * bounds[k + 1]]
+        if tail_list[k] or not counts:
+            counts.append(tail_list[k])
+        rles.append(counts)
+    return masks, boxes, rles
+
+
+@lru_cache(maxsize=32)
+def _kernel(sigma: float) -> np.ndarray:
+    """scipy.ndimage's Gaussian kernel (truncated at 4σ), float32."""
+    radius = int(4.0 * sigma + 0.5)
+    x = np.arange(-radius, radius + 1)
+    weights = np.exp(-0.5 * x * x / (sigma * sigma))
+    return (weights / weights.sum()).astype(np.float32)
+
+
+def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """A Gaussian blur of a float32 picture, separable, edges mirrored (as scipy's ``reflect``)."""
+    weights = _kernel(sigma)
+    radius = len(weights) // 2
+    if min(image.shape) <= radius:
+        from scipy import ndimage
+
+        return ndimage.gaussian_filter(image, sigma)
+    out = image
+    for axis in (1, 0):
+        n = out.shape[axis]
+        if axis == 1:
+            padded = np.empty((out.shape[0], n + 2 * radius), dtype=out.dtype)
+            padded[:, radius:radius + n] = out
+            padded[:, :radius] = out[:, radius - 1::-1]
+            padded[:, radius + n:] = out[:, :n - radius - 1:-1]
+        else:
+            padded = np.empty((n + 2 * radius, out.shape[1]), dtype=out.dtype)
+            padded[radius:radius + n] = out
+            padded[:radius] = out[radius - 1::-1]
+            padded[radius + n:] = out[:n - radius - 1:-1]
+
+        def part(k: int, padded=padded, n=n, axis=axis) -> np.ndarray:
+            return padded[:, k:k + n] if axis == 1 else padded[k:k + n]
+
+        out = part(radius) * weights[radius]
+        pair = np.empty_like(out)
+        for k in range(radius):
+            np.add(part(k), part(2 * radius - k), out=pair)
+            pair *= weights[k]
+            out += pair
+    return out
 
 
 def _splat(canvas: np.ndarray, points: np.ndarray, weights: np.ndarray) -> None:
@@ -155,33 +340,86 @@ def _splat(canvas: np.ndarray, points: np.ndarray, weights: np.ndarray) -> None:
     height, width = canvas.shape
     x = points[:, 0] - 0.5
     y = points[:, 1] - 0.5
-    c0 = np.floor(x).astype(int)
-    r0 = np.floor(y).astype(int)
+    c0 = np.floor(x).astype(np.int64)
+    r0 = np.floor(y).astype(np.int64)
     fx, fy = x - c0, y - r0
-    for dc, dr, w in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
-        c, r = c0 + dc, r0 + dr
-        ok = (c >= 0) & (c < width) & (r >= 0) & (r < height)
-        np.add.at(canvas, (r[ok], c[ok]), (weights * w)[ok])
+    cols = np.concatenate([c0, c0 + 1, c0, c0 + 1])
+    rows = np.concatenate([r0, r0, r0 + 1, r0 + 1])
+    share = np.concatenate([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy])
+    if not (weights == 1).all():
+        share *= np.tile(weights, 4)
+    ok = (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
+    canvas += np.bincount((rows * width + cols).compress(ok), share.compress(ok), minlength=height * width).reshape(
+        height, width).astype(canvas.dtype)
+
+
+def _blurred_layer(canvas: np.ndarray, points: np.ndarray, sigma: float, gain: np.float32) -> None:
+    """Add ``gain`` × the blurred bilinear splat of unit-weight ``points``, in place, blurring only
+    the part of the picture around them (the same as blurring the whole picture)."""
+    height, width = canvas.shape
+    margin = len(_kernel(sigma)) // 2 + 2
+    inside = (points[:, 0] > -1) & (points[:, 0] < width + 1) & (points[:, 1] > -1) & (points[:, 1] < height + 1)
+    points = points.compress(inside, axis=0)
+    if not len(points):
+        return
+    x0 = max(0, int(math.floor(points[:, 0].min())) - margin)
+    x1 = min(width, int(math.ceil(points[:, 0].max())) + margin)
+    y0 = max(0, int(math.floor(points[:, 1].min())) - margin)
+    y1 = min(height, int(math.ceil(points[:, 1].max())) + margin)
+    layer = np.zeros((y1 - y0, x1 - x0), dtype=np.float32)
+    # the crop reaches the picture's edge wherever it stops short of the margin: a corner outside
+    # the crop is outside the picture
+    _splat(layer, points - np.array([x0, y0]), np.ones(len(points), dtype=np.float32))
+    layer = _blur(layer, sigma)
+    layer *= gain
+    canvas[y0:y1, x0:x1] += layer
+
+
+def _blurred_spots(canvas: np.ndarray, points: np.ndarray, weights: np.ndarray, sigma: float) -> None:
+    """Add the blurred splat of a few points, in place: the image ``_blur(_splat(points), sigma)``
+    would give, made around each point only (cheaper than blurring the picture for sparse points)."""
+    if not len(points):
+        return
+    height, width = canvas.shape
+    kernel = _kernel(sigma).astype(np.float64)
+    radius = len(kernel) // 2
+    x = points[:, 0] - 0.5
+    y = points[:, 1] - 0.5
+    c0 = np.floor(x).astype(np.int64)
+    r0 = np.floor(y).astype(np.int64)
+    fx, fy = (x - c0)[:, None], (y - r0)[:, None]
+    # the bilinear pair (1 − f, f) at offsets (0, 1), convolved with the kernel: offsets −radius…radius + 1
+    padded = np.concatenate([kernel, [0.0]])
+    shifted = np.concatenate([[0.0], kernel])
+    wx = (1 - fx) * padded + fx * shifted
+    wy = (1 - fy) * padded + fy * shifted
+    offsets = np.arange(-radius, radius + 2)
+    cols = c0[:, None] + offsets
+    rows = r0[:, None] + offsets
+    share = wy[:, :, None] * wx[:, None, :] * weights[:, None, None]
+    keys = rows[:, :, None] * width + cols[:, None, :]
+    ok = (rows[:, :, None] >= 0) & (rows[:, :, None] < height) & (cols[:, None, :] >= 0) & (cols[:, None, :] < width)
+    canvas += np.bincount(keys[ok], share[ok], minlength=height * width).reshape(height, width).astype(canvas.dtype)
 
 
 def _lighting(cfg: ChamberConfig, rng: np.random.Generator) -> np.ndarray:
     """A smooth, uneven illumination: a tilted plane times a radial fall-off with a random centre."""
     width, height = cfg.image_size
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    xx /= width
-    yy /= height
+    xs = (np.arange(width, dtype=np.float32) / np.float32(width))
+    ys = (np.arange(height, dtype=np.float32) / np.float32(height))
     angle = 2 * math.pi * rng.random()
-    tilt = (xx - 0.5) * math.cos(angle) + (yy - 0.5) * math.sin(angle)
     cx, cy = 0.3 + 0.4 * rng.random(), 0.3 + 0.4 * rng.random()
-    radial = (xx - cx) ** 2 + (yy - cy) ** 2
     strength = cfg.lighting * (0.5 + rng.random())
-    light = 0.82 * (1.0 + strength * 0.6 * tilt) * (1.0 - strength * radial)
-    return np.clip(light, 0.2, 1.0).astype(np.float32)
+    # 0.82 (1 + 0.6 s tilt)(1 − s radial), tilt and radial each a sum of a column and a row term
+    tilt = 0.82 * 0.6 * strength
+    plane = (tilt * (xs - 0.5) * math.cos(angle))[None, :] + (0.82 + tilt * (ys - 0.5) * math.sin(angle))[:, None]
+    fall = (1.0 - strength * (xs - cx) ** 2)[None, :] - (strength * (ys - cy) ** 2)[:, None]
+    light = plane * fall
+    return np.clip(light, 0.2, 1.0, out=light).astype(np.float32, copy=False)
 
 
-def _fiducials(cfg: ChamberConfig) -> np.ndarray:
+def _fiducials(width: int, height: int) -> np.ndarray:
     """Crosses engraved on the chamber windows, on a fixed 3 × 3 grid (pixels (N, 2) to mark)."""
-    width, height = cfg.image_size
     arm = max(2, round(min(width, height) / 80))
     marks = []
     for fx in (0.12, 0.5, 0.88):
@@ -192,72 +430,153 @@ def _fiducials(cfg: ChamberConfig) -> np.ndarray:
     return np.array(marks, dtype=float) + 0.5
 
 
+@lru_cache(maxsize=8)
+def _fiducial_opacity(width: int, height: int, blur_px: float) -> np.ndarray:
+    marks = np.zeros((height, width), dtype=np.float32)
+    points = _fiducials(width, height)
+    _splat(marks, points, np.full(len(points), 2.5, dtype=np.float32))
+    out = _blur(marks, max(blur_px, 0.4))
+    out.flags.writeable = False
+    return out
+
+
+@lru_cache(maxsize=1)
+def _normal_quantiles() -> np.ndarray:
+    """65 536 equally likely standard-normal values (the quantiles at (k + ½)/65 536)."""
+    from statistics import NormalDist
+
+    inverse = NormalDist().inv_cdf
+    half = [inverse((k + 0.5) / 65536) for k in range(32768)]
+    return np.array([*half, *(-v for v in reversed(half))], dtype=np.float32)
+
+
+def _film_grain(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """Standard-normal grain (H, W) float32, from 16 random bits per pixel through the normal quantiles."""
+    bits = np.frombuffer(rng.bytes(2 * height * width), dtype="<u2")
+    return _normal_quantiles().take(bits).reshape(height, width)
+
+
+#: bubbles of three sizes: minimum ionising, grey, black (merged bubbles of slow heavy tracks)
+BUBBLE_CLASSES = ((0.0, 2.0, 1.0), (2.0, 4.5, 1.5), (4.5, math.inf, 2.1))
+
+
 def render(event: Event, cfg: ChamberConfig, rng: np.random.Generator) -> Picture:
     """Draw an event: bubbles → opacity → lit, blurred, grainy picture (uint8), and the truth."""
-    from scipy import ndimage
-
     width, height = cfg.image_size
-    tracks: list[TrackTruth] = []
-    # bubbles of three sizes: minimum ionising, grey, black (merged bubbles of slow heavy tracks)
-    classes = ((0.0, 2.0, 1.0), (2.0, 4.5, 1.5), (4.5, math.inf, 2.1))
-    opacity_layers = [np.zeros((height, width), dtype=np.float32) for _ in classes]
-    for particle in event.particles:
-        centres, factor = bubbles_along(particle, cfg, rng)
-        hits = to_pixels(centres, cfg) if len(centres) else np.zeros((0, 2))
-        if len(hits):
-            hits = hits + rng.normal(0.0, 0.15, size=hits.shape)  # bubbles grow a little off the path
-        path_px = to_pixels(particle.path, cfg) if len(particle.path) else np.zeros((0, 2))
-        polyline = _polyline(path_px)
-        length = float(np.linalg.norm(np.diff(path_px, axis=0), axis=1).sum()) if len(path_px) > 1 else 0.0
-        track = TrackTruth(particle, polyline, hits, factor, length)
-        inside = (hits[:, 0] >= 0) & (hits[:, 0] < width) & (hits[:, 1] >= 0) & (hits[:, 1] < height) \
-            if len(hits) else np.zeros(0, dtype=bool)
-        track.annotated = bool(length >= cfg.min_track_px and inside.sum() >= cfg.min_hits)
-        if track.annotated:
-            _instance_mask(track, cfg)
-            track.annotated = track.mask_crop is not None and bool(track.mask_crop.any())
-        tracks.append(track)
-        for layer, (low, high, _) in zip(opacity_layers, classes, strict=True):
-            chosen = (factor >= low) & (factor < high)
-            if chosen.any():
-                _splat(layer, hits[chosen], np.ones(int(chosen.sum()), dtype=np.float32))
+    particles = event.particles
+    if event.points is not None:
+        points, betas, offsets = event.points, event.betas, np.asarray(event.offsets)
+    else:
+        points = np.concatenate([p.path for p in particles]) if particles else np.zeros((0, 3))
+        betas = np.concatenate([p.betas for p in particles]) if particles else np.zeros(0)
+        offsets = np.concatenate([[0], np.cumsum([len(p.path) for p in particles])]).astype(np.intp)
+    n = len(particles)
+    # bubbles of every particle at once, each a little off the path (bubbles grow)
+    centres, factor, which = _bubbles(points, betas, offsets, cfg, rng)
+    hits = to_pixels(centres, cfg) if len(centres) else np.zeros((0, 2))
+    if len(hits):
+        hits = hits + rng.normal(0.0, 0.15, size=hits.shape)
+    particle_of_point = np.repeat(np.arange(n), np.diff(offsets))
+    hit_owner = particle_of_point[which] if len(which) else np.zeros(0, dtype=np.intp)
+    hit_offsets = np.searchsorted(hit_owner, np.arange(n + 1))
+    # polylines: each path kept where its length passes a whole pixel (first and last points kept)
+    path_px = to_pixels(points, cfg) if len(points) else np.zeros((0, 2))
+    delta = np.diff(path_px, axis=0)
+    steps = np.sqrt(np.einsum("ij,ij->i", delta, delta)) if len(points) > 1 else np.zeros(0)
+    if len(steps):
+        steps[offsets[1:-1] - 1] = 0.0
+    travelled = np.concatenate([[0.0], np.cumsum(steps)])
+    along = travelled - np.repeat(travelled[offsets[:-1]], np.diff(offsets))
+    keep = np.ones(len(points), dtype=bool)
+    if len(points) > 1:
+        whole = np.floor(along)
+        keep[1:] = whole[1:] > whole[:-1]
+    keep[offsets[:-1]] = True
+    keep[offsets[1:] - 1] = True
+    kept = np.flatnonzero(keep)
+    kept_offsets = np.searchsorted(kept, offsets)
+    polyline_points = path_px[kept]
+    lengths = along[offsets[1:] - 1] if n else np.zeros(0)
+    inside = (hits[:, 0] >= 0) & (hits[:, 0] < width) & (hits[:, 1] >= 0) & (hits[:, 1] < height)
+    inside_counts = np.bincount(hit_owner.compress(inside), minlength=n)
+    annotated = (lengths >= cfg.min_track_px) & (inside_counts >= cfg.min_hits)
+    medians = _group_medians(factor, hit_offsets)
+    tracks = [TrackTruth(particle, polyline_points[kept_offsets[k]:kept_offsets[k + 1]],
+                         hits[hit_offsets[k]:hit_offsets[k + 1]], factor[hit_offsets[k]:hit_offsets[k + 1]],
+                         float(lengths[k]), image_size=(width, height), annotated=bool(annotated[k]),
+                         ionisation_median=float(medians[k]))
+              for k, particle in enumerate(particles)]
+    chosen = np.flatnonzero(annotated)
+    heavy = np.nan_to_num(medians[chosen], nan=1.0) >= 4.0
+    masks, boxes, rles = _masks([tracks[k].polyline for k in chosen],
+                                [tracks[k].hits[inside[hit_offsets[k]:hit_offsets[k + 1]]] for k in chosen],
+                                cfg.mask_radius_px + heavy.astype(np.int64), width, height)
+    for k, runs, box, rle in zip(chosen, masks, boxes, rles, strict=True):
+        tracks[k].mask_runs = runs
+        tracks[k].annotated = bool(len(runs[0]))
+        tracks[k]._box, tracks[k]._rle = box, rle
+    # the picture: opacity of the bubbles, blurred by their size and the optics
     opacity = np.zeros((height, width), dtype=np.float32)
     optics = cfg.blur_px
-    for layer, (_, _, size) in zip(opacity_layers, classes, strict=True):
+    for low, high, size in BUBBLE_CLASSES:
+        chosen = (factor >= low) & (factor < high)
+        count = int(chosen.sum())
+        if not count:
+            continue
         sigma = math.hypot(cfg.bubble_radius_px * size, optics)
         # a bubble's image has peak opacity ≈ 1.6 × its size whatever its width: the area grows as σ²
-        opacity += ndimage.gaussian_filter(layer, sigma) * (2 * math.pi * sigma * sigma) * 0.55 * size
+        gain = np.float32((2 * math.pi * sigma * sigma) * 0.55 * size)
+        _blurred_layer(opacity, hits.compress(chosen, axis=0), sigma, gain)
     if cfg.fiducials:
-        marks = np.zeros((height, width), dtype=np.float32)
-        _splat(marks, _fiducials(cfg), np.full(len(_fiducials(cfg)), 2.5, dtype=np.float32))
-        opacity += ndimage.gaussian_filter(marks, max(optics, 0.4))
-    picture = _lighting(cfg, rng) * np.exp(-opacity)
+        opacity += _fiducial_opacity(width, height, float(optics))
+    np.negative(opacity, out=opacity)
+    np.exp(opacity, out=opacity)
+    picture = _lighting(cfg, rng)
+    picture *= opacity
     if cfg.dust:
         specks = np.zeros((height, width), dtype=np.float32)
-        n = int(rng.poisson(cfg.dust))
-        where = rng.random((n, 2)) * np.array([width, height])
-        _splat(specks, where, rng.uniform(-1.5, 2.0, n).astype(np.float32))
-        picture *= np.exp(-ndimage.gaussian_filter(specks, 0.8 + rng.random()))
+        count = int(rng.poisson(cfg.dust))
+        where = rng.random((count, 2)) * np.array([width, height])
+        strength = rng.uniform(-1.5, 2.0, count)
+        _blurred_spots(specks, where, strength, 0.8 + rng.random())
+        np.negative(specks, out=specks)
+        picture *= np.exp(specks, out=specks)
     if cfg.film_noise:
-        grain = rng.normal(0.0, cfg.film_noise, size=(height, width)).astype(np.float32)
-        picture += ndimage.gaussian_filter(grain, 0.7) * 1.8 + 0.35 * grain
-    image = np.clip(picture * 255.0, 0, 255).round().astype(np.uint8)
+        grain = _film_grain(rng, height, width)
+        grain *= np.float32(cfg.film_noise)
+        blurred = _blur(grain, 0.7)
+        blurred *= np.float32(1.8)
+        picture += blurred
+        grain *= np.float32(0.35)
+        picture += grain
+    picture *= np.float32(255.0)
+    np.clip(picture, 0, 255, out=picture)
+    image = np.rint(picture, out=picture).astype(np.uint8)
     return Picture(image, tracks, event, cfg)
+
+
+def simulate_pictures(cfg: ChamberConfig, seed: int, indices: list[int]) -> list[Picture]:
+    """The pictures ``indices`` of a data set made with ``seed``, their particles transported together;
+    each the same as :func:`simulate_picture` makes it alone, on every machine and worker."""
+    from .simulator import generate_events
+
+    rngs = [np.random.default_rng(np.random.SeedSequence([int(seed), int(index)])) for index in indices]
+    events = generate_events(cfg, rngs)
+    return [render(event, cfg, rng) for event, rng in zip(events, rngs, strict=True)]
 
 
 def simulate_picture(cfg: ChamberConfig, seed: int, index: int = 0) -> Picture:
     """The picture ``index`` of a data set made with ``seed``: the same on every machine and worker."""
-    from .simulator import generate_event
-
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(index)]))
-    event = generate_event(cfg, rng)
-    return render(event, cfg, rng)
+    return simulate_pictures(cfg, seed, [index])[0]
 
 
 def truth_attributes(track: TrackTruth, cfg: ChamberConfig) -> dict[str, Any]:
     """The physics truth of a track, as stored in a COCO annotation's ``attributes``."""
     particle = track.particle
-    vertex_px = to_pixels(particle.vertex[None, :2].astype(float), cfg)[0]
+    vx, vy, vz = (float(v) for v in particle.vertex)
+    px, py, pz = (float(v) for v in particle.momentum)
+    p_t = math.hypot(px, py)
+    scale = 1.0 / cfg.pixel_size_m
     beta0 = float(particle.betas[0]) if len(particle.betas) else math.nan
     return {
         "particle": particle.index,
@@ -265,20 +584,20 @@ def truth_attributes(track: TrackTruth, cfg: ChamberConfig) -> dict[str, Any]:
         "pdg": particle.species.pdg,
         "charge": particle.species.charge,
         "mass_gev": particle.species.mass,
-        "p_gev": round(particle.p, 6),
-        "pt_gev": round(particle.p_t, 6),
-        "dip_rad": round(particle.dip, 6),
-        "phi_rad": round(float(math.atan2(particle.momentum[1], particle.momentum[0])), 6),
-        "vertex_px": [round(float(v), 2) for v in vertex_px],
-        "vertex_z_m": round(float(particle.vertex[2]), 5),
+        "p_gev": round(math.sqrt(px * px + py * py + pz * pz), 6),
+        "pt_gev": round(p_t, 6),
+        "dip_rad": round(math.atan2(pz, p_t), 6),
+        "phi_rad": round(math.atan2(py, px), 6),
+        "vertex_px": [round(vx * scale, 2), round((cfg.height_m - vy) * scale, 2)],
+        "vertex_z_m": round(vz, 5),
         "origin": particle.origin,
         "parent": particle.parent,
         "end": particle.end,
         "beta": round(beta0, 6),
         "ionisation": round(float(min(1.0 / max(beta0, 1e-3) ** 2, cfg.ionisation_cap)), 4),
         # along the whole track: a proton that stops is light where it starts and black where it ends
-        "ionisation_median": round(float(np.median(track.hit_ionisation)), 4) if len(track.hit_ionisation) else None,
-        "radius_m": round(particle.p_t / (0.299792458 * cfg.field_tesla), 6),
+        "ionisation_median": round(track.ionisation_median, 4) if len(track.hit_ionisation) else None,
+        "radius_m": round(p_t / (0.299792458 * cfg.field_tesla), 6),
         "length_px": round(track.length_px, 2),
         "num_hits": len(track.hits),
         "decay_length_m": None if math.isnan(particle.decay_length_m) else round(particle.decay_length_m, 6),

@@ -261,3 +261,56 @@ V0_DECAYS: dict[str, tuple[str, str, float]] = {
     "Lambda": ("p", "pi-", 0.639),
     "Lambdabar": ("pi+", "pbar", 0.639),
 }
+
+
+# -- the same formulas on arrays (tables of the transport are built from these) -----------------
+
+
+def density_correction_array(bg: np.ndarray, medium: Medium = LIQUID_HYDROGEN) -> np.ndarray:
+    """:func:`density_correction` of an array of βγ."""
+    minus_c, x0, x1, a, k = medium.sternheimer
+    x = np.log10(np.maximum(bg, 1e-9))
+    two_ln10 = 2.0 * math.log(10.0)
+    return np.where(x >= x1, two_ln10 * x - minus_c,
+                    np.where(x >= x0, two_ln10 * x - minus_c + a * np.abs(x1 - x) ** k, 0.0))
+
+
+def max_energy_transfer_array(p: np.ndarray, mass: float | np.ndarray) -> np.ndarray:
+    """:func:`max_energy_transfer` of an array of momenta (and masses)."""
+    bg = p / mass
+    gamma = np.sqrt(1.0 + bg * bg)
+    ratio = ELECTRON_MASS / mass
+    heavy = 2.0 * ELECTRON_MASS * bg * bg / (1.0 + 2.0 * gamma * ratio + ratio * ratio)
+    return np.where(np.asarray(mass) == ELECTRON_MASS, 0.5 * (np.hypot(p, mass) - mass), heavy)
+
+
+def ionisation_loss_array(p: np.ndarray, mass: float, charge: int = 1,
+                          medium: Medium = LIQUID_HYDROGEN) -> np.ndarray:
+    """:func:`ionisation_loss` (GeV/m) of an array of momenta."""
+    bg = np.maximum(p / mass, 0.05)
+    b2 = bg * bg / (1.0 + bg * bg)
+    t_max = max_energy_transfer_array(bg * mass, mass)
+    excitation = medium.mean_excitation_ev * 1e-9
+    log_term = 0.5 * np.log(2.0 * ELECTRON_MASS * bg * bg * t_max / (excitation * excitation))
+    bracket = log_term - b2 - 0.5 * density_correction_array(bg, medium)
+    per_cm = K_BETHE * charge * charge * medium.z_over_a * medium.density / b2 * bracket
+    return np.maximum(per_cm, 0.0) * 100.0
+
+
+def delta_ray_rate_array(p: np.ndarray, mass: float, t_cut: float, charge: int = 1,
+                         medium: Medium = LIQUID_HYDROGEN) -> np.ndarray:
+    """:func:`delta_ray_rate` (per metre) of an array of momenta."""
+    t_max = max_energy_transfer_array(p, mass)
+    b2 = (p / np.hypot(p, mass)) ** 2
+    per_cm = 0.5 * K_BETHE * charge * charge * medium.z_over_a * medium.density / b2 * (1.0 / t_cut - 1.0 / t_max)
+    return np.where(t_max <= t_cut, 0.0, per_cm * 100.0)
+
+
+def highland_coefficient_array(p: np.ndarray, mass: float, charge: int = 1, medium: Medium = LIQUID_HYDROGEN,
+                               reference_m: float = 0.1) -> np.ndarray:
+    """c(p) with θ₀ = c(p)·√(step) for one step: Highland's width with its log term taken at a fixed
+    ``reference_m`` length, so that many short steps add up to Highland's θ₀ over that length."""
+    b = p / np.hypot(p, mass)
+    x0 = medium.radiation_length_m
+    correction = np.maximum(0.0, 1.0 + 0.038 * np.log(reference_m / x0 / (b * b)))
+    return 0.0136 / (b * p) * abs(charge) / math.sqrt(x0) * correction

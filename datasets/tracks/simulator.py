@@ -10,8 +10,10 @@ Coulomb scattering (Highland) kinks it; it knocks out δ-rays; it decays in flig
 Λ → pπ⁻) fly straight, unseen, for an exponentially distributed distance and decay into two tracks.
 
 Event generation is a simple phenomenological model (multiplicities, momentum spectra, species
-fractions are parameters), not a physics event generator; the transport is the physics.
-Everything draws from one ``numpy.random.Generator``, so a picture is fixed by its seed.
+fractions are parameters), not a physics event generator; the transport is the physics. All the
+particles of a picture, and of a batch of pictures, are stepped together as arrays
+(:class:`~.stepping.Transport`, one vectorised step for all). Everything a picture draws comes
+from its own ``numpy.random.Generator``, so a picture is fixed by its seed, whatever it is made with.
 """
 
 from __future__ import annotations
@@ -24,24 +26,16 @@ from typing import Any
 import numpy as np
 
 from .physics import (
-    C_LIGHT,
     CHARGED_DECAYS,
-    ELECTRON_MASS,
     FAMILIES,
     LIQUID_HYDROGEN,
     PARTICLES,
     V0_DECAYS,
     Medium,
     Species,
-    bremsstrahlung_loss,
     decay_length_sample,
-    delta_ray_cos_angle,
-    delta_ray_rate,
-    ionisation_loss,
     isotropic_direction,
-    max_energy_transfer,
     michel_electron,
-    sample_delta_ray_energy,
     two_body_decay,
 )
 
@@ -191,29 +185,6 @@ class V0:
     daughters: tuple[int, ...] = ()
 
 
-class _Randoms:
-    """Normals and uniforms drawn in blocks: a Python step loop calling the generator once per
-    number would spend most of its time in call overhead."""
-
-    def __init__(self, rng: np.random.Generator, block: int = 4096) -> None:
-        self.rng, self.block = rng, block
-        self._normal = rng.standard_normal(block)
-        self._uniform = rng.random(block)
-        self._i = self._j = 0
-
-    def normal(self) -> float:
-        if self._i >= self.block:
-            self._normal, self._i = self.rng.standard_normal(self.block), 0
-        self._i += 1
-        return float(self._normal[self._i - 1])
-
-    def uniform(self) -> float:
-        if self._j >= self.block:
-            self._uniform, self._j = self.rng.random(self.block), 0
-        self._j += 1
-        return float(self._uniform[self._j - 1])
-
-
 @dataclass
 class Transported:
     """What :func:`transport` returns: the path, β along it, how it ended and what it made."""
@@ -230,102 +201,58 @@ def _inside(cfg: ChamberConfig, x: float, y: float, z: float) -> bool:
 
 
 def transport(species: Species, position: np.ndarray, momentum: np.ndarray, cfg: ChamberConfig,
-              rng: np.random.Generator, *, randoms: _Randoms | None = None, interaction_length_m: float = math.inf,
-              allow_delta_rays: bool = True, max_steps: int = 20000) -> Transported:
+              rng: np.random.Generator, *, interaction_length_m: float = math.inf, allow_delta_rays: bool = True,
+              max_steps: int = 20000) -> Transported:
     """Step one charged particle through the chamber until it leaves, stops, decays or interacts.
 
     Steps are at most three pixels long, turn the momentum by at most 0.05 rad and lose at most 5 %
     of the kinetic energy, so the path is a smooth helix between scatters (a 3-pixel chord of a
-    60-pixel circle departs from the arc by 0.02 pixel). Returns the path
-    (N, 3) in metres and the secondaries it made (δ-rays, decay products, interaction products).
+    60-pixel circle departs from the arc by 0.02 pixel). Returns the path (N, 3) in metres and the
+    secondaries it made (δ-rays, decay products), not transported. A picture's particles are
+    transported together by :class:`~.stepping.Transport`; this is that for one particle.
     """
-    randoms = randoms or _Randoms(rng)
-    mass, charge = species.mass, species.charge
-    medium, bz = cfg.medium, cfg.field_tesla
-    is_electron = mass == ELECTRON_MASS
-    x, y, z = (float(v) for v in position)
-    p = float(np.linalg.norm(momentum))
-    ux, uy, uz = (float(v) / p for v in momentum)
-    # the log term of Highland's formula is evaluated at a 10 cm reference length, so that many
-    # short steps add up to the scattering Highland gives for a track of that length
-    log_reference = 0.1
-    step_max = 3 * cfg.pixel_size_m
-    t_stop = 0.2e-3 if is_electron else 1.0e-3
-    t_cut = cfg.delta_ray_min_mev * 1e-3
-    decay_at = -math.log(1.0 - randoms.uniform()) * species.ctau if (cfg.decays and math.isfinite(species.ctau)) \
-        else math.inf
-    interact_at = -math.log(1.0 - randoms.uniform()) * interaction_length_m if math.isfinite(interaction_length_m) \
-        else math.inf
-    proper = travelled = 0.0
-    points = [(x, y, z)]
-    energy = math.hypot(p, mass)
-    betas = [p / energy]
-    secondaries: list[tuple[str, np.ndarray, np.ndarray, str]] = []
-    end = "steps"
-    for _ in range(max_steps):
-        energy = math.hypot(p, mass)
-        kinetic = energy - mass
-        if kinetic < t_stop:
-            end = "stopped"
-            break
-        dedx = 0.0
-        if cfg.energy_loss:
-            dedx = ionisation_loss(p, mass, charge, medium)
-            if is_electron:
-                dedx += bremsstrahlung_loss(energy, medium)
-        radius_3d = p / (C_LIGHT * bz * abs(charge))
-        ds = min(step_max, 0.05 * radius_3d)
-        if dedx > 0:
-            ds = min(ds, 0.05 * kinetic / dedx)
-        ds = max(ds, 2e-5)
-        if cfg.delta_rays and allow_delta_rays and randoms.uniform() < delta_ray_rate(p, mass, t_cut, charge, medium) * ds:
-            t_max = max_energy_transfer(p, mass)
-            t_delta = sample_delta_ray_energy(rng, t_cut, t_max)
-            p_delta = math.sqrt(t_delta * (t_delta + 2 * ELECTRON_MASS))
-            cos_t = delta_ray_cos_angle(t_delta, p, mass)
-            direction = _tilt(np.array([ux, uy, uz]), math.acos(cos_t), 2 * math.pi * randoms.uniform())
-            secondaries.append(("e-", np.array([x, y, z]), p_delta * direction, "delta"))
-        # the Lorentz force turns the transverse direction by dφ = −0.3 z B ds / p; turning half
-        # before and half after the move keeps the chord on the circle (second-order accurate)
-        half = -0.5 * C_LIGHT * charge * bz * ds / p
-        c, s = math.cos(half), math.sin(half)
-        ux, uy = c * ux - s * uy, s * ux + c * uy
-        x += ux * ds
-        y += uy * ds
-        z += uz * ds
-        travelled += ds
-        ux, uy = c * ux - s * uy, s * ux + c * uy
-        if cfg.multiple_scattering:
-            b = p / energy
-            theta0 = 0.0136 / (b * p) * abs(charge) * math.sqrt(ds / medium.radiation_length_m) * \
-                max(0.0, 1.0 + 0.038 * math.log(log_reference / medium.radiation_length_m / (b * b)))
-            ux, uy, uz = _scatter(ux, uy, uz, theta0 * randoms.normal(), theta0 * randoms.normal())
-        if dedx > 0:
-            energy_new = energy - dedx * ds
-            if energy_new <= mass:
-                points.append((x, y, z))
-                betas.append(0.0)
-                end = "stopped"
-                p = 0.0
-                break
-            p = math.sqrt(energy_new * energy_new - mass * mass)
-        points.append((x, y, z))
-        betas.append(p / math.hypot(p, mass))
-        proper += ds * mass / p
-        if proper >= decay_at:
-            end = "decay"
-            break
-        if travelled >= interact_at:
-            end = "interaction"
-            break
-        if not _inside(cfg, x, y, z):
-            end = "exit"
-            break
-    momentum_end = p * np.array([ux, uy, uz])
-    where = np.array([x, y, z])
-    if end in ("decay", "stopped") and cfg.decays and _inside(cfg, x, y, z):
-        secondaries.extend(_decay_products(species, where, momentum_end, rng))
-    return Transported(np.array(points), np.array(betas), end, momentum_end, secondaries)
+    from .stepping import Birth, Transport
+
+    engine = Transport(cfg, [rng], on_end=_products(cfg, 0, None), follow=False, max_steps=max_steps)
+    engine.add([Birth(0, species.name, np.asarray(position, dtype=np.float64), np.asarray(momentum, dtype=np.float64),
+                      "primary", -1, interaction_length_m=interaction_length_m, delta_rays=allow_delta_rays)])
+    engine.run()
+    points, _, (track,) = engine.paths()
+    secondaries = [(b.species, b.position, b.momentum, b.origin) for b in engine.secondaries[0]]
+    return Transported(np.ascontiguousarray(points[:3].T), points[3].copy(), track.end, track.momentum_end, secondaries)
+
+
+def _products(cfg: ChamberConfig, n_total: int, v0_lists: list[list[V0]] | None):
+    """What a particle that ended makes: decay products (in flight or at rest, inside the chamber)
+    and, for an interaction, the star (and its V0s' daughters, when ``v0_lists`` collects V0s)."""
+    from .stepping import Birth
+
+    def on_end(track, where: np.ndarray, rng: np.random.Generator) -> list:
+        births = []
+        if track.end in ("decay", "stopped") and cfg.decays and _inside(cfg, *where):
+            for name, position, momentum, origin in _decay_products(track.species, where, track.momentum_end, rng):
+                births.append(Birth(track.picture, name, position, momentum, origin, track.index))
+        if track.end == "interaction" and v0_lists is not None:
+            budget = max(2, n_total)  # an interaction never makes more tracks than the picture is meant to hold
+            tracks, v0s = _interaction(cfg, rng, where, track.momentum_end, track.species.charge, budget)
+            for name, position, momentum, origin in tracks:
+                births.append(Birth(track.picture, name, position, momentum, origin, track.index))
+            for name, momentum in v0s:
+                births.extend(_v0_births(cfg, rng, track.picture, name, where.copy(), momentum, track.index,
+                                         v0_lists[track.picture]))
+        return births
+
+    return on_end
+
+
+def _v0_births(cfg: ChamberConfig, rng: np.random.Generator, picture: int, name: str, vertex: np.ndarray,
+               momentum: np.ndarray, parent: int, v0s: list[V0]) -> list:
+    from .stepping import Birth
+
+    v0, daughters = _v0_daughters(cfg, rng, name, vertex, momentum)
+    v0s.append(v0)
+    return [Birth(picture, d, position, mom, origin, parent, decay_length_m=v0.decay_length_m, v0=v0)
+            for d, position, mom, origin in daughters]
 
 
 def _tilt(u: np.ndarray, theta: float, phi: float) -> np.ndarray:
@@ -379,20 +306,6 @@ def _decay_products(species: Species, where: np.ndarray, momentum: np.ndarray,
 # -- events ------------------------------------------------------------------------------------
 
 
-def _draw_species(cfg: ChamberConfig, rng: np.random.Generator, charge: int | None = None) -> str:
-    names = [n for n, _ in cfg.species_mix]
-    weights = np.array([w for _, w in cfg.species_mix], dtype=float)
-    family = names[int(rng.choice(len(names), p=weights / weights.sum()))]
-    negative, positive = FAMILIES[family]
-    if charge is not None:
-        return positive if charge > 0 else negative
-    anti = cfg.antiproton_fraction if family == "p" else cfg.antiparticle_fraction
-    # the "antiparticle" of e, mu is the positive one; of pi, K the negative; of p the antiproton
-    if family in ("e", "mu"):
-        return positive if rng.random() < anti else negative
-    return negative if rng.random() < anti else positive
-
-
 def _direction(rng: np.random.Generator, max_dip: float, phi: float | None = None) -> np.ndarray:
     phi = 2 * math.pi * rng.random() if phi is None else phi
     dip = (2 * rng.random() - 1) * max_dip
@@ -405,13 +318,27 @@ def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
 
 def _star(cfg: ChamberConfig, rng: np.random.Generator, vertex: np.ndarray, n_charged: int,
           origin: str) -> tuple[list[tuple[str, np.ndarray, np.ndarray, str]], list[tuple[str, np.ndarray]]]:
-    """Charged tracks (and V0s) from one vertex inside the chamber."""
+    """Charged tracks (and V0s) from one vertex inside the chamber: species from the mix (charge
+    signs by the antiparticle fractions), log-uniform momenta, directions uniform in azimuth and dip."""
     low, high = cfg.momentum_range_gev
+    names = [n for n, _ in cfg.species_mix]
+    weights = np.array([w for _, w in cfg.species_mix], dtype=float)
+    u = rng.random((5, n_charged))  # family, charge sign, momentum, azimuth, dip
+    families = np.searchsorted(np.cumsum(weights / weights.sum()), u[0], side="right").clip(0, len(names) - 1)
+    momenta = np.exp(math.log(low) + u[2] * (math.log(high) - math.log(low)))
+    phi, dip = 2 * math.pi * u[3], (2 * u[4] - 1) * cfg.max_dip_rad
+    directions = np.stack([np.cos(dip) * np.cos(phi), np.cos(dip) * np.sin(phi), np.sin(dip)], axis=1)
     tracks = []
-    for _ in range(n_charged):
-        name = _draw_species(cfg, rng)
-        p = _log_uniform(rng, low, high)
-        tracks.append((name, vertex.copy(), p * _direction(rng, cfg.max_dip_rad), origin))
+    for k in range(n_charged):
+        family = names[int(families[k])]
+        negative, positive = FAMILIES[family]
+        anti = cfg.antiproton_fraction if family == "p" else cfg.antiparticle_fraction
+        # the "antiparticle" of e, mu is the positive one; of pi, K the negative; of p the antiproton
+        if family in ("e", "mu"):
+            name = positive if u[1, k] < anti else negative
+        else:
+            name = negative if u[1, k] < anti else positive
+        tracks.append((name, vertex.copy(), momenta[k] * directions[k], origin))
     v0s = []
     if rng.random() < cfg.v0_probability:
         v0s.append((_draw_v0(rng), _log_uniform(rng, 0.3, 3.0) * _direction(rng, cfg.max_dip_rad)))
@@ -462,6 +389,10 @@ class Event:
     particles: list[Particle]
     v0s: list[V0]
     n_primary: int
+    #: every particle's path together (points, 3) and β (points,); particle k's are [offsets[k], offsets[k+1])
+    points: np.ndarray | None = None
+    betas: np.ndarray | None = None
+    offsets: np.ndarray | None = None
 
 
 def _v0_daughters(cfg: ChamberConfig, rng: np.random.Generator, name: str, vertex: np.ndarray,
@@ -479,62 +410,84 @@ def _v0_daughters(cfg: ChamberConfig, rng: np.random.Generator, name: str, verte
     return v0, [(positive, point.copy(), p_pos, "v0"), (negative, point.copy(), p_neg, "v0")]
 
 
-def generate_event(cfg: ChamberConfig, rng: np.random.Generator) -> Event:
-    """Draw and transport the particles of one picture."""
-    randoms = _Randoms(rng)
+#: the cumulative distribution of a vertex's charged prongs: 1, 2 (25 % each), 3, 4 (15 %), 5, 6 (10 %)
+_PRONGS = np.cumsum([0.25, 0.25, 0.15, 0.15, 0.1])
+
+
+def _primaries(cfg: ChamberConfig, rng: np.random.Generator, picture: int, v0s: list[V0]) -> tuple[list, int]:
+    """The beam tracks and the vertices' tracks of one picture (with its V0s' daughters), and how
+    many primary charged tracks the picture was meant to hold."""
+    from .stepping import Birth
+
     width, height = cfg.chamber_width_m, cfg.height_m
     n_total = int(rng.integers(cfg.tracks[0], cfg.tracks[1] + 1))
     n_beam = min(n_total, int(rng.integers(cfg.beam_tracks[0], cfg.beam_tracks[1] + 1)))
     beam = PARTICLES[cfg.beam_species]
-    # (species, vertex, momentum, origin, parent, extra)
-    queue: list[tuple[str, np.ndarray, np.ndarray, str, int, float]] = []
-    v0_queue: list[tuple[str, np.ndarray, np.ndarray, int]] = []
+    births = []
     for _ in range(n_beam):
         y = height * (0.1 + 0.8 * rng.random())
         z = cfg.depth_m * 0.2 * (2 * rng.random() - 1)
         angle = rng.normal(0.0, 0.01)
         p = cfg.beam_momentum_gev * (1 + rng.normal(0, 0.01))
-        queue.append((beam.name, np.array([1e-6, y, z]), p * np.array([math.cos(angle), math.sin(angle), 0.0]),
-                      "beam", -1, math.nan))
+        births.append(Birth(picture, beam.name, np.array([1e-6, y, z]),
+                            p * np.array([math.cos(angle), math.sin(angle), 0.0]), "beam", -1,
+                            interaction_length_m=cfg.beam_interaction_length_m))
     remaining = n_total - n_beam
+    pending_v0s = []
     while remaining > 0:
         vertex = np.array([width * (0.05 + 0.9 * rng.random()), height * (0.05 + 0.9 * rng.random()),
                            cfg.depth_m * 0.3 * (2 * rng.random() - 1)])
-        prongs = min(remaining, int(rng.choice([1, 2, 3, 4, 5, 6], p=[0.25, 0.25, 0.15, 0.15, 0.1, 0.1])))
-        tracks, v0s = _star(cfg, rng, vertex, prongs, "primary")
-        queue.extend((name, v, m, origin, -1, math.nan) for name, v, m, origin in tracks)
-        v0_queue.extend((name, vertex, m, -1) for name, m in v0s)
+        prongs = min(remaining, 1 + int(np.searchsorted(_PRONGS, rng.random(), side="right")))
+        tracks, star_v0s = _star(cfg, rng, vertex, prongs, "primary")
+        births.extend(Birth(picture, name, v, m, origin, -1) for name, v, m, origin in tracks)
+        pending_v0s.extend((name, vertex, m) for name, m in star_v0s)
         remaining -= prongs
-    particles: list[Particle] = []
-    v0_list: list[V0] = []
-    head = 0
-    while head < len(queue) or v0_queue:
-        while v0_queue:
-            name, vertex, momentum, parent = v0_queue.pop(0)
-            v0, daughters = _v0_daughters(cfg, rng, name, vertex, momentum)
-            if daughters:
-                first = len(queue)
-                queue.extend((d, pos, mom, origin, parent, v0.decay_length_m) for d, pos, mom, origin in daughters)
-                v0.daughters = (first, first + 1)
-            v0_list.append(v0)
-        if head >= len(queue) or len(particles) >= cfg.max_particles:
-            break
-        name, vertex, momentum, origin, parent, decay_length = queue[head]
-        head += 1
-        species = PARTICLES[name]
-        index = len(particles)
-        moved = transport(species, vertex, momentum, cfg, rng, randoms=randoms,
-                          interaction_length_m=cfg.beam_interaction_length_m if origin == "beam" else math.inf,
-                          allow_delta_rays=origin != "delta")
-        particles.append(Particle(index, species, origin, parent, vertex.copy(), momentum.copy(), moved.path,
-                                  moved.betas, moved.end, decay_length))
-        secondaries = list(moved.secondaries)
-        if moved.end == "interaction":
-            budget = max(2, n_total)  # an interaction never makes more tracks than the picture is meant to hold
-            tracks, v0s = _interaction(cfg, rng, moved.path[-1], moved.momentum_end, species.charge, budget)
-            secondaries.extend(tracks)
-            v0_queue.extend((n, moved.path[-1].copy(), m, index) for n, m in v0s)
-        queue.extend((n, pos, mom, org, index, math.nan) for n, pos, mom, org in secondaries)
-    # V0 daughters point at the queue; map queue positions to particle indices (they coincide
-    # because every queued particle is transported in order)
-    return Event(particles, v0_list, n_total)
+    for name, vertex, momentum in pending_v0s:
+        births.extend(_v0_births(cfg, rng, picture, name, vertex, momentum, -1, v0s))
+    return births, n_total
+
+
+def generate_events(cfg: ChamberConfig, rngs: list[np.random.Generator]) -> list[Event]:
+    """Draw the particles of one picture per generator and transport them all together (each
+    picture's particles draw from its own generator only, so a picture does not depend on the others)."""
+    from .stepping import Transport
+
+    v0_lists: list[list[V0]] = [[] for _ in rngs]
+    births, totals = [], []
+    for picture, rng in enumerate(rngs):
+        mine, n_total = _primaries(cfg, rng, picture, v0_lists[picture])
+        births.extend(mine)
+        totals.append(n_total)
+    engine = Transport(cfg, rngs, on_end=_products_per_picture(cfg, totals, v0_lists))
+    engine.add(births)
+    engine.run()
+    points, starts, tracks = engine.paths()
+    events = []
+    first = 0
+    for picture in range(len(rngs)):
+        last = first
+        while last < len(tracks) and tracks[last].picture == picture:
+            last += 1
+        xyz = np.ascontiguousarray(points[:3, starts[first]:starts[last]].T)
+        beta = points[3, starts[first]:starts[last]].copy()
+        offsets = starts[first:last + 1] - starts[first]
+        particles = [Particle(t.index, t.species, t.origin, t.parent, t.vertex, t.momentum,
+                              xyz[offsets[k]:offsets[k + 1]], beta[offsets[k]:offsets[k + 1]], t.end, t.decay_length_m)
+                     for k, t in enumerate(tracks[first:last])]
+        events.append(Event(particles, v0_lists[picture], totals[picture], xyz, beta, offsets))
+        first = last
+    return events
+
+
+def _products_per_picture(cfg: ChamberConfig, totals: list[int], v0_lists: list[list[V0]]):
+    handlers = [_products(cfg, total, v0_lists) for total in totals]
+
+    def on_end(track, where, rng):
+        return handlers[track.picture](track, where, rng)
+
+    return on_end
+
+
+def generate_event(cfg: ChamberConfig, rng: np.random.Generator) -> Event:
+    """Draw and transport the particles of one picture."""
+    return generate_events(cfg, [rng])[0]

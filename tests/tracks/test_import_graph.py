@@ -37,11 +37,16 @@ def test_a_cycle_through_a_function_level_import_is_found(tmp_path: Path) -> Non
     (package / "b.py").write_text("def thing():\n    from pkg import c\n    return c\n")
     (package / "c.py").write_text("import os\n\ndef later():\n    from . import a\n    return a\n")
     (package / "d.py").write_text("from .a import thing\nfrom pkg.sub import c\n")  # into the cycle, not part of it
+    (package / "e.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .f import F\n")
+    (package / "f.py").write_text("from . import e\n")
     cycles = import_graph.import_cycles(package, "pkg")
-    assert cycles == [["pkg.a", "pkg.b", "pkg.c", "pkg.a"]]
+    assert cycles == [["pkg.a", "pkg.b", "pkg.c", "pkg.a"], ["pkg.e", "pkg.f", "pkg.e"]]
+    # a type-only import is no cycle at run time, but counts unless asked not to
+    assert import_graph.import_cycles(package, "pkg", type_checking=False) == [["pkg.a", "pkg.b", "pkg.c", "pkg.a"]]
     with pytest.raises(AssertionError, match="pkg.a → pkg.b → pkg.c → pkg.a"):
         import_graph.assert_no_import_cycles(package, "pkg")
     (package / "c.py").write_text("import os\n")
+    (package / "f.py").write_text("")
     assert import_graph.import_cycles(package, "pkg") == []
     graph = import_graph.import_graph(package, "pkg")
     assert graph["pkg.d"] == {"pkg.a", "pkg.sub"}  # c is a name bound in sub, not sub.c

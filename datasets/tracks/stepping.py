@@ -1,0 +1,481 @@
+"""Transport of every live particle of one or more pictures together, one vectorised step for all.
+
+The particles' state is a structure of arrays (one row per quantity, one column per particle); a
+step moves every column at once with the rules :func:`~.simulator.transport` documents: a step is
+at most three pixels long, turns the momentum by at most 0.05 rad and loses at most 5 % of the
+kinetic energy; the momentum turns about the field half before and half after the move; the energy
+loss is Bethe–Bloch (plus E/X₀ for electrons); multiple scattering is Highland's; δ-rays are
+knocked out at the Bethe–Bloch rate above ``delta_ray_min_mev``. Particles made along the way
+(δ-rays, decay and interaction products, V0 daughters) join the arrays at the next step.
+
+Pictures stay fixed by their own generator whatever else is transported with them:
+
+* the random numbers of a step (two normals for scattering, a uniform for δ-rays) come from
+  a stream per picture, drawn from its generator ``STREAM`` steps at a time, and each step takes
+  the next ones in the order of that picture's particles (the order they were made in, which
+  depends on that picture alone);
+* decays, interactions and V0s draw from the picture's generator as they happen;
+* arithmetic is element by element on contiguous arrays, so a particle's numbers do not depend on
+  the other particles in the arrays.
+
+The continuous quantities that depend on the momentum alone (dE/dx, the δ-ray rate, the Highland
+coefficient) are tabulated per species on a grid of 4096 points in ln p between 10⁻⁴ and
+10² GeV/c and interpolated linearly: relative error below 10⁻⁵, but within a grid cell of a kink
+(Bethe–Bloch's βγ = 0.05 floor, the δ-ray threshold T_max = T_cut) below 10⁻³
+(tests/datasets/tracks/test_render.py checks it).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .physics import (
+    _SPECIES,
+    C_LIGHT,
+    ELECTRON_MASS,
+    PARTICLES,
+    Medium,
+    Species,
+    delta_ray_rate_array,
+    highland_coefficient_array,
+    ionisation_loss_array,
+    max_energy_transfer_array,
+)
+
+#: particle steps' worth of random numbers each picture draws at a time
+STREAM = 4096
+#: the momentum grid of the tables
+GRID = 4096
+LN_P_LOW, LN_P_HIGH = math.log(1e-4), math.log(1e2)
+SPECIES_INDEX = {s.name: i for i, s in enumerate(_SPECIES)}
+MASSES = np.array([s.mass for s in _SPECIES])
+CHARGES = np.array([float(s.charge) for s in _SPECIES])
+CTAUS = np.array([s.ctau for s in _SPECIES])
+ENDS = ("", "stopped", "decay", "interaction", "exit", "steps")
+_STOPPED, _DECAY, _INTERACTION, _EXIT, _STEPS = 1, 2, 3, 4, 5
+
+# rows of the state array. 0-5 are what a step records: position, β, slot, point number
+X, Y, Z, BETA, SLOT, POINT = range(6)
+UX, UY, UZ, P, MASS, HALF_TURN, STEP_TURN, T_STOP, PROPER, TRAVELLED, DECAY_AT, INTERACT_AT, DELTAS, \
+    TABLE, PICTURE = range(6, 21)
+ROWS = 21
+
+
+@lru_cache(maxsize=16)
+def _tables(field_tesla: float, medium: Medium, delta_ray_min_mev: float, energy_loss: bool, delta_rays: bool,
+            multiple_scattering: bool) -> np.ndarray:
+    """(3, species × GRID): dE/dx (GeV/m), δ-rays per metre, Highland coefficient."""
+    ln_p = np.linspace(LN_P_LOW, LN_P_HIGH, GRID)
+    p = np.exp(ln_p)
+    out = np.zeros((3, len(_SPECIES) * GRID))
+    t_cut = delta_ray_min_mev * 1e-3
+    for k, species in enumerate(_SPECIES):
+        if species.charge == 0:
+            continue
+        part = slice(k * GRID, (k + 1) * GRID)
+        mass, charge = species.mass, species.charge
+        if energy_loss:
+            dedx = ionisation_loss_array(p, mass, charge, medium)
+            if mass == ELECTRON_MASS:
+                dedx = dedx + np.hypot(p, mass) / medium.radiation_length_m
+            out[0, part] = dedx
+        if delta_rays:
+            out[1, part] = delta_ray_rate_array(p, mass, t_cut, charge, medium)
+        if multiple_scattering:
+            out[2, part] = highland_coefficient_array(p, mass, charge, medium)
+    return out
+
+
+def lookup(table: np.ndarray, base: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The tabulated quantities (3, n) at momenta ``p`` of species whose rows start at ``base``."""
+    position = (np.log(p) - LN_P_LOW) * ((GRID - 1) / (LN_P_HIGH - LN_P_LOW))
+    np.clip(position, 0.0, GRID - 1.000001, out=position)
+    cell = position.astype(np.intp)
+    weight = position - cell
+    cell += base
+    low = table.take(cell, axis=1)
+    high = table.take(cell + 1, axis=1)
+    high -= low
+    high *= weight
+    high += low
+    return high
+
+
+@dataclass
+class Birth:
+    """A particle to be made: its picture, what it is and where, and who made it."""
+
+    picture: int
+    species: str
+    position: np.ndarray
+    momentum: np.ndarray
+    origin: str
+    parent: int  # the parent's index within its picture, -1 for none
+    decay_length_m: float = math.nan  # a V0 daughter's: the V0's flight distance
+    interaction_length_m: float = math.inf
+    delta_rays: bool = True
+    v0: object = None  # the V0 whose daughter this is (its ``daughters`` get this particle's index)
+
+
+@dataclass
+class Track:
+    """What the transport knows of one particle when it is done."""
+
+    picture: int
+    index: int  # within its picture
+    species: Species
+    origin: str
+    parent: int
+    vertex: np.ndarray
+    momentum: np.ndarray
+    decay_length_m: float
+    end: str = ""
+    momentum_end: np.ndarray | None = None
+
+
+class Transport:
+    """Steps the particles of several pictures together until every one has ended.
+
+    ``cfg``: the :class:`~.simulator.ChamberConfig`; ``rngs``: one generator per picture.
+    ``on_end(track, where, rng) -> list[Birth]`` gives what a particle that ended makes (decay
+    products, an interaction's star); with ``follow=False`` only the particles added from outside
+    are transported, and what they make is kept in :attr:`secondaries` (per picture). Call :meth:`add`, then :meth:`run`, then :meth:`paths`.
+    """
+
+    def __init__(self, cfg, rngs: list[np.random.Generator], *, on_end=None, follow: bool = True,
+                 max_steps: int = 20000) -> None:
+        self.cfg = cfg
+        self.rngs = rngs
+        self.made = [0] * len(rngs)  # particles made so far in each picture
+        self.on_end = on_end
+        self.follow = follow
+        self.max_steps = max_steps
+        self.table = _tables(float(cfg.field_tesla), cfg.medium, float(cfg.delta_ray_min_mev), bool(cfg.energy_loss),
+                             bool(cfg.delta_rays), bool(cfg.multiple_scattering))
+        self.state = np.zeros((ROWS, 0))
+        self.tracks: list[Track] = []  # by slot (the order they were made in, all pictures together)
+        self.records: list[np.ndarray] = []  # (6, n) per step: x, y, z, β, slot, point number
+        # each picture's stream of random numbers for steps: 2 normals and a uniform per step
+        self.length = max(STREAM, int(cfg.max_particles))
+        self.stream = np.empty((3, len(rngs) * self.length))
+        self.stream_base = np.arange(len(rngs)) * self.length
+        self.cursor = np.full(len(rngs), self.length)
+        for picture in range(len(rngs)):
+            self._fill(picture)
+        self.secondaries: list[list[Birth]] = [[] for _ in rngs]
+        self._pending: list[Birth] = []  # δ-rays of this step
+        self._ended: list[tuple[Track, np.ndarray]] = []  # particles that ended this step, and where
+        self.step_max = 3 * cfg.pixel_size_m
+        self.half_width, self.half_height, self.half_depth = \
+            0.5 * cfg.chamber_width_m, 0.5 * cfg.height_m, 0.5 * cfg.depth_m
+
+    # -- making particles -----------------------------------------------------------------------
+
+    def add(self, births: list[Birth]) -> None:
+        """Make particles, in the order given (what matters is each picture's own order)."""
+        cfg = self.cfg
+        made, tracks = self.made, self.tracks
+        slots, kinds, pictures, vertices, momenta, deltas, lengths = [], [], [], [], [], [], []
+        for birth in births:
+            picture = birth.picture
+            if made[picture] >= cfg.max_particles:
+                continue
+            vertex = np.array(birth.position, dtype=np.float64)
+            momentum = np.array(birth.momentum, dtype=np.float64)
+            track = Track(picture, made[picture], PARTICLES[birth.species], birth.origin, birth.parent, vertex,
+                          momentum, birth.decay_length_m)
+            if birth.v0 is not None:
+                birth.v0.daughters = (*birth.v0.daughters, track.index)
+            made[picture] += 1
+            slots.append(len(tracks))
+            tracks.append(track)
+            kinds.append(SPECIES_INDEX[birth.species])
+            pictures.append(picture)
+            vertices.append(vertex)
+            momenta.append(momentum)
+            deltas.append(1.0 if birth.delta_rays and birth.origin != "delta" else 0.0)
+            lengths.append(birth.interaction_length_m)
+        if not slots:
+            return
+        n = len(slots)
+        new = np.empty((ROWS, n))
+        kinds = np.array(kinds)
+        new[X:Z + 1] = np.array(vertices).T
+        momentum = np.array(momenta).T
+        p = np.sqrt((momentum * momentum).sum(axis=0))
+        mass, charge = MASSES[kinds], CHARGES[kinds]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new[UX:UZ + 1] = momentum / p
+            new[STEP_TURN] = 0.05 / (C_LIGHT * cfg.field_tesla * np.abs(charge))
+        new[P], new[MASS] = p, mass
+        new[HALF_TURN] = -0.5 * C_LIGHT * charge * cfg.field_tesla
+        new[T_STOP] = np.where(mass == ELECTRON_MASS, 0.2e-3, 1.0e-3)
+        energy = np.sqrt(p * p + mass * mass)
+        new[BETA] = p / energy
+        new[SLOT] = slots
+        new[POINT] = 0.0
+        new[PROPER] = 0.0
+        new[TRAVELLED] = 0.0
+        new[DELTAS] = deltas
+        new[TABLE] = kinds * GRID
+        new[PICTURE] = pictures
+        # from each picture's generator: where each of its new particles decays or interacts
+        uniforms = np.empty((2, n))
+        if len(self.rngs) == 1:
+            uniforms[:] = self.rngs[0].random((n, 2)).T
+        else:
+            pictures = np.array(pictures)
+            for picture in np.unique(pictures):
+                mine = np.flatnonzero(pictures == picture)
+                uniforms[:, mine] = self.rngs[picture].random((len(mine), 2)).T
+        ctau = CTAUS[kinds]
+        length = np.array(lengths)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            decays = bool(cfg.decays) & np.isfinite(ctau)
+            new[DECAY_AT] = np.where(decays, -np.log(1.0 - uniforms[0]) * np.where(decays, ctau, 0.0), np.inf)
+            finite = np.isfinite(length)
+            new[INTERACT_AT] = np.where(finite, -np.log(1.0 - uniforms[1]) * np.where(finite, length, 0.0), np.inf)
+        self.records.append(new[:POINT + 1].copy())
+        # a particle made below its tracking threshold stops where it is made
+        stopped = (energy - mass) < new[T_STOP]
+        if stopped.any():
+            self._end(new[:, stopped], np.full(int(stopped.sum()), _STOPPED))
+            new = new[:, ~stopped]
+        if new.shape[1]:
+            if not self.state.shape[1]:
+                self.state = new.take(np.argsort(new[PICTURE], kind="stable"), axis=1)
+            elif len(self.rngs) == 1:
+                self.state = np.concatenate([self.state, new], axis=1)
+            else:  # each picture's particles together, in their own order: new ones after its others
+                new = new.take(np.argsort(new[PICTURE], kind="stable"), axis=1)
+                old = self.state
+                at = np.searchsorted(old[PICTURE], new[PICTURE], side="right")
+                to_new = at + np.arange(len(at))
+                to_old = np.arange(old.shape[1]) + np.searchsorted(at, np.arange(old.shape[1]), side="right")
+                merged = np.empty((ROWS, old.shape[1] + new.shape[1]))
+                merged[:, to_old] = old
+                merged[:, to_new] = new
+                self.state = merged
+
+    def _randoms(self, pictures: np.ndarray) -> np.ndarray:
+        """(3, n) numbers for this step of particles of ``pictures`` (grouped by picture): each
+        picture's next numbers in its stream, in its particles' order."""
+        counts = np.bincount(pictures, minlength=len(self.rngs))
+        low = self.cursor + counts > self.length
+        if low.any():
+            for picture in np.flatnonzero(low):
+                self._fill(int(picture))
+        first = np.cumsum(counts) - counts
+        base = self.stream_base + self.cursor - first
+        self.cursor += counts
+        return self.stream.take(base.take(pictures) + np.arange(len(pictures)), axis=1)
+
+    def _fill(self, picture: int) -> None:
+        """Draw the used part of a picture's stream again (what is left moves to the front)."""
+        start, used = picture * self.length, int(self.cursor[picture])
+        stream = self.stream
+        stream[:, start:start + self.length - used] = stream[:, start + used:start + self.length].copy()
+        rng = self.rngs[picture]
+        stream[:2, start + self.length - used:start + self.length] = rng.standard_normal((2, used))
+        stream[2, start + self.length - used:start + self.length] = rng.random(used)
+        self.cursor[picture] = 0
+
+    # -- stepping -------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self._flush()
+        while self.state.shape[1]:
+            self._step()
+
+    def _step(self) -> None:
+        cfg = self.cfg
+        s = self.state
+        x, y, z = s[X], s[Y], s[Z]
+        ux, uy, uz = s[UX], s[UY], s[UZ]
+        p, mass = s[P], s[MASS]
+        energy = np.sqrt(p * p + mass * mass)
+        kinetic = energy - mass
+        dedx, rate, highland = lookup(self.table, s[TABLE].astype(np.intp), p)
+        ds = s[STEP_TURN] * p
+        np.minimum(ds, self.step_max, out=ds)
+        if cfg.energy_loss:
+            with np.errstate(divide="ignore"):
+                np.minimum(ds, 0.05 * kinetic / dedx, out=ds)
+        np.maximum(ds, 2e-5, out=ds)
+        randoms = self._randoms(s[PICTURE].astype(np.intp))
+        if cfg.delta_rays:
+            fired = randoms[2] < rate * ds * s[DELTAS]
+            if fired.any():
+                self._delta_rays(np.flatnonzero(fired))
+        # the Lorentz force turns the transverse direction by dφ = −0.3 z B ds / p, half before and
+        # half after the move (second-order accurate); sin and cos by their series where |half| is
+        # small (always, but for the 2e-5 m floor on the step)
+        half = s[HALF_TURN] * ds / p
+        h2 = half * half
+        sin = half * (1.0 - h2 * (1.0 / 6.0 - h2 * (1.0 / 120.0 - h2 / 5040.0)))
+        cos = 1.0 - h2 * (0.5 - h2 * (1.0 / 24.0 - h2 / 720.0))
+        wide = h2 > 1e-3
+        if wide.any():
+            sin[wide], cos[wide] = np.sin(half[wide]), np.cos(half[wide])
+        ux1 = cos * ux - sin * uy
+        uy1 = sin * ux + cos * uy
+        x += ux1 * ds
+        y += uy1 * ds
+        z += uz * ds
+        s[TRAVELLED] += ds
+        ux2 = cos * ux1 - sin * uy1
+        uy2 = sin * ux1 + cos * uy1
+        if cfg.multiple_scattering:
+            theta = highland * np.sqrt(ds)
+            self._scatter(ux2, uy2, uz.copy(), theta * randoms[0], theta * randoms[1])
+        else:
+            s[UX], s[UY] = ux2, uy2
+        stopped_now = None
+        if cfg.energy_loss:
+            energy_new = energy - dedx * ds
+            stopped_now = energy_new <= mass
+            p_new = np.sqrt(np.maximum(energy_new * energy_new - mass * mass, 0.0))
+            s[P] = p_new
+            s[BETA] = p_new / energy_new
+            kinetic_next = energy_new - mass
+        else:
+            p_new = p
+            s[BETA] = p / energy
+            kinetic_next = kinetic
+        with np.errstate(divide="ignore"):
+            s[PROPER] += ds * mass / p_new
+        s[POINT] += 1.0
+        self.records.append(s[:POINT + 1].copy())
+        outside = np.abs(x - self.half_width) > self.half_width
+        outside |= np.abs(y - self.half_height) > self.half_height
+        outside |= np.abs(z) > self.half_depth
+        decayed = s[PROPER] >= s[DECAY_AT]
+        interacted = s[TRAVELLED] >= s[INTERACT_AT]
+        limit = s[POINT] >= self.max_steps
+        ended = outside | decayed | interacted | limit | (kinetic_next < s[T_STOP])
+        if stopped_now is not None:
+            ended |= stopped_now
+        if ended.any():
+            which = np.flatnonzero(ended)
+            # in order of precedence: too slow to go on (next step), steps used up, out of the
+            # chamber, interacted, decayed, stopped by its energy loss within this step
+            code = np.full(len(which), _STOPPED)
+            code[limit[which]] = _STEPS
+            code[outside[which]] = _EXIT
+            code[interacted[which]] = _INTERACTION
+            code[decayed[which]] = _DECAY
+            if stopped_now is not None:
+                code[stopped_now[which]] = _STOPPED
+            finished = s[:, which]
+            self.state = s = s.take(np.flatnonzero(~ended), axis=1)
+            self._end(finished, code)
+        if self._pending or self._ended:
+            self._flush()
+
+    def _scatter(self, ux: np.ndarray, uy: np.ndarray, uz: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+        """Kink the directions ``u`` by small angles ``a``, ``b`` about two axes perpendicular to them."""
+        s = self.state
+        norm = np.sqrt(ux * ux + uy * uy)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # e1 = u × z / |u × z| = (uy, −ux, 0)/n, e2 = u × e1 = (uz ux, uz uy, −n²)/n
+            ai = a / norm
+            bz = b * uz / norm
+        vx = ux * (1.0 + bz) + ai * uy
+        vy = uy * (1.0 + bz) - ai * ux
+        vz = uz - b * norm
+        steep = np.flatnonzero(np.abs(uz) >= 0.9)
+        if len(steep):  # near the field: e1 = u × x / |u × x| = (0, uz, −uy)/n
+            sx, sy, sz, sa, sb = ux[steep], uy[steep], uz[steep], a[steep], b[steep]
+            n = np.sqrt(sz * sz + sy * sy)
+            e1y, e1z = sz / n, -sy / n
+            vx[steep] = sx + sb * (sy * e1z - sz * e1y)
+            vy[steep] = sy + sa * e1y - sb * sx * e1z
+            vz[steep] = sz + sa * e1z + sb * sx * e1y
+        length = np.sqrt(vx * vx + vy * vy + vz * vz)
+        s[UX] = vx / length
+        s[UY] = vy / length
+        s[UZ] = vz / length
+
+    def _delta_rays(self, which: np.ndarray) -> None:
+        """δ-rays knocked out by the particles ``which`` where this step starts: energy from the
+        1/T² spectrum, angle from the kinematics of a free electron, azimuth uniform (two uniforms
+        each from the picture's generator, in the order of its particles)."""
+        s = self.state
+        t_cut = self.cfg.delta_ray_min_mev * 1e-3
+        p, mass = s[P, which], s[MASS, which]
+        t_top = max_energy_transfer_array(p, mass)
+        pictures = s[PICTURE, which].astype(np.intp)
+        u = np.empty((2, len(which)))
+        for picture in np.unique(pictures):
+            mine = np.flatnonzero(pictures == picture)
+            u[:, mine] = self.rngs[picture].random((len(mine), 2)).T
+        t = 1.0 / (1.0 / t_cut - u[0] * (1.0 / t_cut - 1.0 / t_top))
+        p_e = np.sqrt(t * (t + 2 * ELECTRON_MASS))
+        p_top = np.sqrt(t_top * (t_top + 2 * ELECTRON_MASS))
+        cos_t = np.minimum(1.0, (t / p_e) * (p_top / t_top))
+        direction = tilt(s[UX:UZ + 1, which], np.arccos(cos_t), 2 * math.pi * u[1])
+        for k, column in enumerate(which):
+            track = self.tracks[int(s[SLOT, column])]
+            self._pending.append(Birth(track.picture, "e-", s[X:Z + 1, column].copy(),
+                                       p_e[k] * direction[:, k], "delta", track.index, delta_rays=False))
+
+    def _end(self, finished: np.ndarray, codes: np.ndarray) -> None:
+        """Particles that ended: how, with what momentum; what they make is made in :meth:`_flush`."""
+        for k in range(finished.shape[1]):
+            track = self.tracks[int(finished[SLOT, k])]
+            track.end = ENDS[int(codes[k])]
+            track.momentum_end = finished[P, k] * finished[UX:UZ + 1, k]
+            self._ended.append((track, finished[X:Z + 1, k].copy()))
+
+    def _flush(self) -> None:
+        """Make this step's secondaries: δ-rays first, then what the particles that ended make."""
+        while self._pending or self._ended:
+            births, self._pending = self._pending, []
+            ended, self._ended = self._ended, []
+            if self.on_end is not None:
+                for track, where in ended:
+                    births.extend(self.on_end(track, where, self.rngs[track.picture]))
+            if self.follow:
+                self.add(births)
+            else:
+                for birth in births:
+                    self.secondaries[birth.picture].append(birth)
+
+    # -- results --------------------------------------------------------------------------------
+
+    def paths(self) -> tuple[np.ndarray, np.ndarray, list[Track]]:
+        """Every point of every particle (4, points: x, y, z, β), each particle's points together and
+        in order, the particles in order of (picture, index); the start of each particle's points
+        (particles + 1); and the particles in that order."""
+        records = np.concatenate(self.records, axis=1)
+        slots = records[SLOT].astype(np.intp)
+        counts = np.bincount(slots, minlength=len(self.tracks))
+        order = np.array(sorted(range(len(self.tracks)), key=lambda k: (self.tracks[k].picture,
+                                                                        self.tracks[k].index)), dtype=np.intp)
+        starts = np.zeros(len(self.tracks) + 1, dtype=np.intp)
+        starts[1:] = np.cumsum(counts[order])
+        offset = np.empty(len(self.tracks), dtype=np.intp)
+        offset[order] = starts[:-1]
+        out = np.empty((4, records.shape[1]))
+        out[:, offset.take(slots) + records[POINT].astype(np.intp)] = records[:4]
+        return out, starts, [self.tracks[k] for k in order]
+
+
+def tilt(u: np.ndarray, theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """Directions (3, n) ``u`` turned by polar angles ``theta`` about themselves at azimuths ``phi``."""
+    ux, uy, uz = u
+    flat = np.abs(uz) < 0.9
+    ax = np.where(flat, uy, 0.0)
+    ay = np.where(flat, -ux, uz)
+    az = np.where(flat, 0.0, -uy)
+    n = np.sqrt(ax * ax + ay * ay + az * az)
+    ax, ay, az = ax / n, ay / n, az / n
+    bx, by, bz = uy * az - uz * ay, uz * ax - ux * az, ux * ay - uy * ax
+    c, s = np.cos(phi), np.sin(phi)
+    st, ct = np.sin(theta), np.cos(theta)
+    out = np.stack([ct * ux + st * (c * ax + s * bx), ct * uy + st * (c * ay + s * by), ct * uz + st * (c * az + s * bz)])
+    return out / np.sqrt((out * out).sum(axis=0))
