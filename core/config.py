@@ -49,6 +49,7 @@ TOP_LEVEL_KEYS = {
     "checkpoint": dict,
     "early_stopping": (dict, type(None)),
     "smoke": dict,
+    "variants": dict,
 }
 SECTION_KEYS = {"name", "args"}
 #: Trainer arguments the host sets itself.
@@ -442,10 +443,32 @@ def resolve(recipe: RecipeSource, host: Any = None) -> Resolved:
     )
 
 
+def apply_variant(recipe: RecipeSource, name: str) -> RecipeSource:
+    """The recipe with its ``variants.<name>`` mapping merged over it (``variants: {gpu: {…}}``: the
+    settings the recipe's authors use on a GPU: batch size, width, data size, workers)."""
+    variants = recipe.data.get("variants") or {}
+    if not isinstance(variants, Mapping) or name not in variants:
+        known = sorted(variants) if isinstance(variants, Mapping) else []
+        raise recipe.error(f"no variant '{name}'" + (f" (known: {', '.join(known)})" if known else
+                                                       " (the recipe defines no variants)"), "variants")
+    if not isinstance(variants[name], Mapping):
+        raise recipe.error("expected a mapping of overrides", f"variants.{name}")
+    data = deep_merge(recipe.data, variants[name])
+    lines = dict(recipe.lines)
+    prefix = f"variants.{name}."
+    for key, line in recipe.lines.items():
+        if key.startswith(prefix):
+            lines[key[len(prefix):]] = line
+    return RecipeSource(data, recipe.source, lines, set(recipe.overridden))
+
+
 def load(ref: str | Path, *, overrides: list[str] | tuple[str, ...] = (), smoke: bool = False,
-         host: Any = None) -> Resolved:
-    """Read, override, optionally shrink to the smoke variant, and check a recipe."""
+         variant: str | None = None, host: Any = None) -> Resolved:
+    """Read, optionally take a named variant (``gpu``) or shrink to the smoke variant, override,
+    and check a recipe."""
     recipe = read_recipe(ref, host)
+    if variant:
+        recipe = apply_variant(recipe, variant)
     if smoke:
         recipe = apply_smoke(recipe)
     recipe = apply_overrides(recipe, overrides)
@@ -456,7 +479,7 @@ def load(ref: str | Path, *, overrides: list[str] | tuple[str, ...] = (), smoke:
 
 def from_run_config(data: Mapping[str, Any], source: str, host: Any = None) -> Resolved:
     """Re-check a resolved config saved beside a run (its keys are a recipe's keys)."""
-    recipe_data = {k: v for k, v in data.items() if k in TOP_LEVEL_KEYS and k != "smoke"}
+    recipe_data = {k: v for k, v in data.items() if k in TOP_LEVEL_KEYS and k not in ("smoke", "variants")}
     resolved = resolve(RecipeSource(recipe_data, source), host)
     resolved.smoke = bool(data.get("smoke", False))
     return resolved

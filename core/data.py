@@ -106,7 +106,7 @@ class ResumableLoader(DataLoader):
 
 def loader(dataset: Dataset | Sequence, *, batch_size: int, train: bool, seed: int = 0,
            collate_fn: Callable | None = None, num_workers: int = 0, drop_last: bool = False,
-           pin_memory: bool = False, **kwargs: Any) -> DataLoader:
+           pin_memory: bool | None = None, **kwargs: Any) -> DataLoader:
     """The loader a DataModule should return.
 
     ``train=True``: shuffled by ``(seed, epoch)``, resumable mid-epoch, padded across processes.
@@ -114,6 +114,8 @@ def loader(dataset: Dataset | Sequence, *, batch_size: int, train: bool, seed: i
     """
     if num_workers > 0:
         kwargs.setdefault("persistent_workers", True)
+    if pin_memory is None:  # page-locked batches copy to a GPU asynchronously; nothing to gain without one
+        pin_memory = torch.cuda.is_available()
     return ResumableLoader(dataset, batch_size=batch_size, shuffle=train, seed=seed,  # type: ignore[arg-type]
                            drop_last=drop_last if train else False, pad=train, collate_fn=collate_fn,
                            num_workers=num_workers, pin_memory=pin_memory, **kwargs)

@@ -59,6 +59,7 @@ class Target:
     model_args: dict[str, Any]
     run: Any = None  # a sciarch.Run for a fit model
     note: str = ""
+    probed: Any = None  # (task, batch, datamodule) once built
 
 
 def resolve_target(name: str, *, as_kind: str | None = None, host: Any = None) -> Target:
@@ -117,22 +118,41 @@ def _probe_recipe(name: str, host: Any) -> Any:
 
 
 def _architecture(model: Any, host: Any) -> Target:
-    """A registered model at its defaults, probed with the data of the first recipe that uses it."""
+    """A registered model at its defaults, probed with the data of a recipe: one that trains this
+    model, else one that trains another model for the same task (``ModelSpec.task``); recipes on
+    embedded data first, and the first whose data the model accepts."""
     from .config import load
     from .validation import parameters_of
 
     params, _ = parameters_of(model.load())
     defaults = {n: p.default for n, p in params.items() if not p.required}
+    models = host.specs("model")
+    datasets = host.specs("dataset")
+    ranked = []
     for recipe in sorted(host.specs("recipe").values(), key=lambda r: r.name):
         try:
             resolved = load(recipe.name, smoke=True, host=host)
-        except Exception:  # a recipe that cannot resolve here (missing data) does not stop the probe
+        except Exception:  # a recipe that cannot resolve here does not stop the probe
             continue
-        if resolved.model.name == model.name:
-            probe = _probe_recipe(recipe.name, host) or resolved
-            return Target(model.name, "architecture", probe, defaults,
-                          note=f"probed with the data of recipe {recipe.name} (smoke variant)")
-    return Target(model.name, "architecture", None, defaults, note="no recipe uses it: not probed")
+        same_model = resolved.model.name == model.name
+        same_task = getattr(models.get(resolved.model.name), "task", None) == model.task
+        if not (same_model or same_task):
+            continue
+        embedded = bool(getattr(datasets.get(resolved.data.name), "embedded", False))
+        ranked.append((not same_model, not embedded, recipe.name))
+    tried = []
+    for other_model, _, name in sorted(ranked):
+        target = Target(model.name, "architecture", _probe_recipe(name, host), dict(defaults),
+                        note=f"probed with the data of recipe {name} (smoke variant)"
+                             + (f", which trains {load(name, host=host).model.name}" if other_model else ""))
+        try:
+            target.probed = _probe(target, host)
+        except Exception as exc:  # this recipe's data does not fit the model (context, input kind)
+            tried.append(f"{name}: {type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}")
+            continue
+        return target
+    note = "no recipe's data fits it: not probed" + (f" (tried {'; '.join(tried)})" if tried else "")
+    return Target(model.name, "architecture", None, defaults, note=note)
 
 
 # -- measuring ----------------------------------------------------------------------------------
@@ -350,8 +370,16 @@ def receptive_field(model: nn.Module, args: tuple, kwargs: dict) -> dict[str, An
     finally:
         for handle in handles:
             handle.remove()
-    if "x" not in first:
-        return None
+    axis = "last axis of the first convolution's input"
+    if "x" not in first:  # the model ran its weights through functional calls (a fused inference path):
+        # measure at its own input, and take the convolutions in the order they are registered
+        if not args[0].is_floating_point():
+            return None
+        order = [m for m in model.modules() if isinstance(m, _CONV)]
+        first["x"] = args[0].detach().clone().requires_grad_(True)
+        with torch.enable_grad():
+            output = model(first["x"], *args[1:], **kwargs)
+        axis = "last axis of the model's input (convolutions in the order registered)"
     dims = 2 if isinstance(order[0], (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)) else 1
     span, jump = 1, 1
     per_layer = []
@@ -367,7 +395,7 @@ def receptive_field(model: nn.Module, args: tuple, kwargs: dict) -> dict[str, An
             if isinstance(t, torch.Tensor) and t.ndim >= 2 + dims and t.shape[-1] > 1 and t.requires_grad]
     if not maps:
         return None
-    result: dict[str, Any] = {"computed": span, "axis": "last axis of the first convolution's input",
+    result: dict[str, Any] = {"computed": span, "axis": axis,
                               "layers": len(order), "per_layer": per_layer}
     own = getattr(model, "receptive_field", None) or getattr(model, "context", None)
     if isinstance(own, int):
@@ -388,6 +416,7 @@ def receptive_field(model: nn.Module, args: tuple, kwargs: dict) -> dict[str, An
     result["measured"] = high - low + 1
     result["input_length"] = int(grad.shape[-1])
     result["truncated"] = (low == 0 or high == grad.shape[-1] - 1) and span > result["measured"]
+    result["whole_input"] = low == 0 and high == grad.shape[-1] - 1
     return result
 
 
@@ -407,24 +436,38 @@ def receptive_field_long_enough(model: nn.Module, args: tuple, kwargs: dict) -> 
     return result
 
 
+_REPEATED = ("interaction_blocks", "interactions", "layers", "convs", "blocks", "atom_convs")
+
+
 def message_passing_hops(model: nn.Module, args: tuple, kwargs: dict) -> int | None:
-    """For a graph model (its input has ``edge_index``): the hops of message passing, from the
-    message-passing layers that run (modules with ``propagate``), else the model's ``depth``."""
-    graph = any(hasattr(a, "edge_index") for a in [*args, *kwargs.values()])
+    """For a graph model (its input is a batch of graphs): the hops of message passing, counted as
+    the message-passing layers that run (modules with ``propagate``), else the members of its
+    repeated block list that run (``interaction_blocks``, ``layers``, …), else its ``depth``."""
+    graph = any(isinstance(getattr(a, "num_graphs", None), int) or hasattr(a, "edge_index")
+                for a in [*args, *kwargs.values()])
     if not graph:
         return None
-    calls = [0]
-    handles = [m.register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
-               for m in model.modules() if callable(getattr(m, "propagate", None))]
+    passing = [m for m in model.modules() if callable(getattr(m, "propagate", None))]
+    repeated = [member for name, child in model.named_modules() if isinstance(child, nn.ModuleList)
+                and name.rsplit(".", 1)[-1] in _REPEATED for member in child]
+    counts = {"passing": 0, "repeated": 0}
+
+    def counter(kind: str) -> Any:
+        return lambda *_: counts.__setitem__(kind, counts[kind] + 1)
+
+    handles = [m.register_forward_hook(counter("passing")) for m in passing]
+    handles += [m.register_forward_hook(counter("repeated")) for m in repeated]
     try:
         with torch.no_grad():
             model(*args, **kwargs)
     finally:
         for handle in handles:
             handle.remove()
-    if calls[0]:
-        return calls[0]
-    for name in ("depth", "num_layers", "num_interactions", "blocks"):
+    if counts["passing"]:
+        return counts["passing"]
+    if counts["repeated"]:
+        return counts["repeated"]
+    for name in ("depth", "num_layers", "num_interactions"):
         value = getattr(model, name, None)
         if isinstance(value, int):
             return value
@@ -506,6 +549,8 @@ def _probe(target: Target, host: Any) -> tuple[Any, Any, Any]:
     from .building import apply_hints, build_task, make_datamodule
 
     resolved = copy.deepcopy(target.resolved)
+    if target.kind == "architecture":
+        resolved.model.name = target.name  # the recipe gives the data; the model is the one inspected
     resolved.model.args = dict(target.model_args)
     resolved.explicit = {**resolved.explicit, "model": tuple(target.model_args)}
     with _quiet_data():
@@ -541,7 +586,8 @@ def inspect_target(target: Target, *, host: Any = None, device: str = "cpu", rep
     from .plugins import get_host
 
     host = host or get_host()
-    spec = host.get("model", target.resolved.model.name if target.resolved is not None else target.name)
+    spec = host.get("model", target.name if target.kind == "architecture" or target.resolved is None
+                    else target.resolved.model.name)
     report = Report(target.name, target.kind)
     facts = report.facts
     facts["architecture"] = spec.name
@@ -564,7 +610,7 @@ def inspect_target(target: Target, *, host: Any = None, device: str = "cpu", rep
     if target.resolved is None:
         facts["free_parameters"] = _free_parameters(spec.load(), target.model_args)
         return report
-    task, batch, _ = _probe(target, host)
+    task, batch, _ = target.probed or _probe(target, host)
     facts["free_parameters"] = _free_parameters(spec.load(), target.model_args)
     model = task.model
     args, kwargs = capture_inputs(task, batch)
@@ -660,7 +706,10 @@ def summary_rows(report: Report) -> list[tuple[str, str]]:
             measured = rf.get("measured")
             shown = f"{rf['computed']} (computed)"
             if measured is not None:
-                shown += f", {measured} (gradient{' ≥, input too short' if rf.get('truncated') else ''})"
+                if rf.get("whole_input") and measured > rf["computed"]:
+                    shown += f", ≥ {measured} (gradient: the whole probe; beyond what its convolutions reach)"
+                else:
+                    shown += f", {measured} (gradient{' ≥, input too short' if rf.get('truncated') else ''})"
             if "stated_by_model" in rf:
                 shown += f", {rf['stated_by_model']} (the model's own figure)"
             rows.append(("receptive field", shown))

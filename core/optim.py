@@ -102,13 +102,25 @@ def configure(module: Any, optimizer_cfg: dict[str, Any], scheduler_cfg: dict[st
     cfg = dict(optimizer_cfg)
     name = cfg.pop("name")
     params = [p for p in module.parameters() if p.requires_grad]
-    optimizer = optimizer_class(name)(params, **cfg)
+    cls = optimizer_class(name)
+    if "fused" not in cfg and params and all(p.is_cuda for p in params) and _takes(cls, "fused"):
+        cfg["fused"] = True  # one kernel for the whole update on a GPU (Lightning moved the model there)
+    optimizer = cls(params, **cfg)
     if not scheduler_cfg:
         return optimizer
     sched_cfg = dict(scheduler_cfg)
     sched_name = sched_cfg.pop("name")
     total, per_epoch = step_counts(module.trainer)
     return {"optimizer": optimizer, "lr_scheduler": SCHEDULERS[sched_name](optimizer, total, per_epoch, **sched_cfg)}
+
+
+def _takes(cls: type, argument: str) -> bool:
+    import inspect
+
+    try:
+        return argument in inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def step_counts(trainer: Any) -> tuple[int, int]:

@@ -247,13 +247,15 @@ def process_rank() -> int:
 
 
 def train(resolved: Resolved, *, run_dir: str | Path | None = None, resume: bool = False,
-          runs_root: str | Path | None = None, quiet: bool = False) -> Path:
+          runs_root: str | Path | None = None, quiet: bool = False,
+          callbacks: list[Callback] | None = None) -> Path:
     """Train a resolved recipe (all members of an ensemble) and return its run directory.
 
     Under DDP every process runs this; only rank 0 writes the run's files. Rank 0 passes the run
     directory to the processes Lightning starts through ``SCIARCH_RUN_DIR``; processes started by
     torchrun or SLURM on several nodes need ``--run-dir`` on a shared file system. Trainer settings
     that Lightning rejects on this machine are a :class:`UsageError` before anything is written.
+    ``callbacks`` are added to each member's Trainer (a benchmark's probes, a user's own).
     """
     check_trainer_args(trainer_settings(resolved), source=f"{resolved.name} recipe's trainer")
     if process_rank() > 0:
@@ -263,7 +265,7 @@ def train(resolved: Resolved, *, run_dir: str | Path | None = None, resume: bool
         run_dir = Path(run_dir).resolve()
         if resolved.ensemble > 1:
             raise UsageError("ensembles train their members one after another; run them without DDP")
-        _train_one(resolved, run_dir, seed=resolved.seed, resume=resume, quiet=True)
+        _train_one(resolved, run_dir, seed=resolved.seed, resume=resume, quiet=True, extra=callbacks)
         return run_dir
     run_dir = (Path(run_dir) if run_dir else default_run_dir(resolved, runs_root)).resolve()
     if resume and not (run_dir / "config.yaml").is_file():
@@ -277,7 +279,7 @@ def train(resolved: Resolved, *, run_dir: str | Path | None = None, resume: bool
             handle.write(resolved.to_yaml())
     if resolved.ensemble == 1:
         _train_one(resolved, run_dir, seed=resolved.seed, resume=resume, quiet=quiet,
-                   config_path=run_dir / "config.yaml")
+                   config_path=run_dir / "config.yaml", extra=callbacks)
         return run_dir
     members = []
     for i in range(resolved.ensemble):
@@ -291,7 +293,7 @@ def train(resolved: Resolved, *, run_dir: str | Path | None = None, resume: bool
                 shutil.rmtree(member_dir)  # a member that never checkpointed starts over
             member_dir.mkdir(parents=True, exist_ok=True)
             _train_one(resolved, member_dir, seed=resolved.seed + i, resume=member_resume, quiet=quiet,
-                       config_path=run_dir / "config.yaml" if i == 0 else None)
+                       config_path=run_dir / "config.yaml" if i == 0 else None, extra=callbacks)
         members.append(_read_summary(member_dir))
     summary = ensemble_summary(resolved, members)
     if summary["status"] == "completed":
@@ -419,7 +421,7 @@ def _loggers(run_dir: Path) -> list[Any]:
 
 
 def _train_one(resolved: Resolved, run_dir: Path, *, seed: int, resume: bool, quiet: bool,
-               config_path: Path | None = None) -> dict[str, Any]:
+               config_path: Path | None = None, extra: list[Callback] | None = None) -> dict[str, Any]:
     pl.seed_everything(seed, workers=True, verbose=False)
     datamodule = make_datamodule(resolved, seed=seed)
     complete, filled = apply_hints(resolved, datamodule)
@@ -437,6 +439,7 @@ def _train_one(resolved: Resolved, run_dir: Path, *, seed: int, resume: bool, qu
     monitor = resolved.checkpoint["monitor"] if has_val else None
     show_bar = interactive() and not quiet
     callbacks, best, stopper = _callbacks(resolved, run_dir, monitor=monitor, quiet=quiet, show_bar=show_bar)
+    callbacks += list(extra or [])
     with lightning_quiet():
         trainer = pl.Trainer(default_root_dir=str(run_dir), callbacks=callbacks, logger=_loggers(run_dir),
                              enable_progress_bar=show_bar, enable_model_summary=False, **trainer_args)

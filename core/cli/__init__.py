@@ -241,6 +241,8 @@ def _latest_unfinished(recipe_name: str, runs_root: Path) -> Path:
               help="Override a recipe key (dotted, value read as YAML). Repeatable.")
 @click.option("--print-config", is_flag=True, help="Print the resolved recipe and stop.")
 @click.option("--smoke", is_flag=True, help="Run the recipe's tiny CPU variant.")
+@click.option("--variant", default=None, metavar="NAME",
+              help="A variant the recipe defines under variants: (gpu: the settings for one GPU).")
 @click.option("--accelerator", default=None, help="cpu, gpu, auto (default: the recipe's, else auto).")
 @click.option("--devices", default=None, help="How many devices, or which (0,1), or auto.")
 @click.option("--num-nodes", type=int, default=None, help="Nodes for multi-node training.")
@@ -254,7 +256,7 @@ def _latest_unfinished(recipe_name: str, runs_root: Path) -> Path:
 @click.option("--runs-root", type=click.Path(path_type=Path), default=None,
               help="Parent of run directories (default: $SCIARCH_RUNS or ./runs).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or per-epoch lines.")
-def train_command(recipe: str | None, overrides: tuple[str, ...], print_config: bool, smoke: bool,
+def train_command(recipe: str | None, overrides: tuple[str, ...], print_config: bool, smoke: bool, variant: str | None,
                   accelerator: str | None, devices: str | None, num_nodes: int | None, strategy: str | None,
                   precision: str | None, seed: int | None, resume: str | None, run_dir: Path | None,
                   runs_root: Path | None, quiet: bool) -> None:
@@ -294,7 +296,7 @@ def train_command(recipe: str | None, overrides: tuple[str, ...], print_config: 
         return
     if not recipe:
         raise UsageError("missing RECIPE (a registered recipe name or a YAML file); see 'sciarch recipes'")
-    resolved = load_recipe(recipe, overrides=list(overrides) + cli_overrides, smoke=smoke)
+    resolved = load_recipe(recipe, overrides=list(overrides) + cli_overrides, smoke=smoke, variant=variant)
     if print_config:  # what the run would use: the data's hints applied, as config.yaml will hold
         from ..building import apply_hints, make_datamodule
 
