@@ -152,6 +152,8 @@ def score_vcf(model: torch.nn.Module, vcf: str | Path, fasta: str | Path, annota
     wid = context + cov
     annotation_report = sciarch.BadRecords(source=str(annotation))
     index = GeneIndex.from_annotation(annotation, annotation_report)
+    if annotation_report.count:  # each record was logged as it was skipped; the count, once
+        sciarch.console.print(annotation_report.summary(), soft_wrap=True, markup=False)
     report = sciarch.BadRecords(source=str(vcf))
     counts = {"records": 0, "annotated": 0, "scored": 0, "unscorable": 0, "outside_genes": 0}
     with open_reference(fasta) as reference, sciarch.atomic_write(output, "w", encoding="utf-8") as out:

@@ -297,3 +297,14 @@ def test_predict_on_a_truncated_gzip_fasta_is_exit_2(command, splice_run, tmp_pa
                 "--output", tmp_path / "o.tsv"]
     sciarch(*args).check(2, f"{packed}: truncated gzip")
     assert not list((tmp_path / "cache").rglob("genome.fa"))  # no half-decompressed copy left
+
+
+def test_score_variants_reports_the_annotation_records_it_skipped(splice_run, tmp_path, sciarch):
+    run, fasta, gtf = splice_run
+    annotation = tmp_path / "genes.gtf"
+    annotation.write_text(Path(gtf).read_text() + _exon("chr1", 500, 200))
+    lines = annotation.read_text().count("\n")
+    vcf = _vcf(splice_run, tmp_path, "chr1\t1000\tv\tA\tT\t.\tPASS\t.\n")
+    sciarch("splice", "score-variants", "--checkpoint", run, "--vcf", vcf, "--fasta", fasta, "--annotation",
+            annotation, "--output", tmp_path / "out.vcf").check(
+        0, f"{annotation}: skipped 1 bad record(s)", f"{annotation}: line {lines}: end 200 before start 500")
