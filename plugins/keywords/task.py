@@ -41,6 +41,10 @@ class KeywordSpotting(sciarch.Task):
         objective: ``end_of_keyword`` (frame labels near the end of each word) or ``clip``.
         label_before_s, label_after_s: the span of end-of-keyword labels around a word's end.
         spec_augment: mask mel bands and frames of training features (SpecAugment).
+        connected_probability: chance a training example (end_of_keyword only) becomes connected
+            speech: its word cut out of its clip and said right after another clip's word and right
+            before a third's (gaps of 0–80 ms), all three labelled, so keywords are learnt in running
+            speech ("go forward", "turn left now") and not only between silences (:meth:`connect`).
         vtl_warp: vocal-tract length perturbation of training features: the mel axis stretched by
             a factor in ``1 ± vtl_warp`` per clip (0: off; see :func:`~sciarch_keywords.augment.warp_mel`).
         freq_masks, freq_mask_width, time_masks, time_mask_width: the masks' number and widest size.
@@ -58,7 +62,8 @@ class KeywordSpotting(sciarch.Task):
                  label_after_s: float = 0.25, spec_augment: bool = True, freq_masks: int = 2,
                  freq_mask_width: int = 7, time_masks: int = 2, time_mask_width: int = 10,
                  label_smoothing: float = 0.0, detection_threshold: float = 0.5, refractory_s: float = 0.5,
-                 context_probability: float = 0.5, smooth_s: float | None = None, vtl_warp: float = 0.0) -> None:
+                 context_probability: float = 0.5, smooth_s: float | None = None, vtl_warp: float = 0.0,
+                 connected_probability: float = 0.0) -> None:
         super().__init__(model)
         from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
@@ -80,6 +85,7 @@ class KeywordSpotting(sciarch.Task):
         self.spec_augment = SpecAugment(freq_masks, freq_mask_width, time_masks, time_mask_width) if spec_augment else None
         self.label_smoothing = label_smoothing
         self.vtl_warp = vtl_warp
+        self.connected_probability = connected_probability if objective == "end_of_keyword" else 0.0
         self.detection_threshold = detection_threshold
         self.refractory_s = refractory_s
         self.context_probability = context_probability if objective == "end_of_keyword" else 0.0
@@ -139,6 +145,63 @@ class KeywordSpotting(sciarch.Task):
         return (torch.cat([prefix, wave], dim=1), torch.stack([prefix_labels, labels], dim=1),
                 torch.stack([prefix_spans, spans + length], dim=1))
 
+    def connect(self, wave: torch.Tensor, labels: torch.Tensor,
+                spans: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Turn examples (with probability ``connected_probability``) into three words of running speech.
+
+        ``wave`` ``(B, T)``, ``labels`` ``(B, W)`` and ``spans`` ``(B, W, 2)`` (as :meth:`with_context`
+        gives them, or ``(B,)``/``(B, 2)`` for plain clips) become ``(B, W')`` labels and
+        ``(B, W', 2)`` spans with ``W' = max(W, 3)``. A chosen example keeps its last word, cut out of
+        its clip (10 ms either side of its span), preceded by the word of another clip of the batch and
+        followed by a third's, 0–80 ms apart, from a random start; the rest of the row is quiet
+        Gaussian noise (−75 to −45 dBFS). Words that would not fit, and silence clips, are left out.
+        """
+        if labels.dim() == 1:
+            labels, spans = labels[:, None], spans[:, None]
+        batch, length = wave.shape
+        words = max(labels.shape[1], 3)
+        out_labels = torch.full((batch, words), self.silence, dtype=labels.dtype, device=labels.device)
+        out_spans = torch.zeros((batch, words, 2), dtype=spans.dtype, device=spans.device)
+        out_labels[:, : labels.shape[1]], out_spans[:, : labels.shape[1]] = labels, spans
+        chosen = torch.nonzero(torch.rand(batch) < self.connected_probability).flatten().tolist()
+        if not chosen:
+            return wave, out_labels, out_spans
+        wave = wave.clone()
+        rate = self.model.frontend.sample_rate
+        margin = int(0.01 * rate)
+        last = labels[:, -1]
+        last_spans = spans[:, -1]
+
+        def piece(i: int) -> torch.Tensor | None:
+            if int(last[i]) == self.silence or int(last_spans[i, 1]) <= int(last_spans[i, 0]):
+                return None
+            a = max(0, int(last_spans[i, 0]) - margin)
+            b = min(length, int(last_spans[i, 1]) + margin)
+            return wave[i, a:b].clone()
+
+        pieces = {i: piece(i) for i in range(batch)}
+        for i in chosen:
+            if pieces[i] is None:
+                continue
+            before, after = int(torch.randint(batch, ())), int(torch.randint(batch, ()))
+            parts = [j for j in (before, i, after) if pieces[j] is not None]
+            gaps = int(0.08 * rate) * (len(parts) - 1)
+            while sum(pieces[j].shape[0] for j in parts) + gaps > length and len(parts) > 1:
+                parts.remove(parts[0] if parts[0] != i else parts[-1])  # context goes first, never the word
+            total = sum(pieces[j].shape[0] for j in parts) + gaps
+            row = torch.randn(length) * 10 ** (float(torch.empty(()).uniform_(-75.0, -45.0)) / 20)
+            position = int(float(torch.rand(())) * max(1, length - total))
+            out_labels[i] = self.silence
+            out_spans[i] = 0
+            for k, j in enumerate(parts):
+                sound = pieces[j]
+                row[position: position + sound.shape[0]] = sound
+                out_labels[i, k] = last[j]
+                out_spans[i, k, 0], out_spans[i, k, 1] = position + margin, position + sound.shape[0] - margin
+                position += sound.shape[0] + int(float(torch.rand(())) * 0.08 * rate)
+            wave[i] = row
+        return wave, out_labels, out_spans
+
     def clip_scores(self, logits: torch.Tensor) -> torch.Tensor:
         """``(B, classes)`` clip scores from ``(B, classes, frames)`` logits; argmax is the prediction."""
         if self.objective == "clip":
@@ -173,6 +236,8 @@ class KeywordSpotting(sciarch.Task):
         wave, labels, spans = batch
         if self.context_probability > 0:
             wave, labels, spans = self.with_context(wave, labels, spans)
+        if self.connected_probability > 0:
+            wave, labels, spans = self.connect(wave, labels, spans)
         logits = self._logits(wave, augment=True)
         loss = self._loss(logits, labels, spans)
         self.log("train/loss", loss, prog_bar=True, batch_size=labels.shape[0])

@@ -86,3 +86,28 @@ def test_context_prepends_another_clip_and_labels_both_words():
             expected[(spans[i, 1].item() + 1600 + 159) // 160 - 1] = labels[i].item()
         found = {f: int(targets[i, f]) for f in range(20) if targets[i, f] != 3}
         assert found == expected
+
+
+def test_connected_speech_puts_three_labelled_words_close_together():
+    torch.manual_seed(0)
+    t = task(connected_probability=1.0, context_probability=0.0)
+    wave = torch.zeros(4, 16000)
+    spans = torch.tensor([[2000, 6000], [3000, 9000], [0, 0], [5000, 12000]])
+    for i in range(4):
+        wave[i, spans[i, 0]: spans[i, 1]] = float(i + 1)
+    labels = torch.tensor([0, 1, 3, 2])  # class 3 is silence: its clip is left as it was
+    audio, all_labels, all_spans = t.connect(wave, labels, spans)
+    assert audio.shape == wave.shape and all_labels.shape == (4, 3) and all_spans.shape == (4, 3, 2)
+    assert torch.equal(audio[2], wave[2]) and all_labels[2].tolist() == [3, 3, 3]
+    for i in (0, 1, 3):
+        words = [k for k in range(3) if all_labels[i, k] != 3]
+        assert labels[i].item() in [all_labels[i, k].item() for k in words]
+        ends = []
+        for k in words:
+            a, b = all_spans[i, k].tolist()
+            value = {0: 1.0, 1: 2.0, 2: 4.0}[all_labels[i, k].item()]
+            assert torch.all(audio[i, a:b] == value)  # each span holds exactly its word
+            ends.append((a, b))
+        gaps = [ends[k + 1][0] - ends[k][1] for k in range(len(ends) - 1)]
+        assert all(2 * 160 <= g <= 2 * 160 + int(0.08 * 16000) for g in gaps)  # 10 ms margins + 0-80 ms
+        assert float(audio[i].abs().max()) <= 4.0 and float(audio[i][audio[i].abs() < 0.5].abs().max()) < 0.01
