@@ -10,12 +10,55 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fitting import fit_circle
+from .fitting import CircleFit, fit_circle
 
 #: The largest gap (pixels) between successive hits of one arc.
 GAP_PX = 8.0
 #: Hits at a track's end whose local circle decides which hits continue it.
 FOLLOW_HITS = 25
+
+
+def quick_fit(xy: np.ndarray, *, iterations: int = 5, max_radius_px: float = 1e6) -> CircleFit | None:
+    """:func:`~.fitting.fit_circle` (Taubin's fit refined by Gauss–Newton) with the 3 × 3 normal
+    equations solved directly instead of by SVD and least squares of the N × 3 systems: the same
+    circle to rounding, several times faster on the few dozen hits of a track's end."""
+    xy = np.asarray(xy, dtype=np.float64)
+    n = len(xy)
+    if n < 3:
+        return None
+    centroid = xy.mean(axis=0)
+    u = xy - centroid
+    z = u[:, 0] * u[:, 0] + u[:, 1] * u[:, 1]
+    z_mean = z.mean()
+    if z_mean <= 0:
+        return None
+    scale = 2.0 * np.sqrt(z_mean)
+    design = np.stack([(z - z_mean) / scale, u[:, 0], u[:, 1]], axis=1)
+    values, vectors = np.linalg.eigh(design.T @ design)
+    a = vectors[:, 0]
+    a0 = a[0] / scale
+    if abs(a0) < 1e-12:
+        return fit_circle(xy, iterations=iterations, max_radius_px=max_radius_px)
+    cx, cy = -a[1] / (2 * a0), -a[2] / (2 * a0)
+    radius = np.sqrt(max(cx * cx + cy * cy + z_mean, 0.0))
+    if not np.isfinite(radius) or radius > max_radius_px:
+        return fit_circle(xy, iterations=iterations, max_radius_px=max_radius_px)
+    for _ in range(iterations):  # Gauss–Newton on r_i = |x_i − c| − R
+        dx, dy = u[:, 0] - cx, u[:, 1] - cy
+        dist = np.maximum(np.sqrt(dx * dx + dy * dy), 1e-9)
+        residual = dist - radius
+        jacobian = np.stack([-dx / dist, -dy / dist, -np.ones(n)], axis=1)
+        try:
+            step = np.linalg.solve(jacobian.T @ jacobian, -(jacobian.T @ residual))
+        except np.linalg.LinAlgError:
+            return fit_circle(xy, iterations=iterations, max_radius_px=max_radius_px)
+        cx, cy, radius = cx + step[0], cy + step[1], radius + step[2]
+        if np.abs(step).max() < 1e-6 * max(1.0, radius):
+            break
+    radius = abs(radius)
+    residual = np.sqrt((u[:, 0] - cx) ** 2 + (u[:, 1] - cy) ** 2) - radius
+    return CircleFit(float(cx + centroid[0]), float(cy + centroid[1]), float(min(radius, max_radius_px)),
+                     float(np.sqrt(np.mean(residual ** 2))), n)
 
 
 def longest_run(positions: np.ndarray, gap: float, *, periodic: float | None = None) -> np.ndarray:
@@ -91,7 +134,7 @@ def follow_arc(points: np.ndarray, members: np.ndarray, *, tolerance: float, gap
             candidates, distance_candidates = nearby[close], distance_nearby[close]
             if not len(candidates):
                 break
-            local = fit_circle(points[tail]) if len(tail) >= 5 else None
+            local = quick_fit(points[tail]) if len(tail) >= 5 else None
             if local is not None and local.radius < 1e5:
                 off = np.abs(np.hypot(points[candidates, 0] - local.cx, points[candidates, 1] - local.cy)
                              - local.radius)

@@ -22,59 +22,115 @@ Nothing is learned; it has no classes (every track is class 1).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
-from .arcs import FOLLOW_HITS, GAP_PX, follow_arc, longest_run
+from .arcs import FOLLOW_HITS, GAP_PX, follow_arc, longest_run, quick_fit
 from .fitting import fit_circle
 from .found import FoundTrack
 
 
-@dataclass
+class _Peaks:
+    """Votes (rows × columns) with each row's largest kept, so the largest cell is found without
+    scanning every cell after each change."""
+
+    def __init__(self, votes: np.ndarray) -> None:
+        self.votes = votes
+        self.row_max = votes.max(axis=1)
+
+    def best(self) -> tuple[float, int]:
+        row = int(np.argmax(self.row_max))
+        col = int(np.argmax(self.votes[row]))
+        return float(self.votes[row, col]), row * self.votes.shape[1] + col
+
+    def set(self, index: int, value: float) -> None:
+        row, col = divmod(index, self.votes.shape[1])
+        self.votes[row, col] = value
+        self.row_max[row] = self.votes[row].max()
+
+
 class _CircleAccumulator:
-    radius: float
-    cell: float
-    origin: np.ndarray  # (2,) pixel position of cell (0, 0)
-    shape: tuple[int, int]
-    offsets: np.ndarray  # (n, 2) vote offsets, in cells
-    votes: np.ndarray  # (ny, nx) float32
+    """Centres of circles of one radius: each hit votes for the cells of a ring of that radius
+    around its own cell (the ring of ``n`` points, rounded to cells; a cell may be voted for twice).
+    The first votes are the hits' cell histogram convolved with the ring (by FFT); a track's hits
+    take their votes back from the ring around each of their cells."""
 
-    def indices(self, hits: np.ndarray) -> np.ndarray:
-        scaled = ((hits - self.origin) / self.cell).astype(np.float32)
-        col = np.floor(scaled[:, None, 0] + self.offsets[None, :, 0]).astype(np.int32)
-        row = np.floor(scaled[:, None, 1] + self.offsets[None, :, 1]).astype(np.int32)
-        ok = (col >= 0) & (col < self.shape[1]) & (row >= 0) & (row < self.shape[0])
-        return row[ok].astype(np.int64) * self.shape[1] + col[ok]
+    def __init__(self, radius: float, cell: float, origin: np.ndarray, shape: tuple[int, int], n: int) -> None:
+        self.radius, self.cell, self.origin, self.shape = radius, cell, origin, shape
+        angles = np.linspace(0, 2 * math.pi, n, endpoint=False)
+        ring = np.floor(0.5 + (radius / cell) * np.stack([np.cos(angles), np.sin(angles)], axis=1)).astype(np.int64)
+        self.margin = int(np.abs(ring).max()) + 1  # votes never fall off the padded grid
+        self.padded = (shape[0] + 2 * self.margin, shape[1] + 2 * self.margin)
+        self.ring = ring[:, 1] * self.padded[1] + ring[:, 0]  # flat offsets
+        self.ring_cells = ring
 
-    def vote(self, hits: np.ndarray, weight: float) -> None:
-        flat = self.indices(hits)
-        if weight > 0 and len(hits) > 200:
-            self.votes += np.bincount(flat, minlength=self.votes.size).reshape(self.shape).astype(np.float32)
-        else:  # a few hits taken back: touch only their cells
-            np.add.at(self.votes.reshape(-1), flat, np.float32(weight))
+    def cells(self, hits: np.ndarray) -> np.ndarray:
+        col = np.floor((hits[:, 0] - self.origin[0]) / self.cell).astype(np.int64) + self.margin
+        row = np.floor((hits[:, 1] - self.origin[1]) / self.cell).astype(np.int64) + self.margin
+        return row * self.padded[1] + col
+
+    def start(self, hits: np.ndarray) -> None:
+        histogram = np.bincount(self.cells(hits), minlength=self.padded[0] * self.padded[1]).reshape(self.padded)
+        kernel = np.zeros(self.padded)
+        np.add.at(kernel, (self.ring_cells[:, 1] % self.padded[0], self.ring_cells[:, 0] % self.padded[1]), 1.0)
+        votes = np.rint(np.fft.irfft2(np.fft.rfft2(histogram) * np.fft.rfft2(kernel), s=self.padded))
+        m = self.margin
+        self.valid = np.zeros(self.padded, dtype=bool)
+        self.valid[m:m + self.shape[0], m:m + self.shape[1]] = True
+        votes[~self.valid] = -1.0  # centres outside the searched area are never peaks
+        self.peaks = _Peaks(votes)
+
+    def take(self, hits: np.ndarray) -> None:
+        cells, counts = np.unique(self.cells(hits), return_counts=True)
+        flat = (cells[:, None] + self.ring[None, :]).ravel()
+        np.subtract.at(self.peaks.votes.reshape(-1), flat, np.repeat(counts.astype(np.float64), len(self.ring)))
+        # only the rows the rings reached have a new largest cell (margin cells only fall: never peaks)
+        rows = cells // self.padded[1]
+        first, last = max(0, int(rows.min()) - self.margin), min(self.padded[0], int(rows.max()) + self.margin + 1)
+        self.peaks.row_max[first:last] = self.peaks.votes[first:last].max(axis=1)
+
+    def centre(self, index: int) -> np.ndarray:
+        row, col = divmod(index, self.padded[1])
+        return self.origin + (np.array([col - self.margin, row - self.margin]) + 0.5) * self.cell
+
+    def clear(self, index: int) -> None:
+        """A peak that gave no track: it and its eight neighbours are never peaks again."""
+        row, col = divmod(index, self.padded[1])
+        for r in range(max(0, row - 1), min(self.padded[0], row + 2)):
+            for c in range(max(0, col - 1), min(self.padded[1], col + 2)):
+                if self.peaks.votes[r, c] > 0:
+                    self.peaks.set(r * self.padded[1] + c, 0.0)
 
 
-@dataclass
 class _LineAccumulator:
-    thetas: np.ndarray
-    rho_cell: float
-    rho_max: float
-    votes: np.ndarray  # (n_theta, n_rho)
+    """Lines ρ = x cos θ + y sin θ: each hit votes once per θ."""
 
-    def indices(self, hits: np.ndarray) -> np.ndarray:
-        rho = hits[:, 0:1] * np.cos(self.thetas)[None, :] + hits[:, 1:2] * np.sin(self.thetas)[None, :]
+    def __init__(self, thetas: np.ndarray, rho_cell: float, rho_max: float) -> None:
+        self.thetas, self.rho_cell, self.rho_max = thetas, rho_cell, rho_max
+        self.shape = (len(thetas), int(2 * rho_max / rho_cell) + 1)
+        self.cos, self.sin = np.cos(thetas), np.sin(thetas)
+
+    def cells(self, hits: np.ndarray) -> np.ndarray:
+        rho = hits[:, 0:1] * self.cos[None, :] + hits[:, 1:2] * self.sin[None, :]
         cells = np.floor((rho + self.rho_max) / self.rho_cell).astype(np.int64)
-        theta_index = np.broadcast_to(np.arange(len(self.thetas))[None, :], cells.shape)
-        ok = (cells >= 0) & (cells < self.votes.shape[1])
-        return (theta_index * self.votes.shape[1] + cells)[ok]
+        flat = (np.arange(len(self.thetas))[None, :] * self.shape[1] + cells).ravel()
+        return flat.compress((cells.ravel() >= 0) & (cells.ravel() < self.shape[1]))
 
-    def vote(self, hits: np.ndarray, weight: float) -> None:
-        flat = self.indices(hits)
-        if weight > 0 and len(hits) > 200:
-            self.votes += np.bincount(flat, minlength=self.votes.size).reshape(self.votes.shape).astype(np.float32)
-        else:
-            np.add.at(self.votes.reshape(-1), flat, np.float32(weight))
+    def start(self, hits: np.ndarray) -> None:
+        votes = np.zeros(self.shape)
+        for first in range(0, len(self.thetas), 16):  # a few angles at a time: no huge temporaries
+            rho = hits[:, 0:1] * self.cos[None, first:first + 16] + hits[:, 1:2] * self.sin[None, first:first + 16]
+            cells = np.floor((rho + self.rho_max) / self.rho_cell).astype(np.int64)
+            np.clip(cells, -1, self.shape[1], out=cells)
+            count = cells.shape[1]
+            flat = (cells + (np.arange(count) * (self.shape[1] + 2) + 1)[None, :]).ravel()
+            block = np.bincount(flat, minlength=count * (self.shape[1] + 2)).reshape(count, self.shape[1] + 2)
+            votes[first:first + count] = block[:, 1:-1]  # cells off the accumulator (−1, n) dropped
+        self.peaks = _Peaks(votes)
+
+    def take(self, hits: np.ndarray) -> None:
+        np.subtract.at(self.peaks.votes.reshape(-1), self.cells(hits), 1.0)
+        self.peaks.row_max = self.peaks.votes.max(axis=1)
 
 
 class HoughTracker:
@@ -102,15 +158,10 @@ class HoughTracker:
             origin = np.array([-reach, -reach])
             shape = (int(math.ceil((height + 2 * reach) / cell)), int(math.ceil((width + 2 * reach) / cell)))
             n = max(8, int(math.ceil(2 * math.pi * radius / cell)))
-            angles = np.linspace(0, 2 * math.pi, n, endpoint=False)
-            offsets = (radius / cell) * np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
-            circles.append(_CircleAccumulator(radius, cell, origin, shape, offsets, np.zeros(shape, np.float32)))
+            circles.append(_CircleAccumulator(radius, cell, origin, shape, n))
         rho_max = math.hypot(width, height)
         thetas = np.linspace(0, math.pi, 2 * span // 2, endpoint=False)
-        rho_cell = 1.0
-        line = _LineAccumulator(thetas, rho_cell, rho_max, np.zeros((len(thetas), int(2 * rho_max / rho_cell) + 1),
-                                                                    np.float32))
-        return circles, line
+        return circles, _LineAccumulator(thetas, 1.0, rho_max)
 
     def __call__(self, hits: np.ndarray, width: int, height: int) -> tuple[np.ndarray, list]:
         hits = np.asarray(hits, dtype=np.float64)
@@ -119,8 +170,9 @@ class HoughTracker:
             return owner, []
         circles, line = self._accumulators(width, height)
         for acc in circles:
-            acc.vote(hits, 1.0)
-        line.vote(hits, 1.0)
+            acc.start(hits)
+        line.start(hits)
+        accumulators: list = [*circles, line]
         tracks: list = []
         chains: list[np.ndarray] = []
         failures = 0
@@ -128,26 +180,22 @@ class HoughTracker:
             # the highest cell of all accumulators; the hits near its circle are then collected
             # with a tolerance of a cell, so a centre falling on a cell corner loses nothing
             best_votes, best = -1.0, None
-            for k, acc in enumerate(circles):
-                index = int(np.argmax(acc.votes))
-                if acc.votes.flat[index] > best_votes:
-                    best_votes, best = float(acc.votes.flat[index]), ("circle", k, index)
-            line_index = int(np.argmax(line.votes))
-            if line.votes.flat[line_index] > best_votes:
-                best_votes, best = float(line.votes.flat[line_index]), ("line", 0, line_index)
+            for k, acc in enumerate(accumulators):
+                votes, index = acc.peaks.best()
+                if votes > best_votes:
+                    best_votes, best = votes, (k, index)
             if best is None or best_votes < self.min_hits:
                 break
             free = np.flatnonzero(owner < 0)
             points = hits[free]
-            kind, k, index = best
-            if kind == "circle":
+            k, index = best
+            if accumulators[k] is not line:
                 acc = circles[k]
-                row, col = divmod(index, acc.shape[1])
-                centre = acc.origin + (np.array([col, row]) + 0.5) * acc.cell
+                centre = acc.centre(index)
                 residual = np.abs(np.hypot(points[:, 0] - centre[0], points[:, 1] - centre[1]) - acc.radius)
                 near = residual < self.tolerance + 1.5 * acc.cell
             else:
-                t_index, r_index = divmod(index, line.votes.shape[1])
+                t_index, r_index = divmod(index, line.shape[1])
                 theta = line.thetas[t_index]
                 rho = (r_index + 0.5) * line.rho_cell - line.rho_max
                 residual = np.abs(points[:, 0] * math.cos(theta) + points[:, 1] * math.sin(theta) - rho)
@@ -159,19 +207,16 @@ class HoughTracker:
                                     follow_hits=self.follow_hits)
             if len(chosen) < self.min_hits:
                 failures += 1
-                if kind == "circle":
-                    circles[k].votes.flat[index] = 0.0
-                    r, c = divmod(index, circles[k].shape[1])
-                    circles[k].votes[max(0, r - 1):r + 2, max(0, c - 1):c + 2] = 0.0
+                if accumulators[k] is not line:
+                    circles[k].clear(index)
                 else:
-                    line.votes.flat[index] = 0.0
+                    line.peaks.set(index, 0.0)
                 continue
             members = free[chosen]
             owner[members] = len(chains)
             chains.append(members)
-            for acc in circles:
-                acc.vote(hits[members], -1.0)
-            line.vote(hits[members], -1.0)
+            for acc in accumulators:
+                acc.take(hits[members])
         owner[:] = -1
         for index, members in enumerate(self._merge(hits, chains)):
             owner[members] = index
@@ -186,34 +231,29 @@ class HoughTracker:
         found in pieces, e.g. across a gap in its bubbles. (Joining on local continuity alone was
         tried and joins the prongs of a star, which meet at their vertex.)"""
         chains = [c for c in chains if len(c)]
-        identity = list(range(len(chains)))  # a merged chain gets a new identity
-        rejected: set[tuple[int, int]] = set()  # pairs already fitted and found not to be one track
-        fresh = len(chains)
+        rejected = np.zeros((len(chains), len(chains)), dtype=bool)  # pairs fitted and found not one track
         while len(chains) > 1:
             ends = np.array([[hits[c[0]], hits[c[-1]]] for c in chains])  # (T, 2 ends, 2)
             gaps = np.hypot(ends[:, None, :, None, 0] - ends[None, :, None, :, 0],
                             ends[:, None, :, None, 1] - ends[None, :, None, :, 1])  # (T, T, 2, 2)
             closest = gaps.reshape(len(chains), len(chains), 4).min(axis=2)
-            pairs = np.argwhere(np.triu(closest <= 2 * self.gap, k=1))
+            pairs = np.argwhere(np.triu(closest <= 2 * self.gap, k=1) & ~rejected)
             pairs = pairs[np.argsort(closest[pairs[:, 0], pairs[:, 1]], kind="stable")]
             joined = False
             for i, j in pairs:
-                key = (identity[i], identity[j])
-                if key in rejected:
-                    continue
                 a, b = chains[i], chains[j]
-                fit = fit_circle(hits[np.concatenate([a, b])])
+                fit = quick_fit(hits[np.concatenate([a, b])])
                 if fit is None or fit.rms > 0.6 * self.tolerance:
-                    rejected.add(key)
+                    rejected[i, j] = True
                     continue
                 ia, ib = np.unravel_index(int(np.argmin(gaps[i, j])), (2, 2))
                 first = a if ia == 1 else a[::-1]
                 second = b if ib == 0 else b[::-1]
                 chains[i] = np.concatenate([first, second])
-                identity[i] = fresh
-                fresh += 1
                 chains.pop(j)
-                identity.pop(j)
+                rejected[i, :] = False  # the joined track is a new one
+                rejected[:, i] = False
+                rejected = np.delete(np.delete(rejected, j, axis=0), j, axis=1)
                 joined = True
                 break
             if not joined:
@@ -224,7 +264,7 @@ class HoughTracker:
         """The longest contiguous arc among points near a circle or line, refitted once."""
         if len(points) < self.min_hits:
             return np.zeros(0, dtype=np.int64)
-        fit = fit_circle(points)
+        fit = quick_fit(points)
         if fit is None:
             return np.zeros(0, dtype=np.int64)
         if fit.radius < 1e5:
