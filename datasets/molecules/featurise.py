@@ -334,34 +334,97 @@ class Featuriser:
         return out, said
 
     def _graph(self, mols: list[Any]) -> dict[str, Any]:
-        features, z, edges, edge_features = [], [], [], []
+        """Node and edge features of all atoms and bonds at once (the same as :func:`atom_features`
+        and :func:`bond_features` one by one), the canonical SMILES; no scaffold (computed only
+        when a scaffold split asks for it: :func:`murcko_scaffold`)."""
+        parts, z_parts, edge_parts, edge_feature_parts = [], [], [], []
         offset = 0
         for column, mol in enumerate(mols):
             assign_stereo_labels(mol)
-            for atom in mol.GetAtoms():
-                f = atom_features(atom)
-                if self.components > 1:
-                    marker = np.zeros(self.components, dtype=np.float32)
-                    marker[column] = 1.0
-                    f = np.concatenate([f, marker])
-                features.append(f)
-                z.append(atom.GetAtomicNum())
-            for bond in mol.GetBonds():
-                u, v = bond.GetBeginAtomIdx() + offset, bond.GetEndAtomIdx() + offset
-                f = bond_features(bond)
-                edges += [(u, v), (v, u)]
-                edge_features += [f, f]
+            x, z = _atom_matrix(mol)
+            if self.components > 1:
+                marker = np.zeros((len(x), self.components), dtype=np.float32)
+                marker[:, column] = 1.0
+                x = np.concatenate([x, marker], axis=1)
+            parts.append(x)
+            z_parts.append(z)
+            edges, features = _bond_matrix(mol)
+            edge_parts.append(edges + offset)
+            edge_feature_parts.append(features)
             offset += mol.GetNumAtoms()
-        smiles = ".".join(Chem.MolToSmiles(m) for m in mols)
+        edges = np.concatenate(edge_parts, axis=1)
         return {
-            "x": np.stack(features),
-            "z": np.asarray(z, dtype=np.int64),
-            "edge_index": (np.asarray(edges, dtype=np.int64).T if edges else np.zeros((2, 0), dtype=np.int64)),
-            "edge_attr": (np.stack(edge_features) if edge_features
-                          else np.zeros((0, BOND_FEATURES), dtype=np.float32)),
-            "smiles": smiles,
-            "scaffold": ".".join(murcko_scaffold(m) for m in mols),
+            "x": np.concatenate(parts),
+            "z": np.concatenate(z_parts),
+            "edge_index": edges,
+            "edge_attr": np.concatenate(edge_feature_parts),
+            "smiles": ".".join(Chem.MolToSmiles(m) for m in mols),
         }
+
+
+def _columns(choices: Sequence[Any], start: int) -> tuple[dict[Any, int], int]:
+    """Column of each choice of a one-hot block starting at ``start``, and its "other" column."""
+    return {value: start + k for k, value in enumerate(choices)}, start + len(choices)
+
+
+_STARTS = np.cumsum([0] + [n for _, n in ATOM_FEATURE_BLOCKS]).tolist()
+_ELEMENT_COLUMNS, _ELEMENT_OTHER = _columns(ELEMENTS, _STARTS[0])
+_DEGREE_COLUMNS, _DEGREE_OTHER = _columns(DEGREES, _STARTS[1])
+_CHARGE_COLUMNS, _CHARGE_OTHER = _columns(FORMAL_CHARGES, _STARTS[2])
+_CHIRALITY_COLUMNS, _CHIRALITY_OTHER = _columns(CHIRALITY, _STARTS[3])
+_HYDROGEN_COLUMNS, _HYDROGEN_OTHER = _columns(HYDROGENS, _STARTS[4])
+_HYBRID_COLUMNS, _HYBRID_OTHER = _columns([getattr(Chem.HybridizationType, h) for h in HYBRIDISATIONS], _STARTS[5])
+_AROMATIC, _IN_RING, _MASS = _STARTS[6], _STARTS[7], _STARTS[8]
+_BOND_TYPE_COLUMNS = {getattr(Chem.BondType, t): k for k, t in enumerate(BOND_TYPES)}
+_STEREO_START = len(BOND_TYPES) + 2
+_CHI_UNSPECIFIED = Chem.ChiralType.CHI_UNSPECIFIED
+
+
+def _atom_matrix(mol: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(atoms, ATOM_FEATURES) features and atomic numbers of every atom of ``mol``."""
+    n = mol.GetNumAtoms()
+    hot = np.empty((n, 6), dtype=np.intp)
+    real = np.empty((n, 3), dtype=np.float32)
+    z = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        atom = mol.GetAtomWithIdx(i)
+        number = atom.GetAtomicNum()
+        z[i] = number
+        if atom.GetChiralTag() == _CHI_UNSPECIFIED:
+            chirality = "none"
+        else:
+            chirality = atom.GetProp("_CIPCode") if atom.HasProp("_CIPCode") else "other"
+        hot[i] = (_ELEMENT_COLUMNS.get(number, _ELEMENT_OTHER), _DEGREE_COLUMNS.get(atom.GetDegree(), _DEGREE_OTHER),
+                  _CHARGE_COLUMNS.get(atom.GetFormalCharge(), _CHARGE_OTHER),
+                  _CHIRALITY_COLUMNS.get(chirality, _CHIRALITY_OTHER),
+                  _HYDROGEN_COLUMNS.get(atom.GetTotalNumHs(), _HYDROGEN_OTHER),
+                  _HYBRID_COLUMNS.get(atom.GetHybridization(), _HYBRID_OTHER))
+        real[i] = (float(atom.GetIsAromatic()), float(atom.IsInRing()), atom.GetMass() * 0.01)
+    x = np.zeros((n, ATOM_FEATURES), dtype=np.float32)
+    np.put_along_axis(x, hot, 1.0, axis=1)
+    x[:, _AROMATIC] = real[:, 0]
+    x[:, _IN_RING] = real[:, 1]
+    x[:, _MASS] = real[:, 2]
+    return x, z
+
+
+def _bond_matrix(mol: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Directed edges (2, 2 × bonds: u → v then v → u) and their features (2 × bonds, BOND_FEATURES)."""
+    n = mol.GetNumBonds()
+    edges = np.empty((2, 2 * n), dtype=np.int64)
+    features = np.zeros((n, BOND_FEATURES), dtype=np.float32)
+    for k in range(n):
+        bond = mol.GetBondWithIdx(k)
+        u, v = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
+        edges[0, 2 * k], edges[1, 2 * k], edges[0, 2 * k + 1], edges[1, 2 * k + 1] = u, v, v, u
+        kind = _BOND_TYPE_COLUMNS.get(bond.GetBondType())
+        if kind is not None:
+            features[k, kind] = 1.0
+        features[k, len(BOND_TYPES)] = float(bond.GetIsConjugated())
+        features[k, len(BOND_TYPES) + 1] = float(bond.IsInRing())
+        stereo = bond_stereo(bond)
+        features[k, _STEREO_START + (BOND_STEREO.index(stereo) if stereo in BOND_STEREO else len(BOND_STEREO))] = 1.0
+    return edges, np.repeat(features, 2, axis=0)
 
 
 def descriptor_names() -> list[str]:

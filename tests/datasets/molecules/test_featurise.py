@@ -122,7 +122,8 @@ def test_store_round_trip_gives_back_each_graph(tmp_path):
     items = [("CCO",), ("c1ccccc1",), ("[Na+]",)]
     graphs = featurise_all(Featuriser(), items, workers=0)
     for g in graphs:
-        g.pop("smiles"), g.pop("scaffold")
+        g.pop("smiles")
+        assert "scaffold" not in g  # made only when a scaffold split asks (graphs.Scaffolds)
     store = GraphStore.from_graphs(graphs, np.array([[1.0], [2.0], [np.nan]]), {"rows": [1, 2, 3]})
     store.save(tmp_path / "s.pt")
     loaded = GraphStore.load(tmp_path / "s.pt")
@@ -158,3 +159,18 @@ def test_when_the_cip_labeller_gives_up_the_legacy_labels_are_used(monkeypatch):
     expected = Featuriser()(("C[C@H](N)C(=O)O",))["x"]
     monkeypatch.setattr(rdCIPLabeler, "AssignCIPLabels", gives_up)
     assert (Featuriser()(("C[C@H](N)C(=O)O",))["x"] == expected).all()
+
+
+def test_scaffolds_are_made_from_the_smiles_only_when_asked_for(tmp_path):
+    from sciarch_datasets.molecules.featurise import murcko_scaffold
+    from sciarch_datasets.molecules.graphs import Scaffolds, molecule_store
+
+    path = tmp_path / "m.csv"
+    path.write_text("smiles,y\nc1ccccc1CCO,1\nCCO,2\nO=C(O)C1CCCCC1,3\n[Na+].[Cl-],4\n")
+    store = molecule_store(path, Featuriser(), targets=["y"], quiet=True)
+    scaffolds = store.meta["scaffolds"]
+    assert isinstance(scaffolds, Scaffolds) and scaffolds._values is None and len(scaffolds) == 4
+    expected = [murcko_scaffold(fz.Chem.MolFromSmiles(s)) for s in ["c1ccccc1CCO", "CCO", "O=C(O)C1CCCCC1", "[Na+].[Cl-]"]]
+    assert list(scaffolds[:4]) == expected == ["c1ccccc1", "", "C1CCCCC1", ""]
+    again = molecule_store(path, Featuriser(), targets=["y"], quiet=True)  # from the cache: the same
+    assert again.meta["cache"] == "hit" and list(again.meta["scaffolds"]) == expected
