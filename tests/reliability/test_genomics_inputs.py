@@ -308,3 +308,32 @@ def test_score_variants_reports_the_annotation_records_it_skipped(splice_run, tm
     sciarch("splice", "score-variants", "--checkpoint", run, "--vcf", vcf, "--fasta", fasta, "--annotation",
             annotation, "--output", tmp_path / "out.vcf").check(
         0, f"{annotation}: skipped 1 bad record(s)", f"{annotation}: line {lines}: end 200 before start 500")
+
+
+FASTA_DAMAGE = {
+    "0-byte FASTA": (b"", "does not contain a valid sequence"),
+    "no header line": (b"ACGT\nACGT\n", "Unexpected text before the first sequence definition line"),
+    "contig twice": (b">chr1\nACGT\n>chr1\nAAAA\n", 'Duplicate key "chr1"'),
+    "truncated bgzip": (None, "cannot index FASTA"),
+}
+
+
+@pytest.mark.parametrize("case", list(FASTA_DAMAGE))
+def test_a_fasta_that_cannot_be_indexed_is_a_data_error_naming_it(case, genome, tmp_path):
+    fasta, text, _ = genome
+    content, reason = FASTA_DAMAGE[case]
+    bad = tmp_path / ("genome.fa.bgz" if content is None else "genome.fa")
+    if content is None:
+        from Bio import bgzf
+
+        with bgzf.BgzfWriter(str(bad), "wb") as writer:
+            writer.write(fasta.read_bytes())
+        truncate(bad, 0.5)
+    else:
+        bad.write_bytes(content)
+    annotation = tmp_path / "genes.gtf"
+    annotation.write_text(text)
+    with pytest.raises(sciarch.DataError) as caught:
+        _prepare(annotation, bad, tmp_path)
+    assert str(caught.value).startswith(f"{bad}: ") and reason in str(caught.value)
+    assert not (tmp_path / "prepared").exists()
