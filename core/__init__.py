@@ -19,7 +19,7 @@ from .errors import (
 )
 from .hookspecs import hookimpl
 from .imports import require, require_extra
-from .records import BadRecords
+from .records import BadRecords, open_text, reading
 from .specs import DatasetSpec, ModelSpec, RecipeSpec, TaskSpec
 from .version import __version__
 
@@ -46,7 +46,7 @@ _LAZY = {
 __all__ = [
     "BadRecords", "ConfigError", "DataError", "DatasetSpec", "MissingDependencyError", "ModelSpec",
     "NotFoundError", "PluginError", "RecipeSpec", "SciarchError", "TaskSpec", "UsageError", "__version__",
-    "hookimpl", "require", "require_extra",
+    "hookimpl", "open_text", "reading", "require", "require_extra",
     # loaded on first use (see _LAZY)
     "Task", "loader", "Run", "evaluate", "train", "load_recipe", "get_host", "PluginHost", "atomic_write",
     "atomic_dir", "write_json", "load_checkpoint", "cache_dir", "content_key", "hash_file", "track", "console",

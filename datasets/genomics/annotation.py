@@ -125,7 +125,7 @@ class Gene:
 def open_text(path: str | os.PathLike) -> IO[str]:
     """Open a text file, gzip/bgzip or not, as text; a truncated or corrupt gzip stream is a
     :class:`sciarch.DataError` naming the file and line (:func:`sciarch.records.open_text`)."""
-    from sciarch.records import open_text as open_input
+    from sciarch import open_text as open_input
 
     return open_input(path)  # type: ignore[return-value]
 

@@ -153,7 +153,7 @@ def _readable_copy(path: Path) -> Path:
     target = sciarch.cache_dir("genomics", "fasta") / f"{key}-{path.name.removesuffix('.gz')}"
     if not target.is_file():
         sciarch.console.print(f"{path}: gzip (not bgzip) cannot be read at random; decompressing once to {target}")
-        from sciarch.records import reading
+        from sciarch import reading
 
         with reading(path), gzip.open(path, "rb") as src, sciarch.atomic_write(target, "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 22)  # truncated or corrupt: DataError naming the file

@@ -20,7 +20,7 @@ import lightning.pytorch as pl
 import numpy as np
 import sciarch
 import torch
-from sciarch.records import BadRecords
+from sciarch import BadRecords
 from sciarch_datasets.genomics.labels import SPLICEAI_TEST_CHROMOSOMES, split_of
 from sciarch_datasets.genomics.prepare import SpliceShards, prepare_splice_sites
 from torch.utils.data import Dataset
