@@ -44,3 +44,16 @@ def test_the_version_is_stated_once_for_the_package_and_once_for_the_distributio
 
     stated = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
     assert sciarch.__version__ == stated
+
+
+def test_plugins_and_data_sources_use_only_sciarchs_public_names():
+    import ast
+
+    for folder in ("plugins", "datasets"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                names = ([node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else
+                         [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+                for name in names:
+                    assert not name.startswith("sciarch."), f"{path.relative_to(ROOT)}:{node.lineno} imports {name}"
