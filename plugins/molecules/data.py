@@ -96,6 +96,8 @@ class GraphData(pl.LightningDataModule):
         """Refuse data the task cannot use (a subclass's check; none by default)."""
 
     def prepare_data(self) -> None:
+        if self.store is not None:  # set up already (testing after fitting): nothing to read or report again
+            return
         self._prepared = self._load()
 
     def setup(self, stage: str | None = None) -> None:

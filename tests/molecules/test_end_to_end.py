@@ -39,9 +39,11 @@ def _train(tmp_path, data, extra=(), quiet=True):
     return run
 
 
-def test_invalid_smiles_are_reported_by_row_and_every_good_row_is_used(tmp_path, mixed_csv, caplog):
+def test_invalid_smiles_are_reported_by_row_and_every_good_row_is_used(tmp_path, mixed_csv, caplog, capsys):
     with caplog.at_level(logging.WARNING, logger="sciarch.data"):
         run = _train(tmp_path, mixed_csv, quiet=False)  # -q reports the skips as one summary line
+    printed = capsys.readouterr().err
+    assert printed.count("skipped 4 bad record(s)") == 1, printed  # once, not again when testing
     logged = "\n".join(r.getMessage() for r in caplog.records)
     for number, smiles in BAD.items():
         assert f"row {number} (line {number + 1}): invalid SMILES '{smiles}'" in logged
