@@ -32,8 +32,10 @@ def keywords() -> None:
               help="Read raw 16-bit little-endian mono PCM at 16 kHz from standard input (AUDIO: -) and print "
                    "detections as they happen.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per detection on standard output.")
+@click.option("--vad", is_flag=True,
+              help="Keep only detections made while someone speaks (Silero VAD, from its wheel; files only).")
 def listen_command(audio: Path, run: Path, threshold: float | None, refractory: float, smooth: int | None,
-                   stream: bool, as_json: bool) -> None:
+                   stream: bool, as_json: bool, vad: bool) -> None:
     """Print the keywords heard in AUDIO (a WAV file), with their times."""
     import sciarch
 
@@ -58,6 +60,8 @@ def listen_command(audio: Path, run: Path, threshold: float | None, refractory: 
             print_detection(detection)
 
     if stream:
+        if vad:
+            raise sciarch.UsageError("--vad gates detections in files; it does not run with --stream")
         if str(audio) != "-":
             raise sciarch.UsageError("--stream reads standard input: pass - as AUDIO")
         hops = listen_stream(model, class_names, sys.stdin.buffer, on_detection=show, threshold=threshold,
@@ -66,6 +70,15 @@ def listen_command(audio: Path, run: Path, threshold: float | None, refractory: 
         return
     found, seconds = listen_file(model, class_names, audio, threshold=threshold, refractory_s=refractory,
                                  smooth_frames=smooth_frames)
+    if vad:
+        from sciarch_datasets.audio.wav import read_clip
+
+        from .vad import gate, speech_probabilities
+
+        wave = read_clip(audio, sciarch.BadRecords(source=str(audio), strict=True), rate=16000)
+        before = len(found)
+        found = gate(found, speech_probabilities(wave))
+        sciarch.console.print(f"voice-activity gate: kept {len(found)} of {before} detection(s)")
     for detection in found:
         show(detection)
     sciarch.console.print(f"{len(found)} detection(s) in {seconds:.2f} s of audio")
