@@ -160,7 +160,9 @@ def score_run(name: str, run_dir: Path, recordings: list[Recording], threshold: 
     from sciarch_datasets.audio.continuous import Event
     from sciarch_keywords.detection import detect, frame_posteriors, score_detections, smooth
 
-    task = sciarch.Run(run_dir).load_task()
+    run = sciarch.Run(run_dir)
+    summary = run.summary
+    task = run.load_task()
     model = task.model.cpu().eval()
     classes = list(task.class_names)
     keywords = list(task.keywords)
@@ -237,6 +239,8 @@ def score_run(name: str, run_dir: Path, recordings: list[Recording], threshold: 
     context["keywords_missed"] = missed
     return {
         "name": name, "run": str(run_dir), "threshold": threshold, "smooth_frames": task.smooth_frames,
+        "synthetic_test_accuracy": summary.get("test", {}).get("test/acc"), "epochs": summary.get("epochs"),
+        "train_seconds": summary.get("train_seconds"), "trained_with": summary.get("command"),
         "words_in_context": context, "isolated_clips": rates(clip_rows, "predicted"),
         "detections": {**detections, "audio_seconds": round(seconds, 1),
                        "false_alarms_per_hour": detections["false_alarms"] / (seconds / 3600)},
@@ -251,15 +255,18 @@ def pct(x: float | None) -> str:
 
 
 def table(runs: list[dict]) -> list[str]:
-    lines = ["| run | threshold | keywords right, in context | other words taken for a keyword, in context | "
+    lines = ["| run | synthetic test acc. (held-out voices) | training | threshold | keywords right, in context | other words taken for a keyword, in context | "
              "median own peak | keywords right, isolated clips | other words taken, isolated clips | "
              "detections: hits / keywords, false alarms (per hour) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
         c, i, d = r["words_in_context"], r["isolated_clips"], r["detections"]
         own = "–" if c["median_own_peak"] is None else f"{c['median_own_peak']:.2f}"
+        acc = "–" if r["synthetic_test_accuracy"] is None else f"{100 * r['synthetic_test_accuracy']:.1f} %"
+        trained = (f"{r['epochs']} ep., {r['train_seconds'] / 60:.0f} min" if r.get("train_seconds") and r.get("epochs")
+                   else "–")
         lines.append(
-            f"| {r['name']} | {r['threshold']:.2f} | {c['keywords_right']}/{c['keyword_words']} | "
+            f"| {r['name']} | {acc} | {trained} | {r['threshold']:.2f} | {c['keywords_right']}/{c['keyword_words']} | "
             f"{c['other_taken_for_keyword']}/{c['other_words']} ({pct(c['other_taken_rate'])}) | {own} | "
             f"{i['keywords_right']}/{i['keyword_words']} | {i['other_taken_for_keyword']}/{i['other_words']} "
             f"({pct(i['other_taken_rate'])}) | {d['hits']}/{d['keywords']}, {d['false_alarms']} "

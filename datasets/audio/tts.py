@@ -52,6 +52,10 @@ class TTSSettings:
     keywords: tuple[str, ...] = COMMANDS
     fillers: tuple[str, ...] = OTHER_WORDS
     accents: tuple[str, ...] = ENGLISH_ACCENTS
+    #: other eSpeak NG languages reading the English words, for training voices only (foreign accents)
+    train_accents: tuple[str, ...] = ()
+    #: at most this many such voices (None: every train variant in every one of them)
+    train_accent_voices: int | None = None
     #: speaker variants to use (None: every variant shipped with eSpeak NG)
     variants: tuple[str, ...] | None = None
     val_variants: int = 10
@@ -70,7 +74,11 @@ class TTSSettings:
     seed: int = 0
 
     def key(self, *extra: Any) -> str:
-        return sciarch.content_key({"generator": GENERATOR_VERSION, **asdict(self)}, *extra)
+        fields = asdict(self)
+        if not self.train_accents:  # settings added later leave the keys of earlier corpora as they were
+            fields.pop("train_accents")
+            fields.pop("train_accent_voices")
+        return sciarch.content_key({"generator": GENERATOR_VERSION, **fields}, *extra)
 
 
 @dataclass
@@ -110,6 +118,12 @@ def split_voices(settings: TTSSettings) -> dict[str, list[Voice]]:
         if cap is not None and cap < len(voices):
             keep = np.sort(rng.choice(len(voices), size=cap, replace=False))
             voices = [voices[i] for i in keep]
+        if split == "train" and settings.train_accents:
+            foreign = [Voice(accent, variant) for variant in by_split[split] for accent in settings.train_accents]
+            cap = settings.train_accent_voices
+            if cap is not None and cap < len(foreign):
+                foreign = [foreign[i] for i in np.sort(rng.choice(len(foreign), size=cap, replace=False))]
+            voices = voices + foreign
         out[split] = voices
     return out
 

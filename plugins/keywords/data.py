@@ -270,6 +270,9 @@ class TTSCommandsData(SpeechCommandsData):
 
     Args:
         accents: eSpeak NG English accents to speak with (default: all eight).
+        train_accents: other eSpeak NG languages whose voices read the English words in training only
+            (foreign-accented English; validation and test keep to ``accents``).
+        train_accent_voices: at most this many such voices.
         val_variants, test_variants: speaker variants held out for validation and for test; the
             rest train, so test voices are never heard in training.
         max_voices: at most this many voices in (train, validation, test); null for all.
@@ -283,7 +286,8 @@ class TTSCommandsData(SpeechCommandsData):
         continuous_recordings: how many such recordings (each of ``continuous_minutes``).
     """
 
-    def __init__(self, accents: list[str] | None = None, val_variants: int = 10, test_variants: int = 15,
+    def __init__(self, accents: list[str] | None = None, train_accents: list[str] | None = None,
+                 train_accent_voices: int | None = None, val_variants: int = 10, test_variants: int = 15,
                  max_voices: tuple[int | None, int | None, int | None] = (None, None, None), takes: int = 1,
                  fillers_per_voice: int = 4, noise_seconds: float = 60.0, corpus_seed: int = 0,
                  generator_workers: int = 1, continuous_minutes: float = 0.0, continuous_recordings: int = 1,
@@ -294,7 +298,8 @@ class TTSCommandsData(SpeechCommandsData):
         super().__init__(path=None, **kwargs)
         from sciarch_datasets.audio.espeak import ENGLISH_ACCENTS
 
-        self.generator_args = {"accents": tuple(accents or ENGLISH_ACCENTS), "val_variants": val_variants,
+        self.generator_args = {"accents": tuple(accents or ENGLISH_ACCENTS), "train_accents": tuple(train_accents or ()),
+                               "train_accent_voices": train_accent_voices, "val_variants": val_variants,
                                "test_variants": test_variants, "max_voices": tuple(max_voices), "takes": takes,
                                "fillers_per_voice": fillers_per_voice, "noise_seconds": noise_seconds,
                                "seed": corpus_seed}
