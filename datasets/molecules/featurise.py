@@ -120,16 +120,18 @@ def assign_stereo_labels(mol: Any) -> None:
     cleaned first. A molecule without stereo costs nothing. Should the new labeller fail (it
     gives up on some very large, highly symmetric molecules), RDKit's legacy CIP codes are kept.
     """
-    has_stereo = (any(a.GetChiralTag() != Chem.ChiralType.CHI_UNSPECIFIED for a in mol.GetAtoms())
-                  or any(b.GetStereo() not in _NO_BOND_STEREO for b in mol.GetBonds()))
+    atom, bond = mol.GetAtomWithIdx, mol.GetBondWithIdx  # by index: RDKit's sequences are slow to walk
+    has_stereo = (any(atom(i).GetChiralTag() != Chem.ChiralType.CHI_UNSPECIFIED for i in range(mol.GetNumAtoms()))
+                  or any(bond(k).GetStereo() not in _NO_BOND_STEREO for k in range(mol.GetNumBonds())))
     if not has_stereo:
         return
     from rdkit.Chem import rdCIPLabeler
 
     with rdBase.CaptureErrorLog():
         Chem.AssignStereochemistry(mol, cleanIt=True, force=True)
-    legacy = {a.GetIdx(): a.GetProp("_CIPCode") for a in mol.GetAtoms() if a.HasProp("_CIPCode")}
-    for item in (*mol.GetAtoms(), *mol.GetBonds()):
+    atoms = [atom(i) for i in range(mol.GetNumAtoms())]
+    legacy = {a.GetIdx(): a.GetProp("_CIPCode") for a in atoms if a.HasProp("_CIPCode")}
+    for item in (*atoms, *(bond(k) for k in range(mol.GetNumBonds()))):
         if item.HasProp("_CIPCode"):
             item.ClearProp("_CIPCode")
     try:
@@ -383,48 +385,54 @@ _CHI_UNSPECIFIED = Chem.ChiralType.CHI_UNSPECIFIED
 def _atom_matrix(mol: Any) -> tuple[np.ndarray, np.ndarray]:
     """(atoms, ATOM_FEATURES) features and atomic numbers of every atom of ``mol``."""
     n = mol.GetNumAtoms()
-    hot = np.empty((n, 6), dtype=np.intp)
-    real = np.empty((n, 3), dtype=np.float32)
-    z = np.empty(n, dtype=np.int64)
+    hot: list[int] = []
+    real: list[float] = []
+    numbers: list[int] = []
+    get = mol.GetAtomWithIdx
     for i in range(n):
-        atom = mol.GetAtomWithIdx(i)
+        atom = get(i)
         number = atom.GetAtomicNum()
-        z[i] = number
+        numbers.append(number)
         if atom.GetChiralTag() == _CHI_UNSPECIFIED:
             chirality = "none"
         else:
             chirality = atom.GetProp("_CIPCode") if atom.HasProp("_CIPCode") else "other"
-        hot[i] = (_ELEMENT_COLUMNS.get(number, _ELEMENT_OTHER), _DEGREE_COLUMNS.get(atom.GetDegree(), _DEGREE_OTHER),
-                  _CHARGE_COLUMNS.get(atom.GetFormalCharge(), _CHARGE_OTHER),
-                  _CHIRALITY_COLUMNS.get(chirality, _CHIRALITY_OTHER),
-                  _HYDROGEN_COLUMNS.get(atom.GetTotalNumHs(), _HYDROGEN_OTHER),
-                  _HYBRID_COLUMNS.get(atom.GetHybridization(), _HYBRID_OTHER))
-        real[i] = (float(atom.GetIsAromatic()), float(atom.IsInRing()), atom.GetMass() * 0.01)
+        hot += (_ELEMENT_COLUMNS.get(number, _ELEMENT_OTHER), _DEGREE_COLUMNS.get(atom.GetDegree(), _DEGREE_OTHER),
+                _CHARGE_COLUMNS.get(atom.GetFormalCharge(), _CHARGE_OTHER),
+                _CHIRALITY_COLUMNS.get(chirality, _CHIRALITY_OTHER),
+                _HYDROGEN_COLUMNS.get(atom.GetTotalNumHs(), _HYDROGEN_OTHER),
+                _HYBRID_COLUMNS.get(atom.GetHybridization(), _HYBRID_OTHER))
+        real += (atom.GetIsAromatic(), atom.IsInRing(), atom.GetMass() * 0.01)
     x = np.zeros((n, ATOM_FEATURES), dtype=np.float32)
-    np.put_along_axis(x, hot, 1.0, axis=1)
-    x[:, _AROMATIC] = real[:, 0]
-    x[:, _IN_RING] = real[:, 1]
-    x[:, _MASS] = real[:, 2]
-    return x, z
+    np.put_along_axis(x, np.array(hot, dtype=np.intp).reshape(n, 6), 1.0, axis=1)
+    x[:, _AROMATIC:_MASS + 1] = np.array(real, dtype=np.float32).reshape(n, 3)
+    return x, np.array(numbers, dtype=np.int64)
+
+
+_STEREO_COLUMNS = {value: _STEREO_START + k for k, value in enumerate(BOND_STEREO)}
 
 
 def _bond_matrix(mol: Any) -> tuple[np.ndarray, np.ndarray]:
     """Directed edges (2, 2 × bonds: u → v then v → u) and their features (2 × bonds, BOND_FEATURES)."""
     n = mol.GetNumBonds()
-    edges = np.empty((2, 2 * n), dtype=np.int64)
-    features = np.zeros((n, BOND_FEATURES), dtype=np.float32)
+    ends: list[int] = []
+    hot: list[int] = []
+    flags: list[bool] = []
+    get = mol.GetBondWithIdx
+    other = _STEREO_START + len(BOND_STEREO)
     for k in range(n):
-        bond = mol.GetBondWithIdx(k)
+        bond = get(k)
         u, v = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
-        edges[0, 2 * k], edges[1, 2 * k], edges[0, 2 * k + 1], edges[1, 2 * k + 1] = u, v, v, u
-        kind = _BOND_TYPE_COLUMNS.get(bond.GetBondType())
-        if kind is not None:
-            features[k, kind] = 1.0
-        features[k, len(BOND_TYPES)] = float(bond.GetIsConjugated())
-        features[k, len(BOND_TYPES) + 1] = float(bond.IsInRing())
-        stereo = bond_stereo(bond)
-        features[k, _STEREO_START + (BOND_STEREO.index(stereo) if stereo in BOND_STEREO else len(BOND_STEREO))] = 1.0
-    return edges, np.repeat(features, 2, axis=0)
+        ends += (u, v, v, u)
+        hot += (_BOND_TYPE_COLUMNS.get(bond.GetBondType(), -1), _STEREO_COLUMNS.get(bond_stereo(bond), other))
+        flags += (bond.GetIsConjugated(), bond.IsInRing())
+    features = np.zeros((n, BOND_FEATURES + 1), dtype=np.float32)  # a spare last column for unknown types
+    if n:
+        np.put_along_axis(features, np.array(hot, dtype=np.intp).reshape(n, 2), 1.0, axis=1)
+        features[:, len(BOND_TYPES):len(BOND_TYPES) + 2] = np.array(flags, dtype=np.float32).reshape(n, 2)
+    edges = np.array(ends, dtype=np.int64).reshape(n, 2, 2).transpose(2, 0, 1).reshape(2, 2 * n) if n else \
+        np.zeros((2, 0), dtype=np.int64)
+    return edges, np.repeat(features[:, :BOND_FEATURES], 2, axis=0)
 
 
 def descriptor_names() -> list[str]:
