@@ -52,7 +52,9 @@ class TrackDetection(sciarch.Task):
     distance for box-only detectors; ``min_hits``: fewest hits a found track needs;
     ``max_dets``: COCO's detection cap; ``draw_pictures``: pictures drawn when tested;
     ``member_threshold``: membership probability for a hit to join a track (Hit R-CNN, whose
-    tracks come from :mod:`.curves`, with the charge from their curvature).
+    tracks come from :mod:`.curves`, with the charge from their curvature); ``direction``: how
+    Hit R-CNN tells which way a track runs, for its charge (``learned`` or ``geometry``, see
+    :func:`.curves.tracks_from_members`).
 
     The field and pixel size used for momenta are the data's (its ``hints()``) whenever the task
     is validated or tested, so ``sciarch evaluate RUN --data field_tesla=…`` scores with them.
@@ -61,7 +63,8 @@ class TrackDetection(sciarch.Task):
     def __init__(self, model: torch.nn.Module, *, field_tesla: float = 1.5, pixel_size_m: float = 1.0 / 256,
                  class_names: list[str] | None = None, score_threshold: float = 0.5, mask_threshold: float = 0.3,
                  hit_tolerance_px: float = 1.5, min_hits: int = 5, max_dets: int = 300, coco_ap: bool = True,
-                 draw_pictures: int = 4, choose_threshold: bool = True, member_threshold: float = 0.5) -> None:
+                 draw_pictures: int = 4, choose_threshold: bool = True, member_threshold: float = 0.5,
+                 direction: str = "learned") -> None:
         super().__init__(model)
         self.field_tesla, self.pixel_size_m = field_tesla, pixel_size_m
         self.class_names = list(class_names) if class_names else ["track"]
@@ -72,7 +75,7 @@ class TrackDetection(sciarch.Task):
         self.coco_ap, self.draw_pictures = coco_ap, draw_pictures
         self.masks = _has_masks(model)
         self.takes_hits = bool(getattr(model, "takes_hits", False))
-        self.member_threshold = member_threshold
+        self.member_threshold, self.direction = member_threshold, direction
         self._scores: dict[str, tuple[TrackScore, CocoScore | None]] = {}
         self._drawn = 0
 
@@ -141,7 +144,8 @@ class TrackDetection(sciarch.Task):
             hits = target["hits"].numpy().astype(np.float64)
             _, found = tracks_from_members(output, hits, field_tesla=self.field_tesla, pixel_size_m=self.pixel_size_m,
                                            min_hits=self.min_hits, member_threshold=self.member_threshold,
-                                           score_threshold=min(by_threshold))
+                                           score_threshold=min(by_threshold), direction=self.direction,
+                                           picture_size=(image.shape[-1], image.shape[-2]))
             # detections claim hits best first: a higher threshold keeps a prefix of the same tracks
             for threshold, score in by_threshold.items():
                 score_tracks([t for t in found if t.score >= threshold], target, score, self.class_names,

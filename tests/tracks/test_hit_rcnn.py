@@ -13,7 +13,16 @@ import pytest
 import torch
 from sciarch_datasets.tracks import ChamberConfig
 from sciarch_datasets.tracks.optics import simulate_picture
-from sciarch_tracks.curves import CurveTrack, charge_of, score_tracks, tracks_from_members, turning_sign
+from sciarch_tracks.curves import (
+    CurveTrack,
+    arc_positions,
+    charge_of,
+    geometric_direction,
+    learned_direction,
+    score_tracks,
+    tracks_from_members,
+    turning_sign,
+)
 from sciarch_tracks.data import SimulatedPictureStream, class_names, hit_order
 from sciarch_tracks.fitting import fit_circle
 from sciarch_tracks.hit_rcnn import _region_pairs, hit_rcnn
@@ -75,28 +84,45 @@ def test_charge_from_curvature_and_order_matches_the_simulated_charge() -> None:
     """The sign convention of :mod:`sciarch_tracks.curves` against the simulator's truth: hits in
     their true order along the path give the true charge; the opposite field flips it."""
     cfg = ChamberConfig(image_size=(256, 256), tracks=(12, 12), delta_rays=False)
-    right = wrong = flipped = 0
+    right = wrong = flipped = along_arc = 0
     for index in range(2):
         picture = simulate_picture(cfg, 3, index)
         for track in picture.tracks:
             if not track.annotated or len(track.hits) < 30 or track.particle.p_t > 1.0:
                 continue
-            fit = fit_circle(track.hits)
             order = np.arange(len(track.hits), dtype=float)
-            charge = charge_of(track.hits, order, fit, cfg.field_tesla)
+            charge = charge_of(track.hits, order, cfg.field_tesla)
             right += charge == track.particle.species.charge
             wrong += charge == -track.particle.species.charge
-            flipped += charge_of(track.hits, order, fit, -cfg.field_tesla) == -track.particle.species.charge
+            flipped += charge_of(track.hits, order, -cfg.field_tesla) == -track.particle.species.charge
+            # the order along the arc from the fit, turned the true way, gives the same charge
+            positions = arc_positions(track.hits, fit_circle(track.hits))
+            way = learned_direction(order, positions)
+            along_arc += charge_of(track.hits, positions * way, cfg.field_tesla) == track.particle.species.charge
     assert right + wrong >= 10
     assert right / (right + wrong) >= 0.85
     assert flipped == right
+    assert along_arc / (right + wrong) >= 0.8
 
 
-def test_turning_sign_of_a_quarter_circle() -> None:
+def test_turning_sign_of_a_quarter_circle_and_of_a_spiral() -> None:
     angle = np.linspace(0, math.pi / 2, 20)
     points = np.stack([10 * np.cos(angle), 10 * np.sin(angle)], axis=1)
-    assert turning_sign(points, np.arange(20), (0.0, 0.0)) == 1
-    assert turning_sign(points, -np.arange(20), (0.0, 0.0)) == -1
+    assert turning_sign(points, np.arange(20)) == 1
+    assert turning_sign(points, -np.arange(20)) == -1
+    angle = np.linspace(0, 6 * math.pi, 200)  # three turns, radius shrinking
+    spiral = np.stack([(30 - 4 * angle) * np.cos(angle), (30 - 4 * angle) * np.sin(angle)], axis=1)
+    assert turning_sign(spiral, np.arange(200)) == 1
+
+
+def test_the_end_on_the_border_is_where_a_track_ends_and_stars_are_where_tracks_start() -> None:
+    ends = np.array([[50.0, 50.0], [99.0, 20.0]])
+    assert geometric_direction(ends, np.zeros((0, 2)), 100, 100) == 1
+    assert geometric_direction(ends[::-1], np.zeros((0, 2)), 100, 100) == -1
+    inner = np.array([[50.0, 50.0], [70.0, 30.0]])
+    star = np.array([[51.0, 49.0], [49.0, 52.0], [10.0, 10.0]])
+    assert geometric_direction(inner, star, 100, 100) == 1
+    assert geometric_direction(inner, np.zeros((0, 2)), 100, 100) == 0
 
 
 def test_duplicates_are_removed_by_their_shared_hits() -> None:
