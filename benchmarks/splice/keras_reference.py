@@ -7,6 +7,7 @@ TensorFlow and the ``spliceai`` package; the other steps run anywhere::
     python keras_reference.py compare-predict keras.npz sciarch.tsv
     python keras_reference.py variants hg38.fa grch38.txt OUT_DIR         # genome.fa, genes.txt, variants.vcf
     python keras_reference.py compare-vcf keras.vcf sciarch.vcf
+    python keras_reference.py speed MODELS_DIR BATCH SL REPEATS SEED      # in the Keras environment (speed.py)
 
 ``predict``: every base of every FASTA record, both strands, the mean of ``spliceai1.h5`` …
 ``spliceai5.h5`` with 5,000 N on each side (as ``sciarch splice predict`` reads past a contig's
@@ -192,8 +193,42 @@ def compare_vcf(first: str, second: str) -> None:
     print(f"{n} allele-gene entries in both: max |DS difference| {worst:.2f}, differing DP fields {offsets}")
 
 
+def speed(models_dir: str, batch: str, sl: str, repeats: str, seed: str) -> None:
+    """One JSON line: CPU and wall seconds of each ``model.predict`` on ``BATCH`` random windows of
+    ``SL + 10,000`` bases (the first model, then the five in turn), one thread."""
+    import json
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    import keras
+    from keras.models import load_model
+
+    models = [load_model(os.path.join(models_dir, f"spliceai{i}.h5"), compile=False) for i in range(1, 6)]
+    codes = np.random.default_rng(int(seed)).integers(0, 4, (int(batch), int(sl) + 10000))
+    x = np.eye(4, dtype=np.float32)[codes]
+    models[0].predict(x, batch_size=len(x), verbose=0)  # warm-up (graph building)
+    single, ensemble = [], []
+    for _ in range(int(repeats)):
+        cpu, wall = time.process_time(), time.perf_counter()
+        y = models[0].predict(x, batch_size=len(x), verbose=0)
+        single.append((time.process_time() - cpu, time.perf_counter() - wall))
+    for m in models[1:]:
+        m.predict(x[:1], verbose=0)
+    for _ in range(int(repeats)):
+        cpu, wall = time.process_time(), time.perf_counter()
+        y = np.mean([m.predict(x, batch_size=len(x), verbose=0) for m in models], axis=0)
+        ensemble.append((time.process_time() - cpu, time.perf_counter() - wall))
+    assert y.shape == (int(batch), int(sl), 3)
+    print(json.dumps({"single": single, "ensemble": ensemble, "tensorflow": tf.__version__,
+                      "keras": keras.__version__, "positions": int(batch) * int(sl)}))
+
+
 if __name__ == "__main__":
-    commands = {"predict": predict, "compare-predict": compare_predict, "variants": variants, "compare-vcf": compare_vcf}
+    commands = {"speed": speed, "predict": predict, "compare-predict": compare_predict, "variants": variants, "compare-vcf": compare_vcf}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     commands[sys.argv[1]](*sys.argv[2:])

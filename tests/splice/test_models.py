@@ -141,12 +141,27 @@ def test_spliceai_temperature_divides_the_logits():
 
 
 def test_spliceai_inference_and_training_paths_agree():
-    """Inference runs plain dilated nn.Conv1d, training on the CPU space-to-batch: same numbers."""
+    """Eval runs the trimmed channels-last graph, training on the CPU the padded graph with
+    space-to-batch convolutions, without gradients the padded graph with plain ones: same numbers."""
     torch.manual_seed(0)
-    model = spliceai_400(channels=8).eval()
+    model = spliceai_400(channels=8, negative_slope=0.1, temperature=[1.0, 1.3, 0.8])
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm1d):
+            module.running_mean.normal_(0, 0.2)
+            module.running_var.uniform_(0.5, 1.5)
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.normal_(0, 0.2)
     x = torch.rand(2, 4, 400 + 57)
+    model.eval()
+    with torch.no_grad():
+        trimmed = model(x)
+    model.train()
+    for module in model.modules():  # the padded graph with BatchNorm's running statistics
+        if isinstance(module, torch.nn.BatchNorm1d):
+            module.eval()
     with torch.no_grad():
         plain = model(x)
-    with torch.enable_grad():
-        folded = model(x.requires_grad_())
-    assert torch.allclose(plain, folded.detach(), atol=1e-5)
+    folded = model(x.requires_grad_())
+    assert trimmed.shape == plain.shape == (2, 3, 57)
+    assert torch.allclose(trimmed, plain, atol=1e-5) and torch.allclose(plain, folded.detach(), atol=1e-5)
+    assert plain.abs().max() > 0.1  # not a comparison of zeros
