@@ -87,7 +87,10 @@ def run_seed(seed: int, overrides: list[str], root: Path, ensemble: int = 1) -> 
 
 
 def evaluate(overrides: list[str], seeds: list[int], root: Path, ensemble: int = 1) -> dict:
-    runs = [run_seed(s, overrides, root, ensemble) for s in seeds]
+    return summarise([run_seed(s, overrides, root, ensemble) for s in seeds], overrides, ensemble)
+
+
+def summarise(runs: list[dict], overrides: list[str], ensemble: int) -> dict:
     out = {"overrides": overrides, "runs": runs, "ensemble": ensemble}
     if ensemble > 1:
         single = [r["member_test_rmse"][0] for r in runs]
@@ -102,6 +105,10 @@ def evaluate(overrides: list[str], seeds: list[int], root: Path, ensemble: int =
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seed-list", nargs="*", type=int, default=None,
+                        help="these split seeds instead of 0..seeds-1 (to run parts side by side; see --merge)")
+    parser.add_argument("--merge", nargs="*", type=Path, default=None,
+                        help="combine result JSONs of parts run with --seed-list into one table (no training)")
     parser.add_argument("--tune", action="store_true", help="run the grid (3 seeds each) instead")
     parser.add_argument("--only", nargs="*", help="grid entries to run (with --tune)")
     parser.add_argument("--tune-seeds", nargs="*", type=int, default=[0, 1, 2], help="split seeds of --tune")
@@ -138,8 +145,18 @@ def main() -> int:
         record.update(seeds=seeds, grid=results,
                       chosen_by_validation=min(results, key=lambda k: results[k]["val_rmse"]["mean"]))
         name = args.name or "molecules-freesolv-tuning"
+    elif args.merge:  # parts of one table run side by side (--seed-list): the same protocol, split by seed
+        parts = [json.loads(Path(p).read_text()) for p in args.merge]
+        runs = sorted((r for part in parts for r in part["runs"]), key=lambda r: r["seed"])
+        record = {**parts[0], "command": " ; ".join(part["command"] for part in parts),
+                  "parts": [{"command": part["command"], "loadavg_start": part["loadavg_start"],
+                             "loadavg_end": part["loadavg_end"], "minutes": part["minutes"]} for part in parts]}
+        record.update(seeds=[r["seed"] for r in runs], **summarise(runs, parts[0]["overrides"], parts[0]["ensemble"]))
+        record["loadavg_start"] = parts[0]["loadavg_start"]
+        name = args.name or ("molecules-freesolv" + (f"-ensemble{record['ensemble']}" if record["ensemble"] > 1 else ""))
+        started = time.time() - 60 * max(part["minutes"] for part in parts)
     else:
-        seeds = list(range(args.seeds))
+        seeds = list(args.seed_list) if args.seed_list is not None else list(range(args.seeds))
         record.update(seeds=seeds, **evaluate(args.overrides, seeds, root, args.ensemble))
         name = args.name or ("molecules-freesolv" + (f"-ensemble{args.ensemble}" if args.ensemble > 1 else ""))
     record["loadavg_end"] = os.getloadavg()
