@@ -307,13 +307,18 @@ def layer_table(model: nn.Module, args: tuple, kwargs: dict, depth: int = 1) -> 
                 leaf_bytes[0] += _nbytes(out)
 
             handles.append(module.register_forward_hook(count))
+    _run_hooked(model, handles, args, kwargs)
+    return [row for row in rows.values()], leaf_bytes[0]
+
+
+def _run_hooked(model: nn.Module, handles: list, args: tuple, kwargs: dict) -> Any:
+    """One forward pass without gradients with ``handles`` (hooks) attached, removed afterwards."""
     try:
         with torch.no_grad():
-            model(*args, **kwargs)
+            return model(*args, **kwargs)
     finally:
         for handle in handles:
             handle.remove()
-    return [row for row in rows.values()], leaf_bytes[0]
 
 
 def count_flops(fn: Any) -> int:
@@ -457,12 +462,7 @@ def message_passing_hops(model: nn.Module, args: tuple, kwargs: dict) -> int | N
 
     handles = [m.register_forward_hook(counter("passing")) for m in passing]
     handles += [m.register_forward_hook(counter("repeated")) for m in repeated]
-    try:
-        with torch.no_grad():
-            model(*args, **kwargs)
-    finally:
-        for handle in handles:
-            handle.remove()
+    _run_hooked(model, handles, args, kwargs)
     if counts["passing"]:
         return counts["passing"]
     if counts["repeated"]:
