@@ -69,7 +69,7 @@ def hit_tracks(task: Any, image: Any, target: dict[str, Any], *, field_tesla: fl
         output = task.model([image], [target["hits"]], proposals=proposals, add_proposals=first_stage == "hybrid")[0]
     return tracks_from_members(output, hits, field_tesla=field_tesla, pixel_size_m=pixel_size_m,
                                min_hits=task.min_hits, member_threshold=task.member_threshold,
-                               score_threshold=score_threshold, direction=getattr(task, "direction", "learned"),
+                               score_threshold=score_threshold, direction=getattr(task, "direction", "geometry"),
                                picture_size=(image.shape[-1], image.shape[-2]))[1]
 
 

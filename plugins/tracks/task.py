@@ -53,8 +53,9 @@ class TrackDetection(sciarch.Task):
     ``max_dets``: COCO's detection cap; ``draw_pictures``: pictures drawn when tested;
     ``member_threshold``: membership probability for a hit to join a track (Hit R-CNN, whose
     tracks come from :mod:`.curves`, with the charge from their curvature); ``direction``: how
-    Hit R-CNN tells which way a track runs, for its charge (``learned`` or ``geometry``, see
-    :func:`.curves.tracks_from_members`).
+    Hit R-CNN tells which way a track runs, for its charge (``geometry``, the default, or
+    ``learned``, see :func:`.curves.tracks_from_members`; after CPU-length training the learned
+    order tells a track's ends from its middle but not yet its start from its end).
 
     The field and pixel size used for momenta are the data's (its ``hints()``) whenever the task
     is validated or tested, so ``sciarch evaluate RUN --data field_tesla=…`` scores with them.
@@ -64,7 +65,7 @@ class TrackDetection(sciarch.Task):
                  class_names: list[str] | None = None, score_threshold: float = 0.5, mask_threshold: float = 0.3,
                  hit_tolerance_px: float = 1.5, min_hits: int = 5, max_dets: int = 300, coco_ap: bool = True,
                  draw_pictures: int = 4, choose_threshold: bool = True, member_threshold: float = 0.5,
-                 direction: str = "learned") -> None:
+                 direction: str = "geometry") -> None:
         super().__init__(model)
         self.field_tesla, self.pixel_size_m = field_tesla, pixel_size_m
         self.class_names = list(class_names) if class_names else ["track"]
