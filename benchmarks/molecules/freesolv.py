@@ -54,7 +54,11 @@ def run_seed(seed: int, overrides: list[str], root: Path, ensemble: int = 1) -> 
     run_dir = root / f"seed-{seed}-{int(time.time() * 1000)}"
     started = time.perf_counter()
     train(resolved, run_dir=run_dir, quiet=True)
-    wall = time.perf_counter() - started
+    return row_of_run(run_dir, seed, ensemble, time.perf_counter() - started)
+
+
+def row_of_run(run_dir: Path, seed: int, ensemble: int, wall: float | None) -> dict:
+    """The table row of one finished run (an ensemble's directory, or a single model's)."""
     extra = {}
     if ensemble > 1:  # scored on the members' mean prediction; member 0 is the single model of this seed
         combined = json.loads((run_dir / "summary.json").read_text())
@@ -80,7 +84,7 @@ def run_seed(seed: int, overrides: list[str], root: Path, ensemble: int = 1) -> 
         "train_molecules": n_train,
         "counts": splits["counts"],
         "train_seconds": summary["train_seconds"],
-        "wall_seconds": round(wall, 1),
+        "wall_seconds": round(wall, 1) if wall is not None else None,
         # includes validation passes and checkpointing: the end-to-end rate of a recipe run
         "training_molecules_per_second": round(n_train * epochs / summary["train_seconds"], 1),
     }
@@ -107,6 +111,8 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--seed-list", nargs="*", type=int, default=None,
                         help="these split seeds instead of 0..seeds-1 (to run parts side by side; see --merge)")
+    parser.add_argument("--from-runs", nargs="*", type=Path, default=None,
+                        help="finished ensemble run directories (seed-<s>-…) to tabulate with --merge")
     parser.add_argument("--merge", nargs="*", type=Path, default=None,
                         help="combine result JSONs of parts run with --seed-list into one table (no training)")
     parser.add_argument("--tune", action="store_true", help="run the grid (3 seeds each) instead")
@@ -145,8 +151,15 @@ def main() -> int:
         record.update(seeds=seeds, grid=results,
                       chosen_by_validation=min(results, key=lambda k: results[k]["val_rmse"]["mean"]))
         name = args.name or "molecules-freesolv-tuning"
-    elif args.merge:  # parts of one table run side by side (--seed-list): the same protocol, split by seed
+    elif args.merge is not None:  # parts of one table run side by side: the same protocol, split by seed
         parts = [json.loads(Path(p).read_text()) for p in args.merge]
+        if args.from_runs:  # runs whose process was stopped once its seed was done (the wall time is not known)
+            rows = [row_of_run(d, int(d.name.split("-")[1]), args.ensemble, None) for d in args.from_runs]
+            parts.append({"command": f"(finished runs {', '.join(d.name for d in args.from_runs)})", "runs": rows,
+                          "loadavg_start": [float("nan")] * 3, "loadavg_end": list(os.getloadavg()),
+                          "minutes": 0.0, "overrides": args.overrides, "ensemble": args.ensemble,
+                          **({} if parts else {"benchmark": record["benchmark"], "machine": record["machine"],
+                                               "reference": record["reference"]})})
         runs = sorted((r for part in parts for r in part["runs"]), key=lambda r: r["seed"])
         record = {**parts[0], "command": " ; ".join(part["command"] for part in parts),
                   "parts": [{"command": part["command"], "loadavg_start": part["loadavg_start"],
