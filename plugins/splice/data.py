@@ -42,6 +42,18 @@ def file_identity(path: str | os.PathLike) -> dict[str, Any]:
     return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
+def gene_splits(gene_ids: list[str], test_fraction: float, val_fraction: float) -> dict[str, str]:
+    """``train``/``val``/``test`` per gene id: the ids ordered by a hash (independent of file order and
+    of the run's seed), the first ``test_fraction`` (at least one) held out for testing, the next
+    ``val_fraction`` (at least one) for validation, the rest for training."""
+    import zlib
+
+    ids = sorted(set(gene_ids), key=lambda g: (zlib.crc32(g.encode()), g))
+    n_test = max(1, round(test_fraction * len(ids)))
+    n_val = max(1, round(val_fraction * len(ids)))
+    return {g: "test" if i < n_test else "val" if i < n_test + n_val else "train" for i, g in enumerate(ids)}
+
+
 class SpliceWindows(Dataset):
     """Windows ``(codes (SL + CL,) uint8, labels (SL,) int64)`` at the given ``(shard, start)`` rows."""
 
@@ -78,6 +90,11 @@ class SpliceSites(pl.LightningDataModule):
         biotypes: keep genes of these types (e.g. ``[protein_coding]``); None keeps all.
         test_chromosomes: held out for testing (default SpliceAI's chr1, 3, 5, 7, 9).
         val_chromosomes: held out for validation; None: ``val_fraction`` of the other genes.
+        split_by: ``chromosome`` (SpliceAI), ``gene`` (a fixed ``test_fraction`` and ``val_fraction`` of
+            the genes by a hash of their ids), or ``auto``: by chromosome, unless neither
+            ``test_chromosomes`` nor ``val_chromosomes`` was given and that split leaves a split without
+            genes (a one-record GenBank file, contigs not named chr1…), then by gene, and it says so.
+        test_fraction: the genes held out for testing when splitting by gene.
         simulate_chromosomes, simulate_genes, simulate_seed: the simulated genome's size and seed.
         limit_train_genes, limit_eval_genes: use the windows of at most this many genes per split (a
             fixed random subset of genes; every labelled gene has an acceptor and a donor, so metrics stay
@@ -92,7 +109,8 @@ class SpliceSites(pl.LightningDataModule):
                  context: int = 10000, flank: Literal["N", "genome"] = "N",
                  isoforms: Literal["canonical", "all"] = "canonical", biotypes: list[str] | None = None,
                  test_chromosomes: list[str] | None = None, val_chromosomes: list[str] | None = None,
-                 val_fraction: float = 0.1, simulate_chromosomes: int = 20, simulate_genes: int = 15,
+                 val_fraction: float = 0.1, split_by: Literal["auto", "chromosome", "gene"] = "auto",
+                 test_fraction: float = 0.2, simulate_chromosomes: int = 20, simulate_genes: int = 15,
                  simulate_seed: int = 0, batch_size: int = 8, eval_batch_size: int | None = None,
                  num_workers: int = 0, limit_train_genes: int | None = None, limit_eval_genes: int | None = None,
                  prepared: str | None = None, strict: bool = False, seed: int = 0) -> None:
@@ -105,6 +123,8 @@ class SpliceSites(pl.LightningDataModule):
         self.fasta, self.annotation = fasta, annotation
         self.block_length, self.context, self.flank, self.isoforms = block_length, context, flank, isoforms
         self.biotypes = list(biotypes) if biotypes else None
+        self.split_by, self.test_fraction = split_by, test_fraction
+        self.chromosomes_given = bool(test_chromosomes) or bool(val_chromosomes)
         self.test_chromosomes = list(test_chromosomes) if test_chromosomes else list(SPLICEAI_TEST_CHROMOSOMES)
         self.val_chromosomes = list(val_chromosomes) if val_chromosomes else None
         self.val_fraction = val_fraction
@@ -167,11 +187,31 @@ class SpliceSites(pl.LightningDataModule):
         if shards.block_length != self.block_length or shards.context != self.context:
             raise sciarch.DataError(f"prepared with block_length {shards.block_length}, context {shards.context}; "
                                     f"asked for {self.block_length}, {self.context}", file=out)
-        genes: dict[str, dict[tuple[int, str], list[tuple[int, int]]]] = {"train": {}, "val": {}, "test": {}}
-        for shard, start, gene in shards.iter_blocks():
-            split = split_of(gene["chrom"], gene["id"], test_chromosomes=self.test_chromosomes,
-                             val_chromosomes=self.val_chromosomes, val_fraction=self.val_fraction)
-            genes[split].setdefault((shard, gene["id"]), []).append((shard, start))
+        blocks = list(shards.iter_blocks())
+
+        def assign(by_gene: bool) -> dict[str, dict[tuple[int, str], list[tuple[int, int]]]]:
+            genes: dict[str, dict[tuple[int, str], list[tuple[int, int]]]] = {"train": {}, "val": {}, "test": {}}
+            of_gene = gene_splits([g["id"] for _, _, g in blocks], self.test_fraction, self.val_fraction) if by_gene else {}
+            for shard, start, gene in blocks:
+                split = (of_gene[gene["id"]] if by_gene else
+                         split_of(gene["chrom"], gene["id"], test_chromosomes=self.test_chromosomes,
+                                  val_chromosomes=self.val_chromosomes, val_fraction=self.val_fraction))
+                genes[split].setdefault((shard, gene["id"]), []).append((shard, start))
+            return genes
+
+        by_gene = self.split_by == "gene"
+        genes = assign(by_gene)
+        if self.split_by == "auto" and not self.chromosomes_given and not all(genes.values()):
+            contigs = sorted({gene["chrom"] for _, _, gene in blocks})
+            by_gene = True
+            genes = assign(True)
+            sciarch.console.print(
+                f"splitting by gene, not by chromosome: the {len(contigs)} contig(s) with genes "
+                f"({', '.join(contigs[:4])}{', ...' if len(contigs) > 4 else ''}) leave a split empty under "
+                f"SpliceAI's test chromosomes; {self.test_fraction:.0%} of genes are held out for testing, "
+                f"{self.val_fraction:.0%} for validation (held-out genes may share sequence context with training "
+                "genes nearby; set data.args.test_chromosomes to hold out whole contigs)")
+        self.split_mode = "gene" if by_gene else "chromosome"
         for split, limit in (("train", self.limit_train_genes), ("val", self.limit_eval_genes),
                              ("test", self.limit_eval_genes)):
             chosen = list(genes[split].values())
@@ -180,6 +220,12 @@ class SpliceSites(pl.LightningDataModule):
                 chosen = [chosen[i] for i in keep]
             self.splits[split] = np.asarray([row for rows in chosen for row in rows], dtype=np.int64).reshape(-1, 2)
         for split in ("train", "val", "test"):
+            if not len(self.splits[split]) and by_gene:
+                raise sciarch.DataError(
+                    f"no {split} genes when splitting {len(blocks)} windows of "
+                    f"{len({(g['chrom'], g['id']) for _, _, g in blocks})} gene(s) by gene (test_fraction "
+                    f"{self.test_fraction}, val_fraction {self.val_fraction}): the data need at least three "
+                    "annotated genes with introns", file=out)
             if not len(self.splits[split]):
                 raise sciarch.DataError(
                     f"no {split} genes (test chromosomes {', '.join(self.test_chromosomes)}, validation "
