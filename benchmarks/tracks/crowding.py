@@ -162,8 +162,11 @@ def _add(args: argparse.Namespace) -> None:
     text = md.read_text() if md.is_file() else ""
     lines = text.splitlines()
     table_rows = [i for i, line in enumerate(lines) if line.startswith("|")]
-    if table_rows:  # the table in place, the prose around it kept
-        lines[table_rows[0]:table_rows[-1] + 1] = earlier["table"].splitlines()
+    if table_rows:  # the first table in place, the prose around it (and any later table) kept
+        end = table_rows[0]
+        while end + 1 < len(lines) and lines[end + 1].startswith("|"):
+            end += 1
+        lines[table_rows[0]:end + 1] = earlier["table"].splitlines()
         text = "\n".join(lines) + "\n"
     else:
         text += "\n" + earlier["table"] + "\n"
