@@ -53,13 +53,26 @@ def detect_pictures(task: Any, pictures: list[Path], out_dir: Path, *, field_tes
             bad.skip(exc.problem, file=path, record="picture", kind="unreadable picture")
             continue
         tensor = torch.from_numpy(image).float().div_(255.0).expand(3, -1, -1).contiguous()
-        with torch.no_grad():
-            detections = to_numpy(task.model([tensor])[0])
         hits = image_hits(image)
-        _, found = reconstruct(detections, hits, field_tesla=field, pixel_size_m=pixel, score_threshold=threshold,
-                               mask_threshold=task.mask_threshold, tolerance_px=task.hit_tolerance_px,
-                               min_hits=task.min_hits)
+        if getattr(task, "takes_hits", False):  # Hit R-CNN: the tracks are its memberships over the hits
+            from .curves import tracks_from_members
+
+            with torch.no_grad():
+                output = task.model([tensor], [torch.from_numpy(hits.astype(np.float32))])[0]
+            _, found = tracks_from_members(output, hits, field_tesla=field, pixel_size_m=pixel,
+                                           min_hits=task.min_hits, member_threshold=task.member_threshold,
+                                           score_threshold=threshold, direction=task.direction,
+                                           picture_size=(image.shape[1], image.shape[0]))
+        else:
+            with torch.no_grad():
+                detections = to_numpy(task.model([tensor])[0])
+            _, found = reconstruct(detections, hits, field_tesla=field, pixel_size_m=pixel,
+                                   score_threshold=threshold, mask_threshold=task.mask_threshold,
+                                   tolerance_px=task.hit_tolerance_px, min_hits=task.min_hits)
         tracks = [t.to_dict(hits, task.class_names, field_tesla=field, pixel_size_m=pixel) for t in found]
+        if getattr(task, "takes_hits", False):
+            for entry_track, track in zip(tracks, found, strict=True):
+                entry_track["charge"] = int(track.charge)  # from the curvature, not the class
         entry: dict[str, Any] = {"picture": str(path), "width": int(image.shape[1]), "height": int(image.shape[0]),
                                  "hits_found": int(len(hits)), "tracks": tracks}
         if draw:

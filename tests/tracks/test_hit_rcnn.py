@@ -194,3 +194,18 @@ def test_testing_simulates_only_the_test_split(tmp_path, monkeypatch) -> None:
     assert set(data.sets) == {"test"}
     assert (data.split_folder("test") / "annotations.json").is_file()
     assert not data.split_folder("train").exists() and not data.split_folder("val").exists()
+
+
+def test_detect_finds_hits_in_a_picture_and_reports_curve_charges(tmp_path) -> None:
+    from PIL import Image
+    from sciarch_tracks.detect import detect_pictures
+    from sciarch_tracks.task import TrackDetection
+
+    picture = simulate_picture(ChamberConfig(image_size=(96, 96), tracks=(3, 3)), 1, 0)
+    Image.fromarray(picture.image).save(tmp_path / "scan.png")
+    torch.manual_seed(0)
+    task = TrackDetection(hit_rcnn(num_classes=2, **TINY), min_hits=3, member_threshold=0.0, score_threshold=0.0)
+    document = detect_pictures(task, [tmp_path / "scan.png"], tmp_path / "out")
+    entry = document["pictures"][0]
+    assert entry["hits_found"] > 0 and (tmp_path / "out" / "tracks.json").is_file()
+    assert entry["tracks"] and all(t["charge"] in (-1, 0, 1) and t["hits"] >= 3 for t in entry["tracks"])
