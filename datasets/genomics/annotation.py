@@ -522,7 +522,9 @@ def read_spliceai_table(path: str | os.PathLike,
     ``#NAME CHROM STRAND TX_START TX_END EXON_START EXON_END`` with 0-based starts, 1-based
     (end-excluded) ends and comma-separated exon lists (each with a trailing comma), as in the
     ``grch37.txt``/``grch38.txt`` files the ``spliceai`` package ships. Each transcript counts as its
-    gene's canonical one. Malformed rows are skipped and reported with their line numbers."""
+    gene's canonical one; its span is its exons' (in SpliceAI's files ``TX_START``/``TX_END`` always
+    equal the first exon's start and the last exon's end). Malformed rows are skipped and reported
+    with their line numbers."""
     source = str(path)
     report = report if report is not None else sciarch.BadRecords(source=source)
     contigs: dict[str, list[Gene]] = {}

@@ -365,3 +365,15 @@ def test_evaluate_scores_an_ensemble_on_its_mean_probabilities(tmp_path):
     assert set(combined) >= {"test/topk_acceptor", "test/topk_donor", "test/prauc_acceptor", "test/prauc_donor"}
     assert all(0.0 <= v <= 1.0 for v in combined.values())
     assert combined["test/prauc"] != pytest.approx(twins["combined"]["test/prauc"])
+
+
+def test_import_weights_command(tmp_path):
+    from sciarch.cli import main
+
+    write_keras_h5(tmp_path / "spliceai1.h5", random_params(np.random.default_rng(9), UNITS_80, channels=3))
+    assert main(["splice", "import-weights", str(tmp_path / "spliceai1.h5"), "--out", str(tmp_path / "run"),
+                 "--license", "CC BY-NC 4.0 (as my copy states)"]) == 0
+    provenance = json.loads((tmp_path / "run" / "provenance.json").read_text())
+    assert provenance["licenses"] == ["CC BY-NC 4.0 (as my copy states)"]
+    assert provenance["files"][0]["license_source"] == "given with --license"
+    assert main(["splice", "import-weights", str(tmp_path / "nothing.h5"), "--out", str(tmp_path / "r2")]) == 2
