@@ -12,7 +12,7 @@ import click
 
 @click.group("splice")
 def splice() -> None:
-    """Splice-site models: predict sites along a genome, score variants."""
+    """Splice-site models: predict sites along a genome, score variants, import published weights."""
 
 
 @splice.command("predict")
