@@ -67,13 +67,15 @@ def test_delta_scores_equal_spliceai_keras_own(tmp_path):
     from sciarch.cli import main
 
     assert main(["splice", "import-weights", MODELS, "--out", str(tmp_path / "run")]) == 0
+    fasta = tmp_path / "uchl3.fa"  # a copy: the .fai index is written beside it, not into the source tree
+    fasta.write_text((DATA / "uchl3_excerpt.fa").read_text())
     (tmp_path / "genes.txt").write_text(TABLE)
     (tmp_path / "in.vcf").write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" + "".join(
         f"13\t{pos}\tv{i}\t{ref}\t{alt}\t.\t.\t.\n" for i, (pos, ref, alt, _, _) in enumerate(KERAS)))
     for column, mask in ((3, "0"), (4, "1")):
         out = tmp_path / f"out{mask}.vcf"
         assert main(["splice", "score-variants", "--checkpoint", str(tmp_path / "run"), "--vcf", str(tmp_path / "in.vcf"),
-                     "--fasta", str(DATA / "uchl3_excerpt.fa"), "-A", str(tmp_path / "genes.txt"), "-D", "50",
+                     "--fasta", str(fasta), "-A", str(tmp_path / "genes.txt"), "-D", "50",
                      "-M", mask, "--output", str(out)]) == 0
         ours = [line.split("\t")[7].removeprefix("SpliceAI=").split("|")
                 for line in out.read_text().splitlines() if not line.startswith("#")]
