@@ -26,7 +26,8 @@ def splice() -> None:
 @click.option("--format", "fmt", type=click.Choice(["auto", "tsv", "bedgraph"]), default="auto", show_default=True)
 @click.option("--min-score", type=float, default=0.0, show_default=True,
               help="Write only positions whose acceptor or donor score reaches this.")
-@click.option("--block-length", type=int, default=5000, show_default=True, help="Bases scored per window.")
+@click.option("--block-length", type=int, default=20000, show_default=True,
+              help="Bases scored per window (each also reads the model's context; longer is faster, same scores).")
 @click.option("--batch-size", type=int, default=8, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 ...")
 def predict_command(run_path: Path, fasta: Path, region: str | None, strand: str, output: Path, fmt: str,

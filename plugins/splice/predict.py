@@ -71,6 +71,7 @@ def score_region(model: torch.nn.Module, reference: Reference, chrom: str, start
     context = int(getattr(model, "context", 0))
     half = context // 2
     n = end - start
+    block_length = max(1, min(block_length, n))  # a short region needs no longer window than itself
     blocks = range(start, end, block_length)
     windows = np.empty((len(blocks), block_length + context), dtype=np.uint8)
     for i, b in enumerate(blocks):
@@ -115,12 +116,15 @@ def load_model(run: Any) -> torch.nn.Module:
 
 
 def predict_to_file(model: torch.nn.Module, fasta: str | Path, output: str | Path, *, region: str | None = None,
-                    strand: Strand = "both", block_length: int = 5000, batch_size: int = 8, min_score: float = 0.0,
+                    strand: Strand = "both", block_length: int = 20000, batch_size: int = 8, min_score: float = 0.0,
                     format: Literal["auto", "tsv", "bedgraph"] = "auto", device: str = "auto",
-                    segment_blocks: int = 200) -> dict[str, Any]:
+                    segment_blocks: int = 50) -> dict[str, Any]:
     """Score ``region`` (or every contig) of ``fasta`` and write TSV or bedGraph to ``output`` (atomically).
 
-    Work goes ``segment_blocks`` blocks at a time (1 Mb with SpliceAI's SL), written as it goes, so a
+    Blocks default to 20,000 bases: the context each window reads is then shared by 4× as many scored
+    bases as with SpliceAI's SL of 5,000; the scores are the same (13.3 against 17.2 CPU-s for 123 kb,
+    both strands, with the imported Keras ensemble, start-up included). Work goes
+    ``segment_blocks`` blocks at a time (1 Mb by default), written as it goes, so a
     whole chromosome needs the memory of one segment. bedGraph tracks (acceptor and donor on each
     strand) are filled side by side in temporary files and joined at the end.
     """
@@ -212,7 +216,7 @@ def _runs(values: np.ndarray) -> Iterator[tuple[int, int, float]]:
 
 
 def predict(run: Any, input: Path, output: Path, region: str | None = None, strand: Strand = "both",
-            block_length: int = 5000, batch_size: int = 8, min_score: float = 0.0,
+            block_length: int = 20000, batch_size: int = 8, min_score: float = 0.0,
             format: Literal["auto", "tsv", "bedgraph"] = "auto", device: str = "auto") -> dict[str, Any]:
     """``sciarch predict`` entry point: ``input`` is a FASTA; options as for ``sciarch splice predict``."""
     return predict_to_file(load_model(run), input, output, region=region, strand=strand, block_length=block_length,
