@@ -72,7 +72,7 @@ def true_class_loss(run, folder):
         return float(task._loss(logits, torch.tensor(labels), torch.tensor(spans)))
 
 
-@pytest.mark.slow  # 30-45 s on the shared 2-core machine: a smoke run, 22 eSpeak takes, 30 steps of fine-tuning
+# 12 s on a quiet 2-core machine (a smoke run, 20 eSpeak takes, 30 steps of fine-tuning), 30-45 s under load
 def test_enroll_learns_the_users_voice_and_calibrate_sets_the_threshold(user, tmp_path):
     root, base = user
     enrolled = tmp_path / "enrolled"
