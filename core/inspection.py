@@ -610,10 +610,22 @@ def inspect_target(target: Target, *, host: Any = None, device: str = "cpu", rep
     if target.resolved is None:
         facts["free_parameters"] = _free_parameters(spec.load(), target.model_args)
         return report
-    task, batch, _ = target.probed or _probe(target, host)
+    try:
+        task, batch, _ = target.probed or _probe(target, host)
+        args, kwargs = capture_inputs(task, batch)
+    except Exception:
+        if target.kind == "architecture" or _find(host, "recipe", target.resolved.name) is None:
+            raise
+        # the smoke data does not fit the recipe's full-size model (a splice model's context): the
+        # recipe's own data, at full size
+        from .config import load
+
+        target.resolved = load(target.resolved.name, host=host)
+        target.note = (target.note + "; " if target.note else "") + "probed with the recipe's full data"
+        task, batch, _ = _probe(target, host)
+        args, kwargs = capture_inputs(task, batch)
     facts["free_parameters"] = _free_parameters(spec.load(), target.model_args)
     model = task.model
-    args, kwargs = capture_inputs(task, batch)
     model.eval()
     examples = _batch_size(args, kwargs, target.resolved.data.args.get("batch_size"))
     total = sum(p.numel() for p in model.parameters())
