@@ -150,7 +150,7 @@ def _bubbles(points: np.ndarray, betas: np.ndarray, offsets: np.ndarray, cfg: Ch
     counts = rng.poisson(expected)
     which = np.repeat(np.arange(len(segments)), counts)
     where = rng.random(len(which))
-    centres = points[which] + where[:, None] * segments[which]
+    centres = points.take(which, axis=0) + where[:, None] * segments.take(which, axis=0)
     return centres, factor[which], which
 
 
@@ -235,7 +235,13 @@ def _masks(polylines: list[np.ndarray], hits: list[np.ndarray], radii: np.ndarra
     cols = np.floor(x).astype(np.int64)
     rows = np.floor(y).astype(np.int64)
     ok = (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
-    keys = _sorted_unique((who * size + cols * height + rows).compress(ok))
+    keys = (who * size + cols * height + rows).compress(ok)
+    if len(keys) > 1:  # samples along a polyline repeat their pixel: drop repeats before sorting
+        fresh = np.empty(len(keys), dtype=bool)
+        fresh[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=fresh[1:])
+        keys = keys.compress(fresh)
+    keys = _sorted_unique(keys)
     # runs down each column of each track
     breaks = np.flatnonzero((np.diff(keys) != 1) | (np.diff(keys // height) != 0)) + 1
     run_first = np.concatenate([[0], breaks]) if len(keys) else np.zeros(0, dtype=np.intp)
@@ -245,13 +251,15 @@ def _masks(polylines: list[np.ndarray], hits: list[np.ndarray], radii: np.ndarra
     bottom = (keys[run_last] - owner * size) % height + 1
     # dilation by each track's disk: a run moved dc columns over grows by the disk's reach there
     reach = radii.take(owner)
+    widest = int(radii.max())
     moved_group, moved_start, moved_stop = [], [], []
-    for dc in range(-int(radii.max()), int(radii.max()) + 1):
+    for dc in range(-widest, widest + 1):
         if dc == 0:
             grow = reach
             mine = np.ones(len(owner), dtype=bool)
-        else:
-            grow = np.floor(np.sqrt(np.maximum(reach * reach + reach - dc * dc, 0))).astype(np.int64)
+        else:  # the disk's reach dc columns over, for each radius (a table: few radii, many runs)
+            radius = np.arange(widest + 1)
+            grow = np.floor(np.sqrt(np.maximum(radius * radius + radius - dc * dc, 0))).astype(np.int64).take(reach)
             mine = (np.abs(dc) <= reach) & (col + dc >= 0) & (col + dc < width)
         moved_group.append((owner * width + col + dc).compress(mine))
         moved_start.append(np.maximum(top - grow, 0).compress(mine))
@@ -453,7 +461,7 @@ def _normal_quantiles() -> np.ndarray:
 def _film_grain(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     """Standard-normal grain (H, W) float32, from 16 random bits per pixel through the normal quantiles."""
     bits = np.frombuffer(rng.bytes(2 * height * width), dtype="<u2")
-    return _normal_quantiles().take(bits).reshape(height, width)
+    return _normal_quantiles().take(bits.astype(np.intp)).reshape(height, width)  # intp: a faster take
 
 
 #: bubbles of three sizes: minimum ionising, grey, black (merged bubbles of slow heavy tracks)

@@ -88,10 +88,17 @@ def test_the_blur_is_scipys_gaussian_filter(sigma: float) -> None:
     assert np.abs(_blur(image, sigma) - ndimage.gaussian_filter(image, sigma)).max() < 1e-6
 
 
-def test_png_reads_back_exactly(tmp_path) -> None:
+@pytest.mark.parametrize("encoder", ["isal", "zlib"])
+def test_png_reads_back_exactly(tmp_path, monkeypatch, encoder: str) -> None:
+    import sys
+
     from PIL import Image
     from sciarch_datasets.tracks.coco import write_png
 
+    if encoder == "zlib":  # as without the isal package
+        monkeypatch.setitem(sys.modules, "isal", None)
+    else:
+        pytest.importorskip("isal")
     image = simulate_picture(SMALL, 2, 0).image
     write_png(tmp_path / "a.png", image)
     with Image.open(tmp_path / "a.png") as handle:
