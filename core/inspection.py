@@ -441,6 +441,33 @@ def receptive_field_long_enough(model: nn.Module, args: tuple, kwargs: dict) -> 
     return result
 
 
+def backbone_receptive_field(model: nn.Module, args: tuple) -> dict[str, Any] | None:
+    """For a detector that takes a list of pictures and has a ``backbone`` (torchvision's
+    ``GeneralizedRCNN`` and its kin): the receptive field of the centre of the backbone's finest
+    feature map, across the picture's width, probed with the first picture."""
+    backbone = getattr(model, "backbone", None)
+    if not isinstance(backbone, nn.Module) or not args or not isinstance(args[0], (list, tuple)):
+        return None
+    pictures = [p for p in args[0] if isinstance(p, torch.Tensor) and p.ndim == 3 and p.is_floating_point()]
+    if not pictures:
+        return None
+    picture = pictures[0].unsqueeze(0)
+    result = receptive_field(backbone, (picture,), {})
+    # ``truncated`` here means the gradient reached an edge of the picture (the over-counted span
+    # exceeds any picture): widen until it does not
+    while result is not None and result.get("truncated") and picture.shape[-1] < 1024:
+        picture = torch.cat([picture, picture], dim=-1)  # wider, until the field fits inside
+        result = receptive_field(backbone, (picture,), {})
+    if result is None:
+        return None
+    result.update(axis="picture width, for the centre of the backbone's finest feature map", of="backbone")
+    # a backbone branches (residual blocks, an FPN's lateral and top-down paths): adding its layers
+    # in the order they run over-counts, so the gradient's span is the figure
+    result["computed"] = None
+    result.pop("per_layer", None)
+    return result
+
+
 _REPEATED = ("interaction_blocks", "interactions", "layers", "convs", "blocks", "atom_convs")
 
 
@@ -658,7 +685,7 @@ def inspect_target(target: Target, *, host: Any = None, device: str = "cpu", rep
         facts["training_flops_per_example"] = train_flops / examples
         facts["forward_activation_bytes"] = peak_live_bytes(forward)
         facts["training_activation_bytes"] = peak_live_bytes(training_step)
-        rf = receptive_field_long_enough(model, args, kwargs)
+        rf = receptive_field_long_enough(model, args, kwargs) or backbone_receptive_field(model, args)
         if rf is not None:
             facts["receptive_field"] = rf
         hops = message_passing_hops(model, args, kwargs)
@@ -716,7 +743,13 @@ def summary_rows(report: Report) -> list[tuple[str, str]]:
                  ("activations, training step", _human(f["training_activation_bytes"], "B"))]
         if rf:
             measured = rf.get("measured")
-            shown = f"{rf['computed']} (computed)"
+            if rf.get("computed") is None:  # a detector's backbone: the gradient alone
+                shown = (f"{measured} px across the picture (gradient, {rf.get('of', 'model')}"
+                         f"{'; ≥, reached the edge' if rf.get('truncated') else ''})")
+                rows.append(("receptive field", shown))
+                measured = None
+                rf = {}
+            shown = f"{rf['computed']} (computed)" if rf else ""
             if measured is not None:
                 if rf.get("whole_input") and measured > rf["computed"]:
                     shown += f", ≥ {measured} (gradient: the whole probe; beyond what its convolutions reach)"
@@ -724,7 +757,8 @@ def summary_rows(report: Report) -> list[tuple[str, str]]:
                     shown += f", {measured} (gradient{' ≥, input too short' if rf.get('truncated') else ''})"
             if "stated_by_model" in rf:
                 shown += f", {rf['stated_by_model']} (the model's own figure)"
-            rows.append(("receptive field", shown))
+            if shown:
+                rows.append(("receptive field", shown))
         if "message_passing_hops" in f:
             rows.append(("message-passing hops", str(f["message_passing_hops"])))
         roof = f["roofline"]

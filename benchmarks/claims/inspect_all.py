@@ -1,10 +1,12 @@
-"""``sciarch inspect`` on every registered model (as an architecture) and recipe (as a model):
-that each works, how long it takes on this CPU, and the figures it measures, in one table.
+"""``sciarch inspect`` on every registered model (as an architecture), every recipe (as a model)
+and a run of each plugin (as a fit model): that each works, how long it takes on this CPU, and the
+figures it measures, in one table.
 
     python benchmarks/claims/inspect_all.py            # writes benchmarks/results/inspect_all.{json,md}
 
 Each target is inspected in a fresh process (``sciarch inspect NAME --json``), so its time includes
-start-up and preparing the smoke data it is probed with (cached after the first run).
+start-up and preparing the smoke data it is probed with (cached after the first run). The runs are
+trained first with ``sciarch train RECIPE --smoke`` (not timed: only their inspection is).
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from machine import RESULTS, loadavg, machine  # noqa: E402
 
+# one run per plugin: the recipe of the plugin's main job (else its first recipe), trained with --smoke
+RUN_RECIPES = {"keywords": "keywords/tts-12", "molecules": "molecules/freesolv", "splice": "splice/spliceai-400",
+               "tracks": "tracks/hit-rcnn"}
+
 
 def targets() -> list[tuple[str, str]]:
     from sciarch.plugins import get_host
@@ -31,10 +37,26 @@ def targets() -> list[tuple[str, str]]:
     return found
 
 
+def run_recipes() -> list[str]:
+    from sciarch.plugins import get_host
+
+    recipes = sorted(get_host().specs("recipe"))
+    plugins = sorted({name.split("/")[0] for name in recipes})
+    return [RUN_RECIPES.get(p) if RUN_RECIPES.get(p) in recipes else next(r for r in recipes if r.startswith(p + "/"))
+            for p in plugins]
+
+
+def train_run(recipe: str, root: Path) -> str:
+    run_dir = root / recipe.replace("/", "-")
+    subprocess.run([sys.executable, "-m", "sciarch", "train", recipe, "--smoke", "-q", "--run-dir", str(run_dir)],
+                   check=True, capture_output=True, text=True, timeout=3600)
+    return str(run_dir)
+
+
 def inspect_one(kind: str, name: str) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    extra = ["--as", "architecture"] if kind == "architecture" else ["--as", "model"]
+    extra = ["--as", {"architecture": "architecture", "model": "model", "fit model": "run"}[kind]]
     result = subprocess.run([sys.executable, "-m", "sciarch", "inspect", name, *extra, "--json"],
                             capture_output=True, text=True, timeout=1800)
     wall = time.perf_counter() - started
@@ -62,6 +84,7 @@ def _fmt(value, spec="{:.3g}") -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", help="inspect only these names")
+    parser.add_argument("--no-runs", action="store_true", help="skip training and inspecting a run of each plugin")
     args = parser.parse_args()
     import torch
 
@@ -72,14 +95,26 @@ def main() -> None:
             continue
         rows.append(inspect_one(kind, name))
         print(json.dumps(rows[-1]), flush=True)
+    if not args.no_runs:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as root:
+            for recipe in run_recipes():
+                if args.only and recipe not in args.only:
+                    continue
+                row = inspect_one("fit model", train_run(recipe, Path(root)))
+                row["name"] = f"run of {recipe} --smoke"
+                rows.append(row)
+                print(json.dumps(rows[-1]), flush=True)
     info_end = {'loadavg_at_end': loadavg()}
     out = {"machine": info, "machine_at_end": info_end, "command": " ".join(["python", *sys.argv]), "rows": rows}
     (RESULTS / "inspect_all.json").write_text(json.dumps(out, indent=2) + "\n")
-    lines = ["# `sciarch inspect` on every registered model and recipe", "",
+    lines = ["# `sciarch inspect` on every registered model, every recipe and a run of each plugin", "",
              f"Machine: {info['cpu']}, {info['cores']} cores, torch {info['torch']}, {info['threads_used']} threads; "
              f"load average at start {info['loadavg_at_start']}, at end {info_end['loadavg_at_end']} "
              "(other jobs shared the cores: CPU seconds are the steadier figure).",
              f"Command: `{out['command']}` (each target in a fresh process; time includes start-up and the probe's smoke data).",
+             "", "Targets over 30 s of CPU: " + (", ".join(r["name"] for r in rows if r["cpu_s"] > 30) or "none") + ".",
              "", "| kind | name | ok | wall s | CPU s | parameters | MACs/example | activations fwd / train | receptive field (gradient / computed) | hops | FLOP/B | examples/s |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:

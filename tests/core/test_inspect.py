@@ -8,7 +8,7 @@ import json
 import torch
 from sciarch.cli import main
 from sciarch.config import load
-from sciarch.inspection import count_flops, peak_live_bytes, receptive_field
+from sciarch.inspection import backbone_receptive_field, count_flops, peak_live_bytes, receptive_field
 from sciarch.training import train
 from torch import nn
 
@@ -32,6 +32,24 @@ def test_receptive_field_of_a_dilated_stack_is_computed_and_confirmed_by_the_gra
     assert receptive_field(plain, (torch.randn(1, 3, 200),), {})["measured"] == 9  # linear in depth
     pooled = nn.Sequential(nn.Conv1d(3, 3, 3, padding=1), nn.MaxPool1d(2), nn.Conv1d(3, 3, 3, padding=1)).eval()
     assert receptive_field(pooled, (torch.randn(1, 3, 64),), {})["computed"] == 3 + 1 + 2 * 2
+
+
+def test_a_detector_has_the_receptive_field_of_its_backbone_measured_across_the_picture():
+    class Detector(nn.Module):  # takes a list of pictures, as torchvision's detectors do
+        def __init__(self) -> None:
+            super().__init__()
+            self.backbone = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 5, padding=4,
+                                                                                             dilation=2))
+
+        def forward(self, pictures: list) -> list:
+            return [{"boxes": self.backbone(p[None]).flatten()[:4]} for p in pictures]
+
+    detector = Detector().eval()
+    assert receptive_field(detector, ([torch.randn(3, 40, 40)],), {}) is None  # no map, no single tensor
+    rf = backbone_receptive_field(detector, ([torch.randn(3, 40, 40)],))
+    assert rf["measured"] == 3 + 4 * 2 and rf["of"] == "backbone" and not rf["truncated"]
+    small = backbone_receptive_field(detector, ([torch.randn(3, 6, 6)],))  # widened until it fits
+    assert small["measured"] == 11 and small["input_length"] > 11
 
 
 def test_peak_live_bytes_counts_the_intermediates_an_expression_keeps():
