@@ -789,7 +789,7 @@ def plot(reports: list[Report], path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     probed = [r for r in reports if "roofline" in r.facts]
-    sequence = [r for r in probed if r.facts.get("receptive_field")]
+    sequence = [r for r in probed if (r.facts.get("receptive_field") or {}).get("per_layer")]
     fig, axes = plt.subplots(1, 2 if sequence else 1, figsize=(12 if sequence else 6.5, 4.8), squeeze=False)
     ax = axes[0][0]
     if probed:
