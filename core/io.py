@@ -78,16 +78,37 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give what mkdir() would have
     try:
         yield tmp
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        _replace_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _replace_dir(tmp: Path, path: Path) -> None:
+    """Rename the complete ``tmp`` onto ``path``, moving an existing ``path`` aside first. Safe
+    when other processes or threads finish the same folder at the same moment: each one's rename
+    is whole, and the last one wins."""
+    olds = []
+    try:
+        for _ in range(100):
+            try:
+                os.replace(tmp, path)  # an absent (or empty) path: done
+                return
+            except OSError:
+                if not path.is_dir():
+                    raise
+                # a folder is there: move it aside, then try again
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+            try:
+                os.replace(path, old)  # onto the empty folder just made
+            except FileNotFoundError:
+                old.rmdir()  # another writer moved it first
+                continue
+            olds.append(old)
+        raise OSError(f"{path}: could not replace it; other writers kept replacing it")
+    finally:
+        for old in olds:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu", *, mmap: bool = False) -> dict[str, Any]:

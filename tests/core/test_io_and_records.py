@@ -32,6 +32,31 @@ def test_atomic_dir_replaces_only_when_complete(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["shards"]
 
 
+def test_atomic_dir_survives_writers_finishing_the_same_folder_at_once(tmp_path):
+    import threading
+
+    target, writers = tmp_path / "cache", 8
+    barrier, errors = threading.Barrier(writers), []
+
+    def write(i: int) -> None:
+        try:
+            with atomic_dir(target) as tmp:
+                (tmp / "writer").write_text(str(i))
+                (tmp / "done").write_text("yes")
+                barrier.wait()  # every writer renames at the same moment
+        except Exception as error:  # noqa: BLE001 - collected for the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(p.name for p in target.iterdir()) == ["done", "writer"]  # one writer's whole folder
+    assert [p.name for p in tmp_path.iterdir()] == ["cache"]  # nothing moved aside is left
+
+
 def test_bad_records_are_counted_reported_and_strict_mode_raises():
     report = BadRecords(source="mols.csv")
     report.skip("RDKit: explicit valence for atom 3 N is 4", record="row 7", kind="invalid SMILES")
