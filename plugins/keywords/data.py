@@ -36,13 +36,18 @@ class KeywordClips(Dataset):
 
     def __init__(self, audio: np.ndarray, labels: np.ndarray, spans: np.ndarray, *, silence: int, silence_label: int,
                  noise: list[torch.Tensor], augment: WaveAugment | None = None, eval_snr_db: float | None = None,
-                 seed: int = 0) -> None:
+                 seed: int = 0, augment_variants: int = 0) -> None:
         self.audio, self.labels, self.spans = audio, labels, spans
+        # > 0: each item's augmentation is one of this many fixed draws, taken in turn (draw k of item i
+        # is seeded by (seed, i, k)), so a front end that caches by content sees each variant again
+        self.augment_variants = augment_variants
+        self._draws = np.zeros(len(labels) + silence, dtype=np.int64)
         self.silence, self.silence_label = silence, silence_label
         self.noise, self.augment, self.eval_snr_db = noise, augment, eval_snr_db
         self.clip = audio.shape[1] if audio.ndim == 2 and audio.shape[0] else SAMPLE_RATE
         if silence and not noise:
             raise sciarch.UsageError("silence clips need background noise (a _background_noise_ folder)")
+        self.seed = seed
         rng = np.random.default_rng(seed)
         # evaluation draws, fixed per index: noise file, offset fraction, level (dBFS) or SNR noise
         self._fixed = rng.random((len(labels) + silence, 3))
@@ -65,6 +70,15 @@ class KeywordClips(Dataset):
         return segment * (10 ** (level_db / 20) / rms)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if self.augment is not None and self.augment_variants > 0:
+            draw = int(self._draws[index] % self.augment_variants)
+            self._draws[index] += 1
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed((self.seed * 1_000_003 + index) * self.augment_variants + draw)
+                return self._item(index)
+        return self._item(index)
+
+    def _item(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         if index >= len(self.labels):
             wave = self._silence(index).float()
             return wave, torch.tensor(self.silence_label), torch.zeros(2, dtype=torch.long)
@@ -97,6 +111,9 @@ class SpeechCommandsData(pl.LightningDataModule):
             training clips (see :class:`~sciarch_keywords.augment.WaveAugment`).
         eval_snr_db: if set, validation and test clips get background noise at this SNR (fixed
             per clip), a harder test than clean clips.
+        augment_variants: if above 0, each training clip's augmentation is one of this many fixed
+            draws, used in turn epoch after epoch (a frozen front end that caches features by content,
+            such as the speech embedding, then computes each variant once); 0 draws afresh every time.
         rir_probability, channel_probability, codec_probability: rooms and microphones for training
             clips (simulated reverberation; band limit, gain and clipping, codecs: see
             :mod:`~sciarch_keywords.rooms`); 0 leaves them out.
@@ -117,6 +134,7 @@ class SpeechCommandsData(pl.LightningDataModule):
                  time_shift_s: float = 0.1, speed_factors: tuple[float, ...] = (0.9, 1.0, 1.1),
                  speed_probability: float = 0.5, rir_probability: float = 0.0, channel_probability: float = 0.0,
                  codec_probability: float = 0.3, eval_snr_db: float | None = None, noise_dir: str | None = None,
+                 augment_variants: int = 0,
                  max_clips: int | None = None, continuous_dir: str | None = None, strict: bool = False,
                  num_workers: int = 0, seed: int = 0) -> None:
         super().__init__()
@@ -132,6 +150,7 @@ class SpeechCommandsData(pl.LightningDataModule):
         self.room_args = {"rir_probability": rir_probability, "channel_probability": channel_probability,
                           "codec_probability": codec_probability}
         self.eval_snr_db = eval_snr_db
+        self.augment_variants = augment_variants
         self.noise_dir = noise_dir
         self.max_clips = max_clips
         self.continuous_dir = continuous_dir
@@ -222,7 +241,8 @@ class SpeechCommandsData(pl.LightningDataModule):
         return KeywordClips(audio, labels, prepared.spans[chosen], silence=silence,
                             silence_label=index.get(SILENCE, -1), noise=noise, augment=augment,
                             eval_snr_db=None if train else self.eval_snr_db,
-                            seed=1000 + list(SPLIT_NAMES).index(split))
+                            seed=1000 + list(SPLIT_NAMES).index(split),
+                            augment_variants=self.augment_variants if train else 0)
 
     def setup(self, stage: str | None = None) -> None:
         from sciarch_datasets.audio.speech_commands import prepare

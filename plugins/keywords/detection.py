@@ -46,7 +46,7 @@ def frame_posteriors(model: torch.nn.Module, wave: torch.Tensor | np.ndarray, *,
     wave = torch.as_tensor(wave, dtype=torch.float32).flatten()
     device = device or next(model.parameters()).device
     hop = model.frontend.hop_length
-    context = model.receptive_field + -(-model.frontend.pad // hop)
+    context = model.receptive_field + -(-model.frontend.pad // hop) + getattr(model.frontend, "memory_frames", 0)
     total = wave.shape[0] // hop
     step = max(1, int(chunk_seconds * model.frontend.sample_rate) // hop)
     out = []

@@ -33,6 +33,17 @@ class WaveformToPosteriors(nn.Module):
         return torch.softmax(self.model(wave), dim=1).transpose(1, 2)
 
 
+def _check_exportable(model: nn.Module, what: str) -> None:
+    """A clear error for the front ends a graph cannot hold: the frozen speech embedding (run by
+    onnxruntime, outside PyTorch) for every export, PCEN (a recursive filter over the whole clip) for
+    the whole-clip ones; PCEN's streaming step exports."""
+    name = getattr(model, "frontend_name", "log-mel")
+    if name == "speech-embedding" or (name == "pcen" and what != "streaming ONNX"):
+        hint = ("use the streaming ONNX export (--streaming-onnx)" if name == "pcen"
+                else "listen in Python (sciarch keywords listen, --stream works)")
+        raise sciarch.UsageError(f"the {name} front end cannot be exported as {what}; {hint}")
+
+
 def _example(model: nn.Module, seconds: float = 1.5, seed: int = 0, batch: int = 1) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
     samples = int(seconds * model.frontend.sample_rate)
@@ -48,6 +59,7 @@ def export_onnx(model: nn.Module, path: str | Path, *, check_audio: torch.Tensor
     """
     import warnings
 
+    _check_exportable(model, "ONNX")
     ort = sciarch.require("onnxruntime", "audio")
     wrapped = WaveformToPosteriors(model)
     # a batch of 2: torch.export would fix a dimension of size 1 as a constant
@@ -87,6 +99,7 @@ def export_torchscript(model: nn.Module, path: str | Path, *, check_audio: torch
     """Write ``path`` (.pt, TorchScript by tracing; the model has no data-dependent control flow)."""
     import warnings
 
+    _check_exportable(model, "TorchScript")
     wrapped = WaveformToPosteriors(model)
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
         warnings.simplefilter("ignore")
@@ -110,6 +123,7 @@ def export_streaming_onnx(model: nn.Module, path: str | Path, *, hops: int = 300
 
     from .streaming import StreamingWaveNet
 
+    _check_exportable(model, "streaming ONNX")
     ort = sciarch.require("onnxruntime", "audio")
     step = StreamingWaveNet(model).eval()
     state = step.initial_state(1)

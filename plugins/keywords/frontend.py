@@ -38,6 +38,8 @@ class LogMelFrontEnd(nn.Module):
         log_floor (float): added before the log, so silence stays finite.
     """
 
+    memory_frames = 0  # past frames, beyond the window, that a frame depends on (PCEN: its smoother)
+
     def __init__(self, sample_rate: int = 16000, win_length: int = 400, hop_length: int = 160, n_mels: int = 40,
                  f_min: float = 20.0, f_max: float = 7600.0, log_floor: float = 1e-6) -> None:
         super().__init__()
@@ -74,6 +76,90 @@ class LogMelFrontEnd(nn.Module):
         spectrum = F.conv1d(F.pad(wave[:, None, :], (self.pad, 0)), self.basis, stride=self.hop_length)
         return self.spectrum_to_log_mel(spectrum)
 
+
+FRONT_ENDS = ("log-mel", "pcen", "speech-embedding")
+
+
+def build_frontend(name: str, *, sample_rate: int = 16000, win_length: int = 400, hop_length: int = 160,
+                   n_mels: int = 40, f_min: float = 20.0, f_max: float = 7600.0,
+                   embedding_models: str | None = None) -> nn.Module:
+    """The front end called ``name``: ``log-mel`` (default), ``pcen`` (:class:`PCENFrontEnd`) or
+    ``speech-embedding`` (the frozen openWakeWord encoder, :mod:`sciarch_keywords.embedding`)."""
+    if name == "log-mel":
+        return LogMelFrontEnd(sample_rate, win_length, hop_length, n_mels, f_min, f_max)
+    if name == "pcen":
+        return PCENFrontEnd(sample_rate, win_length, hop_length, n_mels, f_min, f_max)
+    if name == "speech-embedding":
+        from .embedding import SpeechEmbeddingFrontEnd
+
+        return SpeechEmbeddingFrontEnd(embedding_models, sample_rate=sample_rate)
+    import sciarch
+
+    raise sciarch.ConfigError(f"unknown front end {name!r}; one of {', '.join(FRONT_ENDS)}", key="model.args.frontend")
+
     def extra_repr(self) -> str:
         return (f"sample_rate={self.sample_rate}, win_length={self.win_length}, hop_length={self.hop_length}, "
                 f"n_mels={self.n_mels}, f_min={self.f_min:g}, f_max={self.f_max:g}")
+
+
+class PCENFrontEnd(LogMelFrontEnd):
+    """Per-channel energy normalisation (Wang et al. 2017, arXiv:1607.05666) of the mel energies.
+
+    .. math::
+
+        M_t = (1 - s) M_{t-1} + s E_t, \\qquad
+        P_t = \\big(E_t / (\\epsilon + M_t)^{\\alpha} + \\delta\\big)^{r} - \\delta^{r}
+
+    on the mel energies :math:`E_t` of :class:`LogMelFrontEnd` (before the log), with the smoother
+    started at its steady state for the first frame (:math:`M_{-1} = E_0`). Dividing by a running
+    average of each band's own energy removes a fixed gain (a quieter microphone, a closer speaker)
+    almost entirely (:math:`\\alpha` near 1) and slowly varying background noise largely, where the
+    log only turns them into offsets. Fixed parameters (the paper's defaults, :math:`s` = 0.025,
+    a time constant of 0.4 s at 10 ms hops); causal, so it streams with :math:`M` as the state.
+    ``memory_frames`` is how far back an input still counts (to 1e-6): chunked scoring adds that much
+    past audio.
+    """
+
+    def __init__(self, sample_rate: int = 16000, win_length: int = 400, hop_length: int = 160, n_mels: int = 40,
+                 f_min: float = 20.0, f_max: float = 7600.0, smoothing: float = 0.025, alpha: float = 0.98,
+                 delta: float = 2.0, power: float = 0.5, eps: float = 1e-6) -> None:
+        super().__init__(sample_rate, win_length, hop_length, n_mels, f_min, f_max)
+        if not 0 < smoothing <= 1:
+            raise ValueError(f"smoothing must be in (0, 1], not {smoothing}")
+        self.smoothing, self.alpha, self.delta, self.power, self.eps = smoothing, alpha, delta, power, eps
+        self.memory_frames = 0 if smoothing >= 1 else int(math.ceil(math.log(1e-6) / math.log(1 - smoothing)))
+
+    def energies(self, wave: torch.Tensor) -> torch.Tensor:
+        """``(B, T)`` waveform → ``(B, n_mels, T // hop)`` mel energies (no log)."""
+        spectrum = F.conv1d(F.pad(wave[:, None, :], (self.pad, 0)), self.basis, stride=self.hop_length)
+        real, imag = spectrum[:, : self.n_freq], spectrum[:, self.n_freq:]
+        return torch.matmul(self.fbank, real * real + imag * imag)
+
+    def normalise(self, energy: torch.Tensor, smooth: torch.Tensor) -> torch.Tensor:
+        """PCEN of energies given their smoothed values (same shapes)."""
+        gain = energy / (self.eps + smooth).pow(self.alpha)
+        return (gain + self.delta).pow(self.power) - self.delta ** self.power
+
+    def smoothed(self, energy: torch.Tensor) -> torch.Tensor:
+        """The causal first-order smoother :math:`M` over frames, started at the first frame's energy."""
+        from torchaudio.functional import lfilter
+
+        frames = energy.shape[-1]
+        if frames == 0:
+            return energy
+        s = self.smoothing
+        # lfilter from rest, plus the decaying steady-state start (1 - s)^(t+1) · E_0; in float64, an IIR
+        e64 = energy.double()
+        a = torch.tensor([1.0, -(1.0 - s)], dtype=torch.float64, device=energy.device)
+        b = torch.tensor([s, 0.0], dtype=torch.float64, device=energy.device)
+        rest = lfilter(e64, a, b, clamp=False)
+        decay = (1.0 - s) ** torch.arange(1, frames + 1, dtype=torch.float64, device=energy.device)
+        return (rest + decay * e64[..., :1]).to(energy.dtype)
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        energy = self.energies(wave)
+        return self.normalise(energy, self.smoothed(energy))
+
+    def extra_repr(self) -> str:
+        return (super().extra_repr() + f", pcen(s={self.smoothing:g}, alpha={self.alpha:g}, delta={self.delta:g}, "
+                f"r={self.power:g})")

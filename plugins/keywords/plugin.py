@@ -21,7 +21,8 @@ WARDEN = "Warden 2018, Speech Commands: A dataset for limited-vocabulary speech 
 def sciarch_models():
     return [
         ModelSpec(name="wavenet", builder=f"{PACKAGE}.wavenet:wavenet_kws", task="keyword spotting (frame level)",
-                  summary="gated dilated causal CNN with residual and skip paths over log-mel; streams hop by hop",
+                  summary="gated dilated causal CNN with residual and skip paths over log-mel (or PCEN, or a frozen "
+                          "speech embedding); streams hop by hop",
                   paper=COUCKE),
         ModelSpec(name="tc-resnet", builder=f"{PACKAGE}.tc_resnet:tc_resnet", task="keyword spotting (clip)",
                   summary="temporal-convolution ResNet (TC-ResNet8) over log-mel; a clip classifier baseline",
@@ -65,6 +66,10 @@ def sciarch_recipes():
         RecipeSpec(name="tts-12-tc-resnet", resource=f"{PACKAGE}:recipes/tts-12-tc-resnet.yaml",
                    trains_on="keywords/tts-commands",
                    summary="the TC-ResNet8 baseline on the synthesised corpus, 12 classes"),
+        RecipeSpec(name="tts-12-embedding", resource=f"{PACKAGE}:recipes/tts-12-embedding.yaml",
+                   trains_on="keywords/tts-commands",
+                   summary="a WaveNet head over a frozen speech embedding (needs `pip install --no-deps "
+                           "openwakeword==0.5.1`; its model files are CC BY-NC-SA 4.0)"),
         RecipeSpec(name="speech-commands-12", resource=f"{PACKAGE}:recipes/speech-commands-12.yaml",
                    trains_on="keywords/speech-commands",
                    summary="WaveNet KWS on your Speech Commands copy, 12 classes (--set data.args.path=DIR)"),

@@ -15,7 +15,13 @@ TorchScript with its caches as inputs and outputs; :class:`StreamingSpotter` kee
 Starting from zero caches equals the offline model's zero padding, so streaming a recording hop by
 hop gives the offline scores to float precision (tested: max abs diff ≤ 1e-5).
 
-Shapes: ``(B, 160)`` samples and state → ``(B, num_classes)`` logits and the new state.
+With the PCEN front end (:class:`~sciarch_keywords.frontend.PCENFrontEnd`) the state also holds
+each band's smoothed energy :math:`M` (a negative value: not started, so the first frame sets it,
+as offline). With the frozen speech-embedding front end (:mod:`sciarch_keywords.embedding`) a hop
+is 1280 samples (80 ms), the audio tail 11,232 samples, and the embedding is computed by
+onnxruntime inside the step: it streams in Python, but the step cannot be traced or exported.
+
+Shapes: ``(B, hop)`` samples and state → ``(B, num_classes)`` logits and the new state.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .frontend import PCENFrontEnd
 from .wavenet import WaveNetKWS
 
 
@@ -34,11 +41,18 @@ class StreamingWaveNet(nn.Module):
         super().__init__()
         model = model.eval()
         fe = model.frontend
-        self.hop_length, self.pad, self.n_freq = fe.hop_length, fe.pad, fe.n_freq
-        self.log_floor = fe.log_floor
+        self.hop_length, self.pad = fe.hop_length, fe.pad
         self.num_classes = model.num_classes
-        self.register_buffer("basis", fe.basis[:, 0, :].T.contiguous().clone())  # (N, 2·n_freq)
-        self.register_buffer("fbank_t", fe.fbank.T.contiguous().clone())  # (n_freq, n_mels)
+        self.pcen = fe if isinstance(fe, PCENFrontEnd) else None
+        self.embedding = None if hasattr(fe, "basis") else fe  # the frozen encoder, run by onnxruntime
+        self.traceable = self.embedding is None
+        self.front_states = 1 if self.pcen is not None else 0
+        if self.embedding is None:
+            self.n_freq, self.log_floor = fe.n_freq, fe.log_floor
+            self.register_buffer("basis", fe.basis[:, 0, :].T.contiguous().clone())  # (N, 2·n_freq)
+            self.register_buffer("fbank_t", fe.fbank.T.contiguous().clone())  # (n_freq, n_mels)
+        else:
+            self.register_buffer("basis", torch.zeros(0))
         norm = model.input_norm
         scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
         self.register_buffer("norm_scale", scale.detach().clone())
@@ -76,8 +90,10 @@ class StreamingWaveNet(nn.Module):
     def initial_state(self, batch_size: int = 1) -> list[torch.Tensor]:
         """Zero caches: the audio tail, then one (B, channels, frames) cache per convolution."""
         device = self.basis.device
-        state = [torch.zeros(batch_size, self.pad, device=device),
-                 torch.zeros(batch_size, self.n_mels, self.input_taps - 1, device=device)]
+        state = [torch.zeros(batch_size, self.pad, device=device)]
+        if self.pcen is not None:
+            state.append(torch.full((batch_size, self.n_mels), -1.0, device=device))  # M not started
+        state.append(torch.zeros(batch_size, self.n_mels, self.input_taps - 1, device=device))
         for k, d in zip(self.taps, self.dilations, strict=True):
             state.append(torch.zeros(batch_size, self.residual_channels, (k - 1) * d, device=device))
         return state
@@ -86,17 +102,29 @@ class StreamingWaveNet(nn.Module):
         """One hop: ``(B, hop)`` new samples → ``(B, num_classes)`` logits for the frame ending now."""
         audio = torch.cat([state[0], samples], dim=1)  # (B, N)
         new_state = [audio[:, self.hop_length:]]
-        spectrum = torch.matmul(audio, self.basis)
-        real, imag = spectrum[:, : self.n_freq], spectrum[:, self.n_freq:]
-        mel = torch.log(torch.matmul(real * real + imag * imag, self.fbank_t) + self.log_floor)
-        frame = mel * self.norm_scale + self.norm_shift  # (B, n_mels)
+        if self.embedding is not None:
+            features = self.embedding.frame(audio)
+        else:
+            spectrum = torch.matmul(audio, self.basis)
+            real, imag = spectrum[:, : self.n_freq], spectrum[:, self.n_freq:]
+            energy = torch.matmul(real * real + imag * imag, self.fbank_t)
+            if self.pcen is not None:
+                s = self.pcen.smoothing
+                previous = torch.where(state[1] < 0, energy, state[1])
+                smooth = (1.0 - s) * previous + s * energy
+                new_state.append(smooth)
+                features = self.pcen.normalise(energy, smooth)
+            else:
+                features = torch.log(energy + self.log_floor)
+        frame = features * self.norm_scale + self.norm_shift  # (B, n_mels)
+        first = 1 + self.front_states  # index of the input convolution's cache
 
-        window = torch.cat([state[1], frame[:, :, None]], dim=2)  # (B, n_mels, k0)
+        window = torch.cat([state[first], frame[:, :, None]], dim=2)  # (B, n_mels, k0)
         new_state.append(window[:, :, 1:])
         x = torch.addmm(self.input_b, window.flatten(1), self.input_w)  # (B, residual)
         skip = torch.zeros((), dtype=x.dtype, device=x.device)
         for i, (w, b, ow, ob) in enumerate(zip(self.dilated_w, self.dilated_b, self.out_w, self.out_b, strict=True)):
-            cache = state[2 + i]
+            cache = state[first + 1 + i]
             d = self.dilations[i]
             window = torch.cat([cache, x[:, :, None]], dim=2)  # (B, residual, (k-1)d + 1)
             new_state.append(window[:, :, 1:])
@@ -123,7 +151,7 @@ class StreamingSpotter:
         self.step.eval()
         self.batch_size = batch_size
         self.run = self.step
-        if trace:
+        if trace and getattr(self.step, "traceable", True):
             import warnings
 
             with warnings.catch_warnings(), torch.no_grad():

@@ -234,11 +234,38 @@ class KeywordSpotting(sciarch.Task):
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         wave, labels, spans = batch
+        if getattr(self.model.frontend, "frozen", False):
+            return self._frozen_training_step(wave, labels, spans)
         if self.context_probability > 0:
             wave, labels, spans = self.with_context(wave, labels, spans)
         if self.connected_probability > 0:
             wave, labels, spans = self.connect(wave, labels, spans)
         logits = self._logits(wave, augment=True)
+        loss = self._loss(logits, labels, spans)
+        self.log("train/loss", loss, prog_bar=True, batch_size=labels.shape[0])
+        return loss
+
+    def _frozen_training_step(self, wave: torch.Tensor, labels: torch.Tensor, spans: torch.Tensor) -> torch.Tensor:
+        """A training step over a frozen front end whose features are cached by content
+        (:mod:`~sciarch_keywords.embedding`): the preceding clip of ``context_probability`` is joined
+        as features, not as audio, so that both halves are clips already seen (cache hits). The clip's
+        first frames then see zeros before it rather than the end of the other clip (within the
+        encoder's window, 0.78 s); connected speech and vocal-tract warping need the audio and are
+        not available here."""
+        if self.connected_probability > 0 or self.vtl_warp > 0:
+            raise sciarch.ConfigError("connected_probability and vtl_warp act on audio or log-mel bands; set them "
+                                      "to 0 with a frozen front end", key="task.args")
+        fe = self.model.frontend
+        length = wave.shape[1] // fe.hop_length * fe.hop_length
+        wave, spans = wave[:, :length], spans.clamp_max(length)
+        if self.context_probability > 0:
+            joined, labels, spans = self.with_context(wave, labels, spans)
+            features = torch.cat([fe(joined[:, :length]), fe(joined[:, length:])], dim=2)
+        else:
+            features = fe(wave)
+        if self.spec_augment is not None:
+            features = self.spec_augment(features)
+        logits = self.model.forward_features(features)
         loss = self._loss(logits, labels, spans)
         self.log("train/loss", loss, prog_bar=True, batch_size=labels.shape[0])
         return loss

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .frontend import LogMelFrontEnd
+from .frontend import build_frontend
 
 
 class CausalConv1d(nn.Conv1d):
@@ -93,6 +93,11 @@ class WaveNetKWS(nn.Module):
         input_kernel_size (int): taps of the first causal convolution (default 3).
         dropout (float): dropout on gated activations during training.
         sample_rate, win_length, hop_length, f_min, f_max: the log-mel front end.
+        frontend (str): ``log-mel`` (default), ``pcen`` (per-channel energy normalisation of the
+            same mel energies) or ``speech-embedding`` (frozen openWakeWord encoder, 96 channels every
+            80 ms, installed separately: :mod:`sciarch_keywords.embedding`; ``n_mels`` is then 96).
+        embedding_models (str): folder of the speech-embedding ONNX files (default: the installed
+            openwakeword package).
     """
 
     frame_level = True
@@ -101,12 +106,17 @@ class WaveNetKWS(nn.Module):
                  skip_channels: int = 32, head_channels: int = 64, layers: int = 24,
                  dilations: tuple[int, ...] = (1, 2, 4, 8), kernel_size: int = 3, input_kernel_size: int = 3,
                  dropout: float = 0.0, sample_rate: int = 16000, win_length: int = 400, hop_length: int = 160,
-                 f_min: float = 20.0, f_max: float = 7600.0) -> None:
+                 f_min: float = 20.0, f_max: float = 7600.0, frontend: str = "log-mel",
+                 embedding_models: str | None = None) -> None:
         super().__init__()
         if layers < 1 or not dilations or any(d < 1 for d in dilations):
             raise ValueError("need at least one layer and positive dilations")
         self.num_classes = num_classes
-        self.frontend = LogMelFrontEnd(sample_rate, win_length, hop_length, n_mels, f_min, f_max)
+        self.frontend_name = frontend
+        self.frontend = build_frontend(frontend, sample_rate=sample_rate, win_length=win_length,
+                                       hop_length=hop_length, n_mels=n_mels, f_min=f_min, f_max=f_max,
+                                       embedding_models=embedding_models)
+        n_mels = self.frontend.n_mels
         # a fixed per-band affine at inference (BatchNorm in eval mode), so it streams frame by frame
         self.input_norm = nn.BatchNorm1d(n_mels)
         self.input_conv = CausalConv1d(n_mels, residual_channels, input_kernel_size)
@@ -142,7 +152,8 @@ class WaveNetKWS(nn.Module):
 
     def macs_per_frame(self) -> int:
         """Multiply-accumulates per output frame, front end included."""
-        total = self.frontend.basis.shape[0] * self.frontend.win_length + self.frontend.fbank.numel()
+        fe = self.frontend
+        total = fe.basis.shape[0] * fe.win_length + fe.fbank.numel() if hasattr(fe, "basis") else 0
         for module in self.modules():
             if isinstance(module, nn.Conv1d) and module is not self:
                 total += module.in_channels * module.out_channels * module.kernel_size[0]
@@ -153,23 +164,30 @@ class WaveNetKWS(nn.Module):
         params = sum(p.numel() for p in self.parameters())
         dilations = [layer.dilation for layer in self.layers]
         cycle = dilations[: next((i for i in range(1, len(dilations)) if dilations[i] == dilations[0]), len(dilations))]
-        return (f"WaveNetKWS: {len(self.layers)} gated layers, dilations {cycle} cycled, "
+        front = ("" if self.frontend_name == "log-mel" else
+                 f"{self.frontend_name} front end ({self.frontend.n_mels} channels every "
+                 f"{1000 * self.frontend.hop_length / self.frontend.sample_rate:.0f} ms; "
+                 f"{'frozen, MACs of the head only' if self.frontend_name == 'speech-embedding' else 'PCEN'}), ")
+        return (f"WaveNetKWS: {front}{len(self.layers)} gated layers, dilations {cycle} cycled, "
                 f"residual {self.input_conv.out_channels}, gate {self.layers[0].residual.in_channels}, "
                 f"skip {self.layers[0].skip.out_channels}, {params:,} parameters; receptive field "
                 f"{self.receptive_field} frames = {self.receptive_field_seconds:.3f} s; "
-                f"{self.macs_per_frame() / 1e3:.0f}k MACs per 10 ms frame")
+                f"{self.macs_per_frame() / 1e3:.0f}k MACs per "
+                f"{1000 * self.frontend.hop_length / self.frontend.sample_rate:.0f} ms frame")
 
 
 def wavenet_kws(num_classes: int, n_mels: int = 40, residual_channels: int = 16, gate_channels: int = 32,
                 skip_channels: int = 32, head_channels: int = 64, layers: int = 24,
                 dilations: list[int] | None = None, kernel_size: int = 3, input_kernel_size: int = 3,
-                dropout: float = 0.0) -> WaveNetKWS:
+                dropout: float = 0.0, frontend: str = "log-mel", embedding_models: str | None = None) -> WaveNetKWS:
     """The WaveNet keyword spotter (Coucke et al. 2019); ``num_classes`` comes from the data.
 
     ``layers`` gated layers with dilations cycling through ``dilations`` (default 1, 2, 4, 8; 24
     layers give a receptive field of 183 frames, 1.845 s), kernels of ``kernel_size`` taps, a
     residual stream of ``residual_channels``, gates of ``gate_channels`` and a skip sum of
     ``skip_channels`` feeding a 1×1 head of ``head_channels``; ``n_mels`` log-mel bands in.
+    ``frontend``: ``log-mel``, ``pcen`` or ``speech-embedding`` (see :class:`WaveNetKWS`).
     """
     return WaveNetKWS(num_classes, n_mels, residual_channels, gate_channels, skip_channels, head_channels, layers,
-                      tuple(dilations or (1, 2, 4, 8)), kernel_size, input_kernel_size, dropout)
+                      tuple(dilations or (1, 2, 4, 8)), kernel_size, input_kernel_size, dropout,
+                      frontend=frontend, embedding_models=embedding_models)

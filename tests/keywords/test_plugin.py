@@ -24,6 +24,11 @@ class TestKeywordsPlugin(PluginTests):
 
     def test_recipe_smoke(self, sciarch_recipe, sciarch_host, sciarch_runs, tiny_speech_commands):
         overrides = []
+        if sciarch_recipe == "keywords/tts-12-embedding":
+            import importlib.util
+
+            if importlib.util.find_spec("openwakeword") is None:
+                pytest.skip("the speech-embedding front end reads the openwakeword wheel's ONNX files")
         if sciarch_recipe.startswith("keywords/speech-commands"):
             overrides = [f"data.args.path={tiny_speech_commands}"]
         summary = check_smoke_run(sciarch_recipe, sciarch_runs / sciarch_recipe.replace("/", "-"), overrides)
