@@ -25,28 +25,35 @@ import math
 
 import numpy as np
 
-from .arcs import FOLLOW_HITS, GAP_PX, follow_arc, longest_run, quick_fit
+from .arcs import FOLLOW_HITS, GAP_PX, PointGrid, longest_run, quick_fit
 from .fitting import fit_circle
 from .found import FoundTrack
 
 
 class _Peaks:
-    """Votes (rows × columns) with each row's largest kept, so the largest cell is found without
-    scanning every cell after each change."""
+    """Votes (rows × columns) with a bound on each row's largest, so the largest cell is found
+    without scanning every cell after each change. Votes only ever fall (a track's are taken
+    back, a failed peak is cleared), so a row's largest as it was is a bound on it now: the best
+    row is found by refreshing the bounds of the rows that lead until the leader's is exact (the
+    same cell, ties included, as scanning every row would give)."""
 
     def __init__(self, votes: np.ndarray) -> None:
         self.votes = votes
         self.row_max = votes.max(axis=1)
 
     def best(self) -> tuple[float, int]:
-        row = int(np.argmax(self.row_max))
-        col = int(np.argmax(self.votes[row]))
-        return float(self.votes[row, col]), row * self.votes.shape[1] + col
+        while True:
+            row = int(np.argmax(self.row_max))
+            col = int(np.argmax(self.votes[row]))
+            value = self.votes[row, col]
+            if value == self.row_max[row]:
+                return float(value), row * self.votes.shape[1] + col
+            self.row_max[row] = value
 
     def set(self, index: int, value: float) -> None:
+        """Lower one cell's votes (its row's bound stays a bound)."""
         row, col = divmod(index, self.votes.shape[1])
-        self.votes[row, col] = value
-        self.row_max[row] = self.votes[row].max()
+        self.votes[row, col] = min(value, self.votes[row, col])
 
 
 class _CircleAccumulator:
@@ -84,10 +91,7 @@ class _CircleAccumulator:
         cells, counts = np.unique(self.cells(hits), return_counts=True)
         flat = (cells[:, None] + self.ring[None, :]).ravel()
         np.subtract.at(self.peaks.votes.reshape(-1), flat, np.repeat(counts.astype(np.float64), len(self.ring)))
-        # only the rows the rings reached have a new largest cell (margin cells only fall: never peaks)
-        rows = cells // self.padded[1]
-        first, last = max(0, int(rows.min()) - self.margin), min(self.padded[0], int(rows.max()) + self.margin + 1)
-        self.peaks.row_max[first:last] = self.peaks.votes[first:last].max(axis=1)
+        # the rows' bounds stay bounds (votes only fell): _Peaks.best refreshes the leading ones
 
     def centre(self, index: int) -> np.ndarray:
         row, col = divmod(index, self.padded[1])
@@ -100,6 +104,37 @@ class _CircleAccumulator:
             for c in range(max(0, col - 1), min(self.padded[1], col + 2)):
                 if self.peaks.votes[r, c] > 0:
                     self.peaks.set(r * self.padded[1] + c, 0.0)
+
+
+class _CircleBank:
+    """All circle accumulators' votes in one array, so a track's votes are taken back from every
+    radius at once: its hits' cells in each accumulator (counted once per cell), each cell's
+    ring of that radius, one subtraction (the same votes as each accumulator's own ``take``)."""
+
+    def __init__(self, circles: list[_CircleAccumulator]) -> None:
+        sizes = [acc.padded[0] * acc.padded[1] for acc in circles]
+        self.base = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self.votes = np.concatenate([acc.peaks.votes.reshape(-1) for acc in circles])
+        for acc, first, size in zip(circles, self.base[:-1], sizes, strict=True):
+            acc.peaks.votes = self.votes[first:first + size].reshape(acc.padded)
+        self.origin = np.array([acc.origin for acc in circles], dtype=np.float64)  # (K, 2)
+        self.cell = np.array([acc.cell for acc in circles], dtype=np.float64)
+        self.margin = np.array([acc.margin for acc in circles], dtype=np.int64)
+        self.columns = np.array([acc.padded[1] for acc in circles], dtype=np.int64)
+        lengths = np.array([len(acc.ring) for acc in circles], dtype=np.int64)
+        self.ring = np.concatenate([acc.ring for acc in circles])
+        self.ring_start, self.ring_length = np.cumsum(lengths) - lengths, lengths
+
+    def take(self, hits: np.ndarray) -> None:
+        col = np.floor((hits[:, 0:1] - self.origin[None, :, 0]) / self.cell[None, :]).astype(np.int64) + self.margin
+        row = np.floor((hits[:, 1:2] - self.origin[None, :, 1]) / self.cell[None, :]).astype(np.int64) + self.margin
+        cells, counts = np.unique(row * self.columns + col + self.base[:-1], return_counts=True)
+        which = np.searchsorted(self.base, cells, side="right") - 1  # each cell's accumulator
+        lengths = self.ring_length.take(which)
+        first = np.cumsum(lengths) - lengths
+        position = np.arange(int(lengths.sum())) - np.repeat(first - self.ring_start.take(which), lengths)
+        flat = np.repeat(cells, lengths) + self.ring.take(position)
+        np.subtract.at(self.votes, flat, np.repeat(counts.astype(np.float64), lengths))
 
 
 class _LineAccumulator:
@@ -130,7 +165,6 @@ class _LineAccumulator:
 
     def take(self, hits: np.ndarray) -> None:
         np.subtract.at(self.peaks.votes.reshape(-1), self.cells(hits), 1.0)
-        self.peaks.row_max = self.peaks.votes.max(axis=1)
 
 
 class HoughTracker:
@@ -172,7 +206,9 @@ class HoughTracker:
         for acc in circles:
             acc.start(hits)
         line.start(hits)
+        bank = _CircleBank(circles)
         accumulators: list = [*circles, line]
+        grid = None  # every hit in cells of gap_px, for following tracks
         tracks: list = []
         chains: list[np.ndarray] = []
         failures = 0
@@ -186,37 +222,36 @@ class HoughTracker:
                     best_votes, best = votes, (k, index)
             if best is None or best_votes < self.min_hits:
                 break
-            free = np.flatnonzero(owner < 0)
-            points = hits[free]
             k, index = best
             if accumulators[k] is not line:
                 acc = circles[k]
                 centre = acc.centre(index)
-                residual = np.abs(np.hypot(points[:, 0] - centre[0], points[:, 1] - centre[1]) - acc.radius)
+                residual = np.abs(np.hypot(hits[:, 0] - centre[0], hits[:, 1] - centre[1]) - acc.radius)
                 near = residual < self.tolerance + 1.5 * acc.cell
             else:
                 t_index, r_index = divmod(index, line.shape[1])
                 theta = line.thetas[t_index]
                 rho = (r_index + 0.5) * line.rho_cell - line.rho_max
-                residual = np.abs(points[:, 0] * math.cos(theta) + points[:, 1] * math.sin(theta) - rho)
+                residual = np.abs(hits[:, 0] * math.cos(theta) + hits[:, 1] * math.sin(theta) - rho)
                 near = residual < self.tolerance + 1.5 * line.rho_cell
-            chosen = self._arc(points[near])
-            chosen = np.flatnonzero(near)[chosen] if len(chosen) else chosen
-            if len(chosen) >= 3:
-                chosen = follow_arc(points, chosen, tolerance=self.tolerance, gap=self.gap,
-                                    follow_hits=self.follow_hits)
-            if len(chosen) < self.min_hits:
+            near = np.flatnonzero(near & (owner < 0))  # free hits near the peak's circle or line
+            chosen = self._arc(hits[near])
+            members = near[chosen] if len(chosen) else chosen
+            if len(members) >= 3:
+                if grid is None:
+                    grid = PointGrid(hits, self.gap)
+                members = self._follow(hits, grid, owner >= 0, members)
+            if len(members) < self.min_hits:
                 failures += 1
                 if accumulators[k] is not line:
                     circles[k].clear(index)
                 else:
                     line.peaks.set(index, 0.0)
                 continue
-            members = free[chosen]
             owner[members] = len(chains)
             chains.append(members)
-            for acc in accumulators:
-                acc.take(hits[members])
+            bank.take(hits[members])
+            line.take(hits[members])
         owner[:] = -1
         for index, members in enumerate(self._merge(hits, chains)):
             owner[members] = index
@@ -229,56 +264,237 @@ class HoughTracker:
     def _merge(self, hits: np.ndarray, chains: list[np.ndarray]) -> list[np.ndarray]:
         """Join tracks whose ends meet and whose union is still one circle: a track the transform
         found in pieces, e.g. across a gap in its bubbles. (Joining on local continuity alone was
-        tried and joins the prongs of a star, which meet at their vertex.)"""
+        tried and joins the prongs of a star, which meet at their vertex.)
+
+        Pairs are tried nearest ends first; the first whose union fits one circle is joined, and
+        the search starts again. Every pair's fit is kept until one of its tracks changes (the
+        fits of all untried pairs are made together, :func:`_pair_rms`), which finds the same
+        joins as fitting one pair at a time."""
         chains = [c for c in chains if len(c)]
-        rejected = np.zeros((len(chains), len(chains)), dtype=bool)  # pairs fitted and found not one track
+        if len(chains) < 2:
+            return chains
+        ends = np.array([[hits[c[0]], hits[c[-1]]] for c in chains])  # (T, 2 ends, 2)
+
+        def gaps_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # (A, B, 2, 2)
+            return np.hypot(a[:, None, :, None, 0] - b[None, :, None, :, 0],
+                            a[:, None, :, None, 1] - b[None, :, None, :, 1])
+
+        gaps = gaps_between(ends, ends)
+        closest = gaps.reshape(len(chains), len(chains), 4).min(axis=2)
+        # each pair's fit: 0 not made (or one of its tracks changed since), 1 one circle, 2 not one
+        state = np.zeros((len(chains), len(chains)), dtype=np.int8)
+        limit = 0.6 * self.tolerance
         while len(chains) > 1:
-            ends = np.array([[hits[c[0]], hits[c[-1]]] for c in chains])  # (T, 2 ends, 2)
-            gaps = np.hypot(ends[:, None, :, None, 0] - ends[None, :, None, :, 0],
-                            ends[:, None, :, None, 1] - ends[None, :, None, :, 1])  # (T, T, 2, 2)
-            closest = gaps.reshape(len(chains), len(chains), 4).min(axis=2)
-            pairs = np.argwhere(np.triu(closest <= 2 * self.gap, k=1) & ~rejected)
+            pairs = np.argwhere(np.triu(closest <= 2 * self.gap, k=1) & (state != 2))
             pairs = pairs[np.argsort(closest[pairs[:, 0], pairs[:, 1]], kind="stable")]
-            joined = False
-            for i, j in pairs:
-                a, b = chains[i], chains[j]
-                fit = quick_fit(hits[np.concatenate([a, b])])
-                if fit is None or fit.rms > 0.6 * self.tolerance:
-                    rejected[i, j] = True
-                    continue
-                ia, ib = np.unravel_index(int(np.argmin(gaps[i, j])), (2, 2))
-                first = a if ia == 1 else a[::-1]
-                second = b if ib == 0 else b[::-1]
-                chains[i] = np.concatenate([first, second])
-                chains.pop(j)
-                rejected[i, :] = False  # the joined track is a new one
-                rejected[:, i] = False
-                rejected = np.delete(np.delete(rejected, j, axis=0), j, axis=1)
-                joined = True
+            untried = pairs[state[pairs[:, 0], pairs[:, 1]] == 0]
+            if len(untried):
+                rms = _pair_rms(hits, [np.concatenate([chains[i], chains[j]]) for i, j in untried])
+                state[untried[:, 0], untried[:, 1]] = np.where(rms <= limit, 1, 2)
+            good = pairs[state[pairs[:, 0], pairs[:, 1]] == 1]
+            if not len(good):
                 break
-            if not joined:
-                break
+            i, j = (int(v) for v in good[0])
+            a, b = chains[i], chains[j]
+            ia, ib = np.unravel_index(int(np.argmin(gaps[i, j])), (2, 2))
+            first = a if ia == 1 else a[::-1]
+            second = b if ib == 0 else b[::-1]
+            chains[i] = np.concatenate([first, second])
+            chains.pop(j)
+            ends[i] = (hits[chains[i][0]], hits[chains[i][-1]])
+            ends = np.delete(ends, j, axis=0)
+            gaps = np.delete(np.delete(gaps, j, axis=0), j, axis=1)
+            state = np.delete(np.delete(state, j, axis=0), j, axis=1)
+            row = gaps_between(ends[i:i + 1], ends)[0]  # (T, 2, 2): the joined track's ends to each
+            gaps[i] = row
+            gaps[:, i] = row.transpose(0, 2, 1)
+            closest = gaps.reshape(len(chains), len(chains), 4).min(axis=2)
+            state[i, :] = 0  # the joined track is a new one
+            state[:, i] = 0
         return chains
+
+    def _follow(self, hits: np.ndarray, grid: PointGrid, taken: np.ndarray, members: np.ndarray) -> np.ndarray:
+        """:func:`~.arcs.follow_arc` of the seed arc ``members`` (indices into ``hits``) through the
+        hits not ``taken``, with one grid of all hits for the whole picture: the same chain as
+        follow_arc on the free hits alone (the same candidates, in the same order)."""
+        taken = taken.copy()
+        taken[members] = True
+        gap, tolerance, follow_hits = self.gap, self.tolerance, self.follow_hits
+        chain = members.tolist()
+        for _ in range(2):  # the far end, then (after reversing) the near end
+            while True:
+                end = hits[chain[-1]]
+                nearby = grid.around(end)
+                nearby = nearby[~taken[nearby]]
+                distance_nearby = np.hypot(hits[nearby, 0] - end[0], hits[nearby, 1] - end[1])
+                close = distance_nearby <= gap
+                candidates, distance_candidates = nearby[close], distance_nearby[close]
+                if not len(candidates):
+                    break
+                tail = np.array(chain[-follow_hits:])
+                local = _circle(hits[tail]) if len(tail) >= 5 else None
+                if local is not None and local[2] < 1e5:
+                    off = np.abs(np.hypot(hits[candidates, 0] - local[0], hits[candidates, 1] - local[1]) - local[2])
+                else:
+                    direction = hits[tail[-1]] - hits[tail[0]]
+                    norm = np.hypot(*direction)
+                    if norm == 0:
+                        break
+                    normal = np.array([-direction[1], direction[0]]) / norm
+                    off = np.abs((hits[candidates] - end) @ normal)
+                # forward only: a hit behind the end would fold the track back on itself
+                heading = hits[tail[-1]] - hits[tail[max(0, len(tail) - 6)]]
+                ahead = (hits[candidates] - end) @ heading > 0
+                keep = (off < tolerance) & ahead
+                good = candidates[keep]
+                if not len(good):
+                    break
+                order = np.argsort(distance_candidates[keep])
+                chain.extend(good[order].tolist())
+                taken[good] = True
+            chain.reverse()
+        return np.array(chain, dtype=np.int64)
 
     def _arc(self, points: np.ndarray) -> np.ndarray:
         """The longest contiguous arc among points near a circle or line, refitted once."""
         if len(points) < self.min_hits:
             return np.zeros(0, dtype=np.int64)
-        fit = quick_fit(points)
+        fit = _circle(points)
         if fit is None:
             return np.zeros(0, dtype=np.int64)
-        if fit.radius < 1e5:
-            residual = np.abs(np.hypot(points[:, 0] - fit.cx, points[:, 1] - fit.cy) - fit.radius)
+        cx, cy, radius = fit
+        if radius < 1e5:
+            residual = np.abs(np.hypot(points[:, 0] - cx, points[:, 1] - cy) - radius)
             on = np.flatnonzero(residual < self.tolerance)
             if len(on) < self.min_hits:
                 return np.zeros(0, dtype=np.int64)
-            angles = np.arctan2(points[on, 1] - fit.cy, points[on, 0] - fit.cx)
-            run = longest_run(angles, self.gap / fit.radius, periodic=2 * math.pi)
+            angles = np.arctan2(points[on, 1] - cy, points[on, 0] - cx)
+            run = longest_run(angles, self.gap / radius, periodic=2 * math.pi)
             return on[run]
         centred = points - points.mean(axis=0)
         direction = np.linalg.svd(centred, full_matrices=False)[2][0]
         along = centred @ direction
         return longest_run(along, self.gap)
+
+
+def _circle(xy: np.ndarray, *, iterations: int = 5, max_radius_px: float = 1e6) -> tuple[float, float, float] | None:
+    """The circle (cx, cy, R) of :func:`~.arcs.quick_fit`, bit for bit (the same array operations
+    on arrays of the same layout), without its per-call overhead (no stacking, no fit object):
+    for the few dozen hits at a track's end, fitted again at every step of following it."""
+    n = len(xy)
+    if n < 3:
+        return None
+    centroid = xy.mean(axis=0)
+    u = xy - centroid
+    ux, uy = u[:, 0], u[:, 1]
+    z = ux * ux + uy * uy
+    z_mean = z.mean()
+    if z_mean <= 0:
+        return None
+    scale = 2.0 * np.sqrt(z_mean)
+    design = np.empty((n, 3))
+    design[:, 0] = (z - z_mean) / scale
+    design[:, 1] = ux
+    design[:, 2] = uy
+    a = np.linalg.eigh(design.T @ design)[1][:, 0]
+    a0 = a[0] / scale
+    if abs(a0) < 1e-12:
+        fit = quick_fit(xy, iterations=iterations, max_radius_px=max_radius_px)
+        return None if fit is None else (fit.cx, fit.cy, fit.radius)
+    cx, cy = -a[1] / (2 * a0), -a[2] / (2 * a0)
+    radius = np.sqrt(max(cx * cx + cy * cy + z_mean, 0.0))
+    if not np.isfinite(radius) or radius > max_radius_px:
+        fit = quick_fit(xy, iterations=iterations, max_radius_px=max_radius_px)
+        return None if fit is None else (fit.cx, fit.cy, fit.radius)
+    jacobian = design  # reused: (n, 3), C order, as quick_fit's stacked one
+    jacobian[:, 2] = -1.0
+    for _ in range(iterations):  # Gauss–Newton on r_i = |x_i − c| − R
+        dx, dy = ux - cx, uy - cy
+        dist = np.maximum(np.sqrt(dx * dx + dy * dy), 1e-9)
+        residual = dist - radius
+        jacobian[:, 0] = -dx / dist
+        jacobian[:, 1] = -dy / dist
+        try:
+            step = np.linalg.solve(jacobian.T @ jacobian, -(jacobian.T @ residual))
+        except np.linalg.LinAlgError:
+            fit = quick_fit(xy, iterations=iterations, max_radius_px=max_radius_px)
+            return None if fit is None else (fit.cx, fit.cy, fit.radius)
+        cx, cy, radius = cx + step[0], cy + step[1], radius + step[2]
+        if np.abs(step).max() < 1e-6 * max(1.0, radius):
+            break
+    return float(cx + centroid[0]), float(cy + centroid[1]), float(min(abs(radius), max_radius_px))
+
+
+def _pair_rms(hits: np.ndarray, groups: list[np.ndarray], *, iterations: int = 5,
+              max_radius_px: float = 1e6) -> np.ndarray:
+    """The rms residual of :func:`~.arcs.quick_fit` to each group of hits (inf where it fits
+    none), all groups at once: Taubin's circle from each group's 3 × 3 moment matrix, refined by
+    Gauss–Newton steps on the geometric residuals, each group stopping when its step is below
+    10⁻⁶ of its radius, as quick_fit does (the same circle to rounding). Groups quick_fit would
+    hand to :func:`~.fitting.fit_circle` (collinear hits, a singular step) are fitted one by one."""
+    counts = np.array([len(g) for g in groups], dtype=np.int64)
+    out = np.full(len(groups), math.inf)
+    if not len(groups):
+        return out
+    size = len(groups)
+    owner = np.repeat(np.arange(size), counts)
+    xy = hits[np.concatenate(groups)]
+    n = counts.astype(np.float64)
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(owner, values, minlength=size)
+
+    centroid = np.stack([total(xy[:, 0]), total(xy[:, 1])], axis=1) / n[:, None]
+    ux, uy = xy[:, 0] - centroid[owner, 0], xy[:, 1] - centroid[owner, 1]
+    z = ux * ux + uy * uy
+    z_mean = total(z) / n
+    alone = (counts < 3) | (z_mean <= 0)
+    scale = 2.0 * np.sqrt(np.where(alone, 1.0, z_mean))
+    d0 = (z - z_mean[owner]) / scale[owner]
+    moments = np.empty((size, 3, 3))
+    for (r, c), (p, q) in {(0, 0): (d0, d0), (0, 1): (d0, ux), (0, 2): (d0, uy), (1, 1): (ux, ux),
+                           (1, 2): (ux, uy), (2, 2): (uy, uy)}.items():
+        moments[:, r, c] = moments[:, c, r] = total(p * q)
+    a = np.linalg.eigh(moments)[1][:, :, 0]
+    a0 = a[:, 0] / scale
+    alone |= np.abs(a0) < 1e-12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cx, cy = -a[:, 1] / (2 * a0), -a[:, 2] / (2 * a0)
+        radius = np.sqrt(np.maximum(cx * cx + cy * cy + z_mean, 0.0))
+    alone |= ~np.isfinite(radius) | (radius > max_radius_px)
+    going = ~alone
+    for _ in range(iterations):  # Gauss–Newton on r_i = |x_i − c| − R, for the groups still going
+        on = going[owner]
+        dx, dy = ux - cx[owner], uy - cy[owner]
+        dist = np.maximum(np.sqrt(dx * dx + dy * dy), 1e-9)
+        residual = dist - radius[owner]
+        jx, jy = np.where(on, -dx / dist, 0.0), np.where(on, -dy / dist, 0.0)
+        normal = np.empty((size, 3, 3))
+        normal[:, 0, 0], normal[:, 1, 1], normal[:, 2, 2] = total(jx * jx), total(jy * jy), n
+        normal[:, 0, 1] = normal[:, 1, 0] = total(jx * jy)
+        normal[:, 0, 2] = normal[:, 2, 0] = -total(jx)
+        normal[:, 1, 2] = normal[:, 2, 1] = -total(jy)
+        gradient = np.stack([total(jx * residual), total(jy * residual), -total(residual)], axis=1)
+        normal[~going] = np.eye(3)
+        gradient[~going] = 0.0
+        singular = np.linalg.det(normal) == 0
+        if singular.any():
+            alone |= singular & going
+            going &= ~singular
+            normal[singular] = np.eye(3)
+            gradient[singular] = 0.0
+        step = np.linalg.solve(normal, -gradient[:, :, None])[:, :, 0]
+        cx, cy, radius = cx + step[:, 0], cy + step[:, 1], radius + step[:, 2]
+        going &= ~(np.abs(step).max(axis=1) < 1e-6 * np.maximum(1.0, radius))
+        if not going.any():
+            break
+    radius = np.abs(radius)
+    residual = np.sqrt((ux - cx[owner]) ** 2 + (uy - cy[owner]) ** 2) - radius[owner]
+    out[:] = np.sqrt(total(residual * residual) / n)
+    for k in np.flatnonzero(alone):
+        fit = quick_fit(xy[owner == k])
+        out[k] = math.inf if fit is None else fit.rms
+    return out
 
 
 def hough_tracks(hits: np.ndarray, width: int, height: int, *, field_tesla: float, pixel_size_m: float,
