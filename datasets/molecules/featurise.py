@@ -113,8 +113,9 @@ def bond_features(bond: Any) -> np.ndarray:
 _NO_BOND_STEREO = (Chem.BondStereo.STEREONONE, Chem.BondStereo.STEREOANY)
 
 
-def assign_stereo_labels(mol: Any) -> None:
-    """Set CIP labels (``_CIPCode``) on the stereo atoms and bonds of ``mol``, in place.
+def assign_stereo_labels(mol: Any) -> bool:
+    """Set CIP labels (``_CIPCode``) on the stereo atoms and bonds of ``mol``, in place; whether
+    it has any stereo element (a chiral tag, a bond's stereo) at all.
 
     Spurious chiral tags (on atoms that are not stereocentres, as 3D SDF records carry) are
     cleaned first. A molecule without stereo costs nothing. Should the new labeller fail (it
@@ -124,7 +125,7 @@ def assign_stereo_labels(mol: Any) -> None:
     has_stereo = (any(atom(i).GetChiralTag() != Chem.ChiralType.CHI_UNSPECIFIED for i in range(mol.GetNumAtoms()))
                   or any(bond(k).GetStereo() not in _NO_BOND_STEREO for k in range(mol.GetNumBonds())))
     if not has_stereo:
-        return
+        return False
     from rdkit.Chem import rdCIPLabeler
 
     with rdBase.CaptureErrorLog():
@@ -141,6 +142,7 @@ def assign_stereo_labels(mol: Any) -> None:
     except Exception:  # the labeller's iteration limit: legacy (still order-independent) labels
         for index, code in legacy.items():
             mol.GetAtomWithIdx(index).SetProp("_CIPCode", code)
+    return True
 
 
 def atom_chirality(atom: Any) -> str:
@@ -187,16 +189,20 @@ def _rdkit_reason(messages: str, fallback: str, echo: str = "") -> str:
     return (prefix if parse_error else "") + "; ".join(lines)
 
 
+_WHITESPACE = re.compile(r"\s")
+
+
 def parse_smiles(smiles: str) -> tuple[Any, str | None]:
     """``(mol, None)`` for a valid SMILES, ``(None, reason)`` with RDKit's reason otherwise."""
-    if not smiles or not smiles.strip():
+    text = smiles.strip() if smiles else ""
+    if not text:
         return None, "empty SMILES"
-    if re.search(r"\s", smiles.strip()):
+    if _WHITESPACE.search(text):
         # RDKit would read "CC O" as ethane named "O"; a SMILES has no whitespace inside it
-        return None, (f"whitespace inside the SMILES {smiles.strip()!r} (RDKit would read the part after "
+        return None, (f"whitespace inside the SMILES {text!r} (RDKit would read the part after "
                       "it as a name, not atoms)")
     with rdBase.CaptureErrorLog() as capture:
-        mol = Chem.MolFromSmiles(smiles.strip())
+        mol = Chem.MolFromSmiles(text)
     if mol is None:
         return None, _rdkit_reason(capture.messages, f"RDKit could not parse SMILES {smiles!r}", echo=smiles)
     if mol.GetNumAtoms() == 0:
@@ -247,6 +253,9 @@ class Featuriser:
     fragments: str = "largest"
     neutralise: bool = True
     tautomers: bool = False
+    #: write each molecule's canonical isomeric SMILES (``"smiles"``: the identity duplicates and
+    #: splits group by, and what reports show); off, a graph costs a tenth less
+    canonical_smiles: bool = True
 
     @property
     def atom_features(self) -> int:
@@ -257,7 +266,10 @@ class Featuriser:
         return BOND_FEATURES
 
     def settings(self) -> dict[str, Any]:
-        return {"featuriser_version": FEATURISER_VERSION, **asdict(self)}
+        settings = {"featuriser_version": FEATURISER_VERSION, **asdict(self)}
+        if self.canonical_smiles:  # the default: cache keys stay those of the graphs written before it existed
+            del settings["canonical_smiles"]
+        return settings
 
     # -- one molecule ------------------------------------------------------------------------
 
@@ -269,6 +281,7 @@ class Featuriser:
             return f"featurisation failed ({type(exc).__name__}: {exc})"
 
     def _featurise(self, item: Any) -> dict[str, Any] | str:
+        hints: list[str | None]
         if isinstance(item, (tuple, list)):
             if len(item) != self.components:
                 return f"expected {self.components} SMILES, got {len(item)}"
@@ -279,6 +292,7 @@ class Featuriser:
                     return reason if self.components == 1 else f"SMILES column {column + 1}: {reason}"
                 mols.append(mol)
             has_coordinates = False
+            hints = list(item)
         else:
             mol = Chem.Mol(item)
             reason = sanitise(mol)
@@ -290,14 +304,20 @@ class Featuriser:
                 return "record has no heavy atoms"
             mols = [mol]
             has_coordinates = mol.GetNumConformers() > 0 and mol.GetConformer().Is3D()
+            hints = [None]
 
-        mols, notes = self._inspect(mols)
-        if isinstance(mols, str):
-            return mols
-        if self.standardise and has_coordinates:
-            has_coordinates = mols[0].GetNumConformers() > 0 and mols[0].GetConformer().Is3D()
-        graph = self._graph(mols)
-        graph["notes"] = notes
+        if self.standardise:  # the molecules change: refusals first, notes on the standardised ones
+            mols, notes = self._inspect(mols)
+            if isinstance(mols, str):
+                return mols
+            hints = [None] * len(mols)
+            if has_coordinates:
+                has_coordinates = mols[0].GetNumConformers() > 0 and mols[0].GetConformer().Is3D()
+            graph = self._graph(mols, hints, notes=notes)
+        else:
+            graph = self._graph(mols, hints)
+        if isinstance(graph, str):
+            return graph
         if self.descriptors:
             combined = mols[0]
             for other in mols[1:]:
@@ -335,33 +355,52 @@ class Featuriser:
             out.append(mol)
         return out, said
 
-    def _graph(self, mols: list[Any]) -> dict[str, Any]:
+    def _graph(self, mols: list[Any], hints: list[str | None], notes: list[str] | None = None
+               ) -> dict[str, Any] | str:
         """Node and edge features of all atoms and bonds at once (the same as :func:`atom_features`
-        and :func:`bond_features` one by one), the canonical SMILES; no scaffold (computed only
-        when a scaffold split asks for it: :func:`murcko_scaffold`)."""
+        and :func:`bond_features` one by one, see :func:`_arrays`), the refusal or the notes of
+        :mod:`.standardise` (unless ``notes`` are given: already made), and the canonical SMILES
+        when asked for; no scaffold (computed only when a scaffold split asks for it:
+        :func:`murcko_scaffold`)."""
+        if len(mols) == 1 and self.components == 1:  # the common case, without the joining
+            arrays = _arrays(mols[0], hints[0], notes=notes is None)
+            if isinstance(arrays, str):
+                return arrays
+            x, z, edges, features, noted = arrays
+            graph = {"x": x, "z": z, "edge_index": edges, "edge_attr": features,
+                     "notes": noted if notes is None else notes}
+            if self.canonical_smiles:
+                graph["smiles"] = Chem.MolToSmiles(mols[0])
+            return graph
         parts, z_parts, edge_parts, edge_feature_parts = [], [], [], []
+        said: list[str] = []
         offset = 0
-        for column, mol in enumerate(mols):
-            assign_stereo_labels(mol)
-            x, z = _atom_matrix(mol)
+        for column, (mol, hint) in enumerate(zip(mols, hints, strict=True)):
+            where = f"SMILES column {column + 1}: " if len(mols) > 1 else ""
+            arrays = _arrays(mol, hint, notes=notes is None)
+            if isinstance(arrays, str):
+                return where + arrays
+            x, z, edges, features, noted = arrays
+            said += [where + n for n in noted]
             if self.components > 1:
                 marker = np.zeros((len(x), self.components), dtype=np.float32)
                 marker[:, column] = 1.0
                 x = np.concatenate([x, marker], axis=1)
             parts.append(x)
             z_parts.append(z)
-            edges, features = _bond_matrix(mol)
             edge_parts.append(edges + offset)
             edge_feature_parts.append(features)
-            offset += mol.GetNumAtoms()
-        edges = np.concatenate(edge_parts, axis=1)
-        return {
-            "x": np.concatenate(parts),
-            "z": np.concatenate(z_parts),
-            "edge_index": edges,
-            "edge_attr": np.concatenate(edge_feature_parts),
-            "smiles": ".".join(Chem.MolToSmiles(m) for m in mols),
+            offset += len(z)
+        graph: dict[str, Any] = {
+            "x": parts[0] if len(parts) == 1 else np.concatenate(parts),
+            "z": z_parts[0] if len(z_parts) == 1 else np.concatenate(z_parts),
+            "edge_index": edge_parts[0] if len(edge_parts) == 1 else np.concatenate(edge_parts, axis=1),
+            "edge_attr": edge_feature_parts[0] if len(edge_feature_parts) == 1 else np.concatenate(edge_feature_parts),
+            "notes": said if notes is None else notes,
         }
+        if self.canonical_smiles:
+            graph["smiles"] = ".".join(Chem.MolToSmiles(m) for m in mols)
+        return graph
 
 
 def _columns(choices: Sequence[Any], start: int) -> tuple[dict[Any, int], int]:
@@ -370,8 +409,6 @@ def _columns(choices: Sequence[Any], start: int) -> tuple[dict[Any, int], int]:
 
 
 _STARTS = np.cumsum([0] + [n for _, n in ATOM_FEATURE_BLOCKS]).tolist()
-_ELEMENT_COLUMNS, _ELEMENT_OTHER = _columns(ELEMENTS, _STARTS[0])
-_DEGREE_COLUMNS, _DEGREE_OTHER = _columns(DEGREES, _STARTS[1])
 _CHARGE_COLUMNS, _CHARGE_OTHER = _columns(FORMAL_CHARGES, _STARTS[2])
 _CHIRALITY_COLUMNS, _CHIRALITY_OTHER = _columns(CHIRALITY, _STARTS[3])
 _HYDROGEN_COLUMNS, _HYDROGEN_OTHER = _columns(HYDROGENS, _STARTS[4])
@@ -379,60 +416,133 @@ _HYBRID_COLUMNS, _HYBRID_OTHER = _columns([getattr(Chem.HybridizationType, h) fo
 _AROMATIC, _IN_RING, _MASS = _STARTS[6], _STARTS[7], _STARTS[8]
 _BOND_TYPE_COLUMNS = {getattr(Chem.BondType, t): k for k, t in enumerate(BOND_TYPES)}
 _STEREO_START = len(BOND_TYPES) + 2
+_STEREO_COLUMNS = {value: _STEREO_START + k for k, value in enumerate(BOND_STEREO)}
 _CHI_UNSPECIFIED = Chem.ChiralType.CHI_UNSPECIFIED
+_ELEMENT_START, _DEGREE_START = _STARTS[0], _STARTS[1]
+_DEGREE_OTHER = _DEGREE_START + len(DEGREES)
+_CHIRALITY_NONE = _CHIRALITY_COLUMNS["none"]
+_STEREO_NONE = _STEREO_COLUMNS["none"]
+_STEREO_OTHER = _STEREO_START + len(BOND_STEREO)
+_CONJUGATED, _BOND_IN_RING = len(BOND_TYPES), len(BOND_TYPES) + 1
+_MAX_ELEMENT = max(ELEMENTS)
+#: by atomic number 1-100: the element's column, the atom's mass / 100 without an isotope label
+#: (what ``Atom.GetMass`` gives) and whether the element is a metal (a note)
+_ELEMENT_COLUMN = [0] + [_ELEMENT_START + ELEMENTS.index(z) for z in range(1, _MAX_ELEMENT + 1)]
+_MASS_OF = [0.0] + [Chem.Atom(z).GetMass() * 0.01 for z in range(1, _MAX_ELEMENT + 1)]
 
 
-def _atom_matrix(mol: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(atoms, ATOM_FEATURES) features and atomic numbers of every atom of ``mol``."""
+def _metals() -> list[bool]:
+    from .standardise import NON_METALS
+
+    return [z not in NON_METALS for z in range(_MAX_ELEMENT + 1)]
+
+
+_IS_METAL = _metals()
+
+
+def _arrays(mol: Any, smiles: str | None, *, notes: bool = True
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]] | str:
+    """``(x, z, edge_index, edge_attr, notes)`` of one molecule, or the reason it is refused
+    (:func:`.standardise.refusal`); ``notes`` as :func:`.standardise.notes` gives them.
+
+    The features are :func:`atom_features` and :func:`bond_features` of every atom and bond, made
+    with as few calls into RDKit and numpy as possible: one pass over the atoms (element, degree,
+    charge, hydrogens, hybridisation, aromaticity) and one over the bonds (ends, type,
+    conjugation) collect the positions of the ones of the one-hot blocks, set in one step; ring
+    membership comes from the ring information in one call, masses from a table by element.
+    ``smiles``, the text the molecule was parsed from (None for any other source), rules out
+    without looking what its characters cannot hold: chiral tags without ``@``, bond stereo
+    without ``/`` or ``\\``, isotopes and radicals outside brackets, several fragments without a
+    dot; the stereo labeller and the notes run only where they can find something.
+    """
     n = mol.GetNumAtoms()
-    hot: list[int] = []
-    real: list[float] = []
-    numbers: list[int] = []
     get = mol.GetAtomWithIdx
+    if n and smiles is None:
+        get(0).IsInRing()  # a molecule read otherwise may have no ring information yet: made as IsInRing makes it
+    rings = mol.GetRingInfo()
+    ring_atoms = {i for ring in rings.AtomRings() for i in ring}
+    width = ATOM_FEATURES
+    numbers: list[int] = []
+    masses: list[float] = []
+    ones: list[int] = []  # flat positions of the one-hot ones (and the flags) in x
+    bracketed = smiles is None or "[" in smiles
+    labelled = metal = False  # isotopes or radicals; metal atoms
+    charge_columns, hydrogen_columns, hybrid_columns = _CHARGE_COLUMNS, _HYDROGEN_COLUMNS, _HYBRID_COLUMNS
     for i in range(n):
         atom = get(i)
         number = atom.GetAtomicNum()
+        if not 0 < number <= _MAX_ELEMENT:
+            from .standardise import refusal
+
+            return refusal(mol) or f"atomic number {number} cannot be featurised"
         numbers.append(number)
-        if atom.GetChiralTag() == _CHI_UNSPECIFIED:
-            chirality = "none"
-        else:
-            chirality = atom.GetProp("_CIPCode") if atom.HasProp("_CIPCode") else "other"
-        hot += (_ELEMENT_COLUMNS.get(number, _ELEMENT_OTHER), _DEGREE_COLUMNS.get(atom.GetDegree(), _DEGREE_OTHER),
-                _CHARGE_COLUMNS.get(atom.GetFormalCharge(), _CHARGE_OTHER),
-                _CHIRALITY_COLUMNS.get(chirality, _CHIRALITY_OTHER),
-                _HYDROGEN_COLUMNS.get(atom.GetTotalNumHs(), _HYDROGEN_OTHER),
-                _HYBRID_COLUMNS.get(atom.GetHybridization(), _HYBRID_OTHER))
-        real += (atom.GetIsAromatic(), atom.IsInRing(), atom.GetMass() * 0.01)
-    x = np.zeros((n, ATOM_FEATURES), dtype=np.float32)
-    np.put_along_axis(x, np.array(hot, dtype=np.intp).reshape(n, 6), 1.0, axis=1)
-    x[:, _AROMATIC:_MASS + 1] = np.array(real, dtype=np.float32).reshape(n, 3)
-    return x, np.array(numbers, dtype=np.int64)
+        masses.append(_MASS_OF[number])
+        base = i * width
+        degree = atom.GetDegree()
+        ones += (base + _ELEMENT_COLUMN[number],
+                 base + (_DEGREE_START + degree if degree <= 5 else _DEGREE_OTHER),
+                 base + charge_columns.get(atom.GetFormalCharge(), _CHARGE_OTHER),
+                 base + hydrogen_columns.get(atom.GetTotalNumHs(), _HYDROGEN_OTHER),
+                 base + hybrid_columns.get(atom.GetHybridization(), _HYBRID_OTHER))
+        if atom.GetIsAromatic():
+            ones.append(base + _AROMATIC)
+        if i in ring_atoms:
+            ones.append(base + _IN_RING)
+        if _IS_METAL[number]:
+            metal = True
+        if bracketed and not labelled and (atom.GetIsotope() or atom.GetNumRadicalElectrons()):
+            labelled = True
+    said: list[str] = []
+    if notes and (labelled or metal or smiles is None or "." in smiles):
+        from .standardise import notes as notes_of
 
+        said = notes_of(mol)
+    stereo = (smiles is None or "@" in smiles or "/" in smiles or "\\" in smiles) and assign_stereo_labels(mol)
+    if stereo:
+        for i in range(n):
+            atom = get(i)
+            if atom.GetChiralTag() == _CHI_UNSPECIFIED:
+                ones.append(i * width + _CHIRALITY_NONE)
+            else:
+                ones.append(i * width + (_CHIRALITY_COLUMNS.get(atom.GetProp("_CIPCode"), _CHIRALITY_OTHER)
+                                         if atom.HasProp("_CIPCode") else _CHIRALITY_OTHER))
+    else:
+        ones.extend(range(_CHIRALITY_NONE, n * width, width))
+    if labelled:  # an isotope's mass is its own
+        masses = [get(i).GetMass() * 0.01 for i in range(n)]
+    x = np.zeros(n * width, dtype=np.float32)
+    x[ones] = 1.0
+    x[_MASS::width] = masses
+    x = x.reshape(n, width)
 
-_STEREO_COLUMNS = {value: _STEREO_START + k for k, value in enumerate(BOND_STEREO)}
-
-
-def _bond_matrix(mol: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Directed edges (2, 2 × bonds: u → v then v → u) and their features (2 × bonds, BOND_FEATURES)."""
-    n = mol.GetNumBonds()
-    ends: list[int] = []
-    hot: list[int] = []
-    flags: list[bool] = []
-    get = mol.GetBondWithIdx
-    other = _STEREO_START + len(BOND_STEREO)
-    for k in range(n):
-        bond = get(k)
+    nb = mol.GetNumBonds()
+    get_bond = mol.GetBondWithIdx
+    ring_bonds = {k for ring in rings.BondRings() for k in ring} if ring_atoms else set()
+    labels = stereo or smiles is None  # a file's bond may be drawn "any" without other stereo
+    bond_width = BOND_FEATURES
+    sources: list[int] = []
+    targets: list[int] = []
+    bond_ones: list[int] = []
+    types = _BOND_TYPE_COLUMNS
+    for k in range(nb):
+        bond = get_bond(k)
         u, v = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
-        ends += (u, v, v, u)
-        hot += (_BOND_TYPE_COLUMNS.get(bond.GetBondType(), -1), _STEREO_COLUMNS.get(bond_stereo(bond), other))
-        flags += (bond.GetIsConjugated(), bond.IsInRing())
-    features = np.zeros((n, BOND_FEATURES + 1), dtype=np.float32)  # a spare last column for unknown types
-    if n:
-        np.put_along_axis(features, np.array(hot, dtype=np.intp).reshape(n, 2), 1.0, axis=1)
-        features[:, len(BOND_TYPES):len(BOND_TYPES) + 2] = np.array(flags, dtype=np.float32).reshape(n, 2)
-    edges = np.array(ends, dtype=np.int64).reshape(n, 2, 2).transpose(2, 0, 1).reshape(2, 2 * n) if n else \
-        np.zeros((2, 0), dtype=np.int64)
-    return edges, np.repeat(features[:, :BOND_FEATURES], 2, axis=0)
+        sources += (u, v)
+        targets += (v, u)
+        base = k * bond_width
+        column = types.get(bond.GetBondType())
+        if column is not None:  # an unknown type has no column
+            bond_ones.append(base + column)
+        if bond.GetIsConjugated():
+            bond_ones.append(base + _CONJUGATED)
+        if k in ring_bonds:
+            bond_ones.append(base + _BOND_IN_RING)
+        bond_ones.append(base + (_STEREO_COLUMNS.get(bond_stereo(bond), _STEREO_OTHER) if labels else _STEREO_NONE))
+    features = np.zeros(nb * bond_width, dtype=np.float32)
+    features[bond_ones] = 1.0
+    edge_attr = np.repeat(features.reshape(nb, bond_width), 2, axis=0)
+    edges = np.array((sources, targets), dtype=np.int64).reshape(2, 2 * nb)
+    return x, np.array(numbers, dtype=np.int64), edges, edge_attr, said
 
 
 def descriptor_names() -> list[str]:

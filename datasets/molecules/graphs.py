@@ -63,12 +63,12 @@ def featurise_table(table: MoleculeTable, featuriser: Featuriser, *, workers: in
         "target_names": list(table.target_names),
         "rows": [table.rows[i] for i in good],
         "labels": [table.labels[i] for i in good],
-        "smiles": [g["smiles"] for g in graphs],
+        "smiles": [g.get("smiles", "") for g in graphs],
         "notes": [g.get("notes", []) for g in graphs],
         "bad": table.report.to_dict(),
     }
     for g in graphs:
-        g.pop("smiles")
+        g.pop("smiles", None)
         g.pop("notes", None)
     targets = table.targets[good] if len(good) else np.zeros((0, len(table.target_names)), dtype=np.float32)
     return GraphStore.from_graphs(graphs, targets, meta)

@@ -174,3 +174,64 @@ def test_scaffolds_are_made_from_the_smiles_only_when_asked_for(tmp_path):
     assert list(scaffolds[:4]) == expected == ["c1ccccc1", "", "C1CCCCC1", ""]
     again = molecule_store(path, Featuriser(), targets=["y"], quiet=True)  # from the cache: the same
     assert again.meta["cache"] == "hit" and list(again.meta["scaffolds"]) == expected
+
+
+#: molecules that take every branch of the one-pass featuriser: stereo (atoms, bonds, pseudo-
+#: asymmetric), isotopes, radicals, metals, charges made by sanitisation (a pentavalent nitro),
+#: mixtures, a ring closure across a dot, explicit hydrogens, single atoms
+ODD_MOLECULES = ["CCO", "C/C=C/[C@H](F)Cl", "C[C@H]1CC[C@@H](C)CC1", "[2H]C([2H])Cl", "[13CH4]", "[CH3]", "[CH2]C",
+                 "[Na+].[Cl-]", "CC(=O)[O-].[NH4+]", "C1.C1", "[Fe]", "[Cu+2].O", "O=N(=O)c1ccccc1", "N#[N+][O-]",
+                 "c1cc[nH]c1", "C[S@@](=O)c1ccccc1", "[H][H]", "[H]", "C", "C#N", "F/C=C\\F", "O=C1CC[C@@H](N1)C(=O)O",
+                 "C1CC2CCC1CC2", "c1ccc2ccccc2c1", "B(O)(O)c1ccccc1", "[Si](C)(C)(C)C", "CS(=O)(=O)O", "[O-][Cl+3]([O-])([O-])O"]
+
+
+def _one_by_one(mol):
+    """The reference: :func:`atom_features` and :func:`bond_features` called atom by atom, bond by bond."""
+    fz.assign_stereo_labels(mol)
+    x = np.stack([fz.atom_features(mol.GetAtomWithIdx(i)) for i in range(mol.GetNumAtoms())])
+    rows, ends = [], []
+    for k in range(mol.GetNumBonds()):
+        bond = mol.GetBondWithIdx(k)
+        rows += [fz.bond_features(bond)] * 2
+        u, v = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
+        ends += [(u, v), (v, u)]
+    edge_attr = np.stack(rows) if rows else np.zeros((0, BOND_FEATURES), dtype=np.float32)
+    edge_index = np.array(ends, dtype=np.int64).T.reshape(2, -1)
+    return x, edge_index, edge_attr
+
+
+def test_the_one_pass_features_are_those_of_atom_features_and_bond_features_one_by_one():
+    from rdkit import Chem
+    from sciarch_datasets.molecules.embedded import embedded_file
+    from sciarch_datasets.molecules.standardise import notes
+
+    supplier = Chem.SDMolSupplier(str(embedded_file("solubility-train")), removeHs=False)
+    records = [m for _, m in zip(range(150), supplier, strict=False) if m is not None]
+    items = [(s,) for s in ODD_MOLECULES] + [(Chem.MolToSmiles(m),) for m in records] + records
+    featuriser = Featuriser()
+    for item in items:
+        graph = featuriser(item)
+        assert not isinstance(graph, str), (item, graph)
+        if isinstance(item, tuple):
+            mol = Chem.MolFromSmiles(item[0])
+        else:  # an SDF record, prepared as the featuriser prepares it
+            mol = Chem.RemoveHs(Chem.Mol(item), sanitize=False)
+            mol.UpdatePropertyCache(strict=False)
+        x, edge_index, edge_attr = _one_by_one(mol)
+        shown = item if isinstance(item, tuple) else Chem.MolToSmiles(item)
+        assert graph["x"].dtype == np.float32 and np.array_equal(graph["x"], x), shown
+        assert np.array_equal(graph["edge_index"], edge_index) and np.array_equal(graph["edge_attr"], edge_attr), shown
+        assert graph["notes"] == notes(mol), shown
+        assert graph["smiles"] == Chem.MolToSmiles(mol), shown
+    # refusals are those of the checks one by one, too
+    assert featuriser(("*CC",)).startswith("dummy atom '*'")
+    assert "outside the elements 1-100" in featuriser(("[Og]",))
+
+
+def test_without_canonical_smiles_the_graph_is_the_same_and_the_cache_key_differs(tmp_path, monkeypatch):
+    plain, without = Featuriser(), Featuriser(canonical_smiles=False)
+    for smiles in ODD_MOLECULES:
+        a, b = plain((smiles,)), without((smiles,))
+        assert "smiles" not in b and all(np.array_equal(a[k], b[k]) for k in ("x", "z", "edge_index", "edge_attr"))
+    assert "canonical_smiles" not in plain.settings()  # the default: the keys of graphs cached before it existed
+    assert without.settings()["canonical_smiles"] is False
