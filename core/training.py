@@ -281,7 +281,7 @@ def train(resolved: Resolved, *, run_dir: str | Path | None = None, resume: bool
         _train_one(resolved, run_dir, seed=resolved.seed, resume=resume, quiet=quiet,
                    config_path=run_dir / "config.yaml", extra=callbacks)
         return run_dir
-    members = []
+    members, reported = [], False
     for i in range(resolved.ensemble):
         member_dir = run_dir / f"member-{i}"
         done = _read_summary(member_dir).get("status") == "completed"
@@ -293,7 +293,9 @@ def train(resolved: Resolved, *, run_dir: str | Path | None = None, resume: bool
                 shutil.rmtree(member_dir)  # a member that never checkpointed starts over
             member_dir.mkdir(parents=True, exist_ok=True)
             _train_one(resolved, member_dir, seed=resolved.seed + i, resume=member_resume, quiet=quiet,
-                       config_path=run_dir / "config.yaml" if i == 0 else None, extra=callbacks)
+                       config_path=run_dir / "config.yaml" if i == 0 else None, extra=callbacks,
+                       data_reported=reported)
+            reported = True
         members.append(_read_summary(member_dir))
     summary = ensemble_summary(resolved, members)
     if summary["status"] == "completed":
@@ -420,11 +422,42 @@ def _loggers(run_dir: Path) -> list[Any]:
             TensorBoardLogger(save_dir=str(run_dir), name="tensorboard", version="", default_hp_metric=False)]
 
 
+@contextlib.contextmanager
+def _console_silenced(silenced: bool) -> Iterator[None]:
+    if not silenced:
+        yield
+        return
+    before, console.quiet = console.quiet, True
+    try:
+        yield
+    finally:
+        console.quiet = before
+
+
+def _silence_data_reports(datamodule: Any) -> None:
+    """Run the datamodule's ``prepare_data`` and ``setup`` with the console silenced: for an
+    ensemble's later members, whose data (read, checked, counted, reported) is the first member's."""
+    for name in ("prepare_data", "setup"):
+        method = getattr(datamodule, name, None)
+        if callable(method):
+            def silenced(*args: Any, _method: Any = method, **kwargs: Any) -> Any:
+                with _console_silenced(True):
+                    return _method(*args, **kwargs)
+
+            setattr(datamodule, name, silenced)
+
+
 def _train_one(resolved: Resolved, run_dir: Path, *, seed: int, resume: bool, quiet: bool,
-               config_path: Path | None = None, extra: list[Callback] | None = None) -> dict[str, Any]:
+               config_path: Path | None = None, extra: list[Callback] | None = None,
+               data_reported: bool = False) -> dict[str, Any]:
+    """Train one model. ``data_reported``: an earlier ensemble member of this call already printed
+    the data's reports (duplicates, skipped records, notes) and the model's description."""
     pl.seed_everything(seed, workers=True, verbose=False)
     datamodule = make_datamodule(resolved, seed=seed)
-    complete, filled = apply_hints(resolved, datamodule)
+    if data_reported:
+        _silence_data_reports(datamodule)
+    with _console_silenced(data_reported):
+        complete, filled = apply_hints(resolved, datamodule)
     task = build_task(complete)
     is_zero = process_rank() == 0
     if not resume and config_path is not None and is_zero:
@@ -449,7 +482,7 @@ def _train_one(resolved: Resolved, run_dir: Path, *, seed: int, resume: bool, qu
     summary.update(recipe=resolved.name, status="running", seed=seed,
                    started=_dt.datetime.now().isoformat(timespec="seconds"), filled_from_data=filled,
                    versions=versions(), command=" ".join(sys.argv))
-    if not quiet:
+    if not quiet and not data_reported:
         described = getattr(task.model, "describe", None)
         if callable(described):
             console.print(described())

@@ -200,6 +200,26 @@ def _first_batch(resolved, seed=None) -> torch.Tensor:
     return next(iter(datamodule.train_dataloader()))[0]
 
 
+def test_an_ensemble_prints_its_data_reports_once_not_once_per_member(host, tmp_path, capsys, monkeypatch):
+    import sciarch
+
+    data_class = host.get("dataset", "toy/sine").load()
+    setup = data_class.setup
+
+    def reporting_setup(self, stage=None):  # reports once per datamodule, as the plugins' data do
+        if not getattr(self, "reported", False):
+            self.reported = True
+            sciarch.console.print("sine.csv: 2 records skipped (a data report)")
+        return setup(self, stage)
+
+    monkeypatch.setattr(data_class, "setup", reporting_setup)
+    train(load("toy/default", smoke=True, host=host, overrides=["ensemble=3"]), run_dir=tmp_path / "ens", quiet=True)
+    assert capsys.readouterr().err.count("2 records skipped") == 1
+    train(load("toy/default", smoke=True, host=host), run_dir=tmp_path / "one", quiet=True)
+    assert capsys.readouterr().err.count("2 records skipped") == 1  # a single model still reports
+    assert not sciarch.console.quiet
+
+
 def test_the_run_seed_and_ensemble_members_reach_the_data(host):
     seed3 = load("toy/default", smoke=True, host=host, overrides=["seed=3"])
     seed7 = load("toy/default", smoke=True, host=host, overrides=["seed=7"])
