@@ -208,6 +208,7 @@ class HoughTracker:
         line.start(hits)
         bank = _CircleBank(circles)
         accumulators: list = [*circles, line]
+        tops = np.array([acc.peaks.best()[0] for acc in accumulators])
         grid = None  # every hit in cells of gap_px, for following tracks
         tracks: list = []
         chains: list[np.ndarray] = []
@@ -215,12 +216,16 @@ class HoughTracker:
         while len(chains) < self.max_tracks and failures < 50:
             # the highest cell of all accumulators; the hits near its circle are then collected
             # with a tolerance of a cell, so a centre falling on a cell corner loses nothing
-            best_votes, best = -1.0, None
-            for k, acc in enumerate(accumulators):
-                votes, index = acc.peaks.best()
-                if votes > best_votes:
-                    best_votes, best = votes, (k, index)
-            if best is None or best_votes < self.min_hits:
+            # (each accumulator's best as it was bounds it now: refresh the leader's until exact,
+            # the first accumulator of the highest votes, as asking every one would give)
+            while True:
+                k = int(np.argmax(tops))
+                votes, index = accumulators[k].peaks.best()
+                if votes == tops[k]:
+                    break
+                tops[k] = votes
+            best_votes, best = votes, (k, index)
+            if best_votes < self.min_hits:
                 break
             k, index = best
             if accumulators[k] is not line:
@@ -289,7 +294,8 @@ class HoughTracker:
             pairs = pairs[np.argsort(closest[pairs[:, 0], pairs[:, 1]], kind="stable")]
             untried = pairs[state[pairs[:, 0], pairs[:, 1]] == 0]
             if len(untried):
-                rms = _pair_rms(hits, [np.concatenate([chains[i], chains[j]]) for i, j in untried])
+                rms = _pair_rms(hits, [np.concatenate([chains[i], chains[j]]) for i, j in untried],
+                                give_up=3 * limit)
                 state[untried[:, 0], untried[:, 1]] = np.where(rms <= limit, 1, 2)
             good = pairs[state[pairs[:, 0], pairs[:, 1]] == 1]
             if not len(good):
@@ -308,7 +314,8 @@ class HoughTracker:
             row = gaps_between(ends[i:i + 1], ends)[0]  # (T, 2, 2): the joined track's ends to each
             gaps[i] = row
             gaps[:, i] = row.transpose(0, 2, 1)
-            closest = gaps.reshape(len(chains), len(chains), 4).min(axis=2)
+            closest = np.delete(np.delete(closest, j, axis=0), j, axis=1)
+            closest[i] = closest[:, i] = row.reshape(len(chains), 4).min(axis=1)
             state[i, :] = 0  # the joined track is a new one
             state[:, i] = 0
         return chains
@@ -377,10 +384,31 @@ class HoughTracker:
         return longest_run(along, self.gap)
 
 
+try:  # LAPACK's 3 × 3 solve and eigh without numpy.linalg's checks (a few µs each, not ~15)
+    from numpy.linalg import _umath_linalg
+
+    def _eigh(m: np.ndarray) -> np.ndarray:
+        return _umath_linalg.eigh_lo(m, signature="d->dd")[1]
+
+    def _solve(m: np.ndarray, b: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            return _umath_linalg.solve1(m, b, signature="dd->d")  # NaN where singular
+except (ImportError, AttributeError):  # pragma: no cover - another numpy
+    def _eigh(m: np.ndarray) -> np.ndarray:
+        return np.linalg.eigh(m)[1]
+
+    def _solve(m: np.ndarray, b: np.ndarray) -> np.ndarray:
+        try:
+            return np.linalg.solve(m, b)
+        except np.linalg.LinAlgError:
+            return np.full(len(b), np.nan)
+
+
 def _circle(xy: np.ndarray, *, iterations: int = 5, max_radius_px: float = 1e6) -> tuple[float, float, float] | None:
     """The circle (cx, cy, R) of :func:`~.arcs.quick_fit`, bit for bit (the same array operations
-    on arrays of the same layout), without its per-call overhead (no stacking, no fit object):
-    for the few dozen hits at a track's end, fitted again at every step of following it."""
+    on arrays of the same layout, the same LAPACK calls), without its per-call overhead: for the
+    few dozen hits at a track's end, fitted again at every step of following it. Where quick_fit
+    would not go its own way to the end (a singular step, values not finite), it is quick_fit."""
     n = len(xy)
     if n < 3:
         return None
@@ -396,9 +424,9 @@ def _circle(xy: np.ndarray, *, iterations: int = 5, max_radius_px: float = 1e6) 
     design[:, 0] = (z - z_mean) / scale
     design[:, 1] = ux
     design[:, 2] = uy
-    a = np.linalg.eigh(design.T @ design)[1][:, 0]
+    a = _eigh(design.T @ design)[:, 0]
     a0 = a[0] / scale
-    if abs(a0) < 1e-12:
+    if not abs(a0) >= 1e-12:  # NaN too
         fit = quick_fit(xy, iterations=iterations, max_radius_px=max_radius_px)
         return None if fit is None else (fit.cx, fit.cy, fit.radius)
     cx, cy = -a[1] / (2 * a0), -a[2] / (2 * a0)
@@ -414,9 +442,8 @@ def _circle(xy: np.ndarray, *, iterations: int = 5, max_radius_px: float = 1e6) 
         residual = dist - radius
         jacobian[:, 0] = -dx / dist
         jacobian[:, 1] = -dy / dist
-        try:
-            step = np.linalg.solve(jacobian.T @ jacobian, -(jacobian.T @ residual))
-        except np.linalg.LinAlgError:
+        step = _solve(jacobian.T @ jacobian, -(jacobian.T @ residual))
+        if not np.isfinite(step).all():
             fit = quick_fit(xy, iterations=iterations, max_radius_px=max_radius_px)
             return None if fit is None else (fit.cx, fit.cy, fit.radius)
         cx, cy, radius = cx + step[0], cy + step[1], radius + step[2]
@@ -426,15 +453,24 @@ def _circle(xy: np.ndarray, *, iterations: int = 5, max_radius_px: float = 1e6) 
 
 
 def _pair_rms(hits: np.ndarray, groups: list[np.ndarray], *, iterations: int = 5,
-              max_radius_px: float = 1e6) -> np.ndarray:
+              max_radius_px: float = 1e6, give_up: float = math.inf) -> np.ndarray:
     """The rms residual of :func:`~.arcs.quick_fit` to each group of hits (inf where it fits
     none), all groups at once: Taubin's circle from each group's 3 × 3 moment matrix, refined by
     Gauss–Newton steps on the geometric residuals, each group stopping when its step is below
     10⁻⁶ of its radius, as quick_fit does (the same circle to rounding). Groups quick_fit would
-    hand to :func:`~.fitting.fit_circle` (collinear hits, a singular step) are fitted one by one."""
+    hand to :func:`~.fitting.fit_circle` (collinear hits, a singular step) are fitted one by one.
+
+    ``give_up``: a group whose residuals about Taubin's circle have an rms above this keeps that
+    rms, unrefined (the refinement lowered it by at most a factor 1.4 over the pairs of the
+    crowding pictures; the merge gives up at 3× its limit)."""
     counts = np.array([len(g) for g in groups], dtype=np.int64)
     out = np.full(len(groups), math.inf)
     if not len(groups):
+        return out
+    if iterations and give_up < math.inf:
+        out = _pair_rms(hits, groups, iterations=0, max_radius_px=max_radius_px)
+        hard = np.flatnonzero(out <= give_up)
+        out[hard] = _pair_rms(hits, [groups[k] for k in hard], iterations=iterations, max_radius_px=max_radius_px)
         return out
     size = len(groups)
     owner = np.repeat(np.arange(size), counts)
