@@ -141,16 +141,22 @@ def _architecture(model: Any, host: Any) -> Target:
         embedded = bool(getattr(datasets.get(resolved.data.name), "embedded", False))
         ranked.append((not same_model, not embedded, recipe.name))
     tried = []
-    for other_model, _, name in sorted(ranked):
-        target = Target(model.name, "architecture", _probe_recipe(name, host), dict(defaults),
-                        note=f"probed with the data of recipe {name} (smoke variant)"
-                             + (f", which trains {load(name, host=host).model.name}" if other_model else ""))
-        try:
-            target.probed = _probe(target, host)
-        except Exception as exc:  # this recipe's data does not fit the model (context, input kind)
-            tried.append(f"{name}: {type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}")
-            continue
-        return target
+    # each recipe's smoke data first; then its full data (a long-context model needs longer windows
+    # than any smoke variant cuts)
+    for smoke in (True, False):
+        for other_model, _, name in sorted(ranked):
+            resolved = _probe_recipe(name, host) if smoke else load(name, host=host)
+            target = Target(model.name, "architecture", resolved, dict(defaults),
+                            note=f"probed with the data of recipe {name} ({'smoke variant' if smoke else 'full data'})"
+                                 + (f", which trains {load(name, host=host).model.name}" if other_model else ""))
+            try:
+                target.probed = _probe(target, host)
+                capture_inputs(*target.probed[:2])  # the model runs on this data
+            except Exception as exc:  # this recipe's data does not fit the model (context, input kind)
+                reason = str(exc).splitlines()[0][:120] if str(exc) else ""
+                tried.append(f"{name}{'' if smoke else ' (full)'}: {type(exc).__name__}: {reason}")
+                continue
+            return target
     note = "no recipe's data fits it: not probed" + (f" (tried {'; '.join(tried)})" if tried else "")
     return Target(model.name, "architecture", None, defaults, note=note)
 
