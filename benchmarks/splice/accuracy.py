@@ -1,4 +1,4 @@
-"""Accuracy on the simulated genome's test chromosomes (chr1, 3, 5, 7, 9): SpliceAI-400, -10k, the SSM.
+"""Accuracy on the simulated genome's test chromosomes (chr1, 3, 5, 7, 9): SpliceAI-80, -400, -2k, -10k, the SSM.
 
 Each recipe is trained with ``sciarch train`` (its own settings unless ``--set`` overrides them) and
 its test metrics are collected from the run's ``summary.json``: top-k accuracy and PR-AUC for
@@ -7,7 +7,8 @@ position by the log-odds of the simulator's own donor matrix and of its acceptor
 YAG|G) under a background composition, is computed on the same test windows: it shows how far
 motif strength alone gets, and so how much the models take from context.
 
-    python benchmarks/splice/accuracy.py                           # all three recipes
+    python benchmarks/splice/accuracy.py                           # all five recipes
+    python benchmarks/splice/accuracy.py --same-budget --set model.args.channels=16 ...   # the context table
     python benchmarks/splice/accuracy.py --recipes spliceai-400 --set trainer.max_epochs=2
     python benchmarks/splice/accuracy.py --recipes spliceai-10k --max-time 00:00:40:00
     python benchmarks/splice/accuracy.py --recipes ssm:pure --set model.name=splice/ssm \
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -27,11 +29,43 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from common import loadavg, machine, write_results  # noqa: E402
 
-RECIPES = ["spliceai-400", "spliceai-10k", "ssm"]
+RECIPES = ["spliceai-80", "spliceai-400", "spliceai-2k", "spliceai-10k", "ssm"]
 METRICS = ["topk_acceptor", "topk_donor", "prauc_acceptor", "prauc_donor", "topk", "prauc"]
+#: --same-budget: one data set and optimiser for every recipe, so each sees the same positions in the same order
+SAME_BUDGET = ["data.args.context=10000", "optimizer.name=adam", "optimizer.lr=2.0e-3",
+               "scheduler.warmup_steps=30", "task.args.site_weight=5.0"]
+#: the claim: each model at least as good as the shorter one, strictly better where "<"
+LADDER = (("splice/spliceai-80", "<", "splice/spliceai-400"), ("splice/spliceai-400", "<", "splice/spliceai-2k"),
+          ("splice/spliceai-2k", "<=", "splice/spliceai-10k"), ("splice/spliceai-10k", "<=", "splice/ssm"))
 
 
-def pwm_baseline(block_length: int = 2000, context: int = 400) -> dict[str, float]:
+def width_override(overrides: list[str], recipe: str) -> list[str]:
+    """``model.args.channels=C`` is SpliceAI's width; the SSM's is ``d_model``: the same number for both."""
+    if recipe != "ssm":
+        return overrides
+    return [o.replace("model.args.channels=", "model.args.d_model=") for o in overrides]
+
+
+def ladder(rows: list[dict]) -> list[dict]:
+    """Per metric, whether each step of the context ladder holds on the mean over seeds."""
+    import statistics
+
+    means = {}
+    for r in rows:
+        means.setdefault(r["recipe"], []).append(r["test"])
+    out = []
+    for short, op, long in LADDER:
+        if short not in means or long not in means:
+            continue
+        for k in ("topk_acceptor", "topk_donor", "prauc_acceptor", "prauc_donor"):
+            a = statistics.fmean(t[k] for t in means[short])
+            b = statistics.fmean(t[k] for t in means[long])
+            out.append({"short": short, "op": op, "long": long, "metric": k, "short_value": a, "long_value": b,
+                        "holds": b > a if op == "<" else b >= a})
+    return out
+
+
+def pwm_baseline(block_length: int = 5000, context: int = 10000) -> dict[str, float]:
     """Top-k and PR-AUC of motif log-odds alone on the test chromosomes of the default simulated genome."""
     import numpy as np
     import torch
@@ -97,58 +131,85 @@ def main() -> None:
                         help="collect an already finished run instead of training that recipe again")
     parser.add_argument("--note", action="append", default=[], metavar="RECIPE=TEXT",
                         help="a note kept with that recipe's row (how an --existing run was made)")
+    parser.add_argument("--seeds", type=int, nargs="*", default=[None], help="train each recipe once per seed")
+    parser.add_argument("--same-budget", action="store_true",
+                        help="the same data, optimiser and epochs for every recipe: " + " ".join(SAME_BUDGET))
     args = parser.parse_args()
+    if args.same_budget:
+        args.overrides = SAME_BUDGET + args.overrides
+    data_args = {o.split("=", 1)[0].rsplit(".", 1)[1]: int(o.split("=", 1)[1]) for o in args.overrides
+                 if o.split("=", 1)[0] in ("data.args.block_length", "data.args.context")}
     info = machine(args.threads)
     existing = dict(item.split("=", 1) for item in args.existing)
     notes = dict(item.split("=", 1) for item in args.note)
     rows = []
-    for item in args.recipes:
+    for item, seed in [(i, s) for s in args.seeds for i in args.recipes]:
         # "ssm:pure" trains recipe ssm under the label "pure" (its own --existing/--note key and row)
         recipe, _, label = item.partition(":")
-        run_dir = Path(existing.get(item) or Path(args.runs) / f"{item.replace(':', '-')}-{time.strftime('%Y%m%d-%H%M%S')}")
+        key = item if seed is None else f"{item}@{seed}"
+        run_dir = Path(existing.get(key) or Path(args.runs) /
+                       f"{key.replace(':', '-').replace('@', '-s')}-{time.strftime('%Y%m%d-%H%M%S')}")
         load_before = loadavg()
         command = [sys.executable, "-m", "sciarch", "train", f"splice/{recipe}", "--run-dir", str(run_dir), "--quiet"]
-        for override in args.overrides:
+        if seed is not None:
+            command += ["--seed", str(seed)]
+        for override in width_override(args.overrides, recipe):
             command += ["--set", override]
         if args.max_time:
             command += ["--set", f"trainer.max_time={args.max_time}"]
-        if item not in existing:
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if key not in existing:
             env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
             print(" ".join(command), flush=True)
             subprocess.run(command, check=True, env=env)
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_s = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
         summary = json.loads((run_dir / "summary.json").read_text())
         config = (run_dir / "config.yaml").read_text()
-        ran = summary.get("command") if item in existing else " ".join(command[1:])
+        ran = summary.get("command") if key in existing else " ".join(command[1:])
         rows.append({"recipe": f"splice/{recipe}" + (f" ({label})" if label else ""), "run": str(run_dir),
-                     "command": ran,
+                     "command": ran, "seed": seed, "cpu_seconds": None if key in existing else cpu_s,
                      "test": {k: summary.get("test", {}).get(f"test/{k}") for k in METRICS},
                      "validation_best": summary.get("best_score"), "steps": summary.get("global_step"),
                      "epochs": summary.get("epochs"), "train_seconds": summary.get("train_seconds"),
                      "device": summary.get("device"), "loadavg_before": load_before, "loadavg_after": loadavg(),
-                     "note": notes.get(item, ""), "config": config})
+                     "note": notes.get(key, notes.get(item, "")), "config": config})
         print(json.dumps({k: v for k, v in rows[-1].items() if k != "config"}), flush=True)
-    baseline = pwm_baseline()
+    from sciarch_datasets.genomics.simulate import SIMULATOR_VERSION
+
+    baseline = pwm_baseline(**data_args)
+    steps = ladder(rows)
     payload = {"benchmark": "splice accuracy on the simulated genome's test chromosomes", "machine": info,
-               "command": " ".join([Path(sys.executable).name, *sys.argv]), "rows": rows,
-               "pwm_baseline": baseline}
-    lines = ["| model | top-k acceptor | top-k donor | PR-AUC acceptor | PR-AUC donor | steps | epochs | train min |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+               "command": " ".join([Path(sys.executable).name, *sys.argv]), "simulator_version": SIMULATOR_VERSION,
+               "overrides": args.overrides, "rows": rows, "pwm_baseline": baseline, "ladder": steps}
+    lines = ["| model | seed | top-k acceptor | top-k donor | PR-AUC acceptor | PR-AUC donor | steps | epochs | "
+             "train CPU min |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
 
     def f(v: float | None) -> str:
         return f"{v:.3f}" if isinstance(v, (int, float)) else "-"
 
     for r in rows:
         t = r["test"]
-        lines.append(f"| {r['recipe']} | {f(t['topk_acceptor'])} | {f(t['topk_donor'])} | {f(t['prauc_acceptor'])} | "
-                     f"{f(t['prauc_donor'])} | {r['steps']} | {r['epochs']} | "
-                     f"{(r['train_seconds'] or 0) / 60:.1f} |")
+        cpu = r["cpu_seconds"] if r["cpu_seconds"] is not None else r["train_seconds"] or 0
+        lines.append(f"| {r['recipe']} | {r['seed'] if r['seed'] is not None else '-'} | {f(t['topk_acceptor'])} | "
+                     f"{f(t['topk_donor'])} | {f(t['prauc_acceptor'])} | {f(t['prauc_donor'])} | {r['steps']} | "
+                     f"{r['epochs']} | {cpu / 60:.1f} |")
     b = baseline
-    lines.append(f"| motif log-odds only (PWM baseline) | {f(b['topk_acceptor'])} | {f(b['topk_donor'])} | "
+    lines.append(f"| motif log-odds only (PWM baseline) | - | {f(b['topk_acceptor'])} | {f(b['topk_donor'])} | "
                  f"{f(b['prauc_acceptor'])} | {f(b['prauc_donor'])} | - | - | - |")
+    if steps:
+        lines += ["", "Context ladder (mean over seeds; each step must hold for all four metrics):", ""]
+        for step in steps:
+            lines.append(f"- {step['metric']}: {step['short']} {step['short_value']:.3f} {step['op']} "
+                         f"{step['long']} {step['long_value']:.3f}: {'holds' if step['holds'] else 'DOES NOT HOLD'}")
     for r in rows:
         if r["note"]:
             lines.append(f"\n{r['recipe']}: {r['note']}.")
-    note = ("\nTest chromosomes chr1, 3, 5, 7, 9 of the default simulated genome (20 chromosomes x 15 genes, seed 0); "
+    if args.overrides:
+        lines.append("\nSettings for every recipe (`--set`; `model.args.channels` is `model.args.d_model` for the SSM): "
+                     + ", ".join(f"`{o}`" for o in args.overrides) + ".")
+    note = (f"\nTest chromosomes chr1, 3, 5, 7, 9 of the default simulated genome (simulator v{SIMULATOR_VERSION}, "
+            "20 chromosomes x 15 genes, seed 0); "
             "top-k: fraction of the k best-scored positions that are true sites, k = number of true sites. "
             "CPU training on a shared machine: see the load averages in the JSON (for runs collected with "
             "--existing they are those at collection time; the notes say how the run was made).\n")

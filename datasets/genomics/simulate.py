@@ -25,12 +25,37 @@ chr1, 3, 5, 7, 9 apply), separated by intergenic stretches. Each gene is built 5
 So a model cannot score well by spotting GT and AG, or even consensus motifs: it must weigh motif
 strength, the branch point and tract, the enhancers and silencers, and whether an acceptor and a
 donor are an exon's length apart.
+
+**Long-range determinants** (``long_range=True``, the default since simulator version 3). On top of
+the above, each gene carries decoys whose ±40 bases are drawn from exactly the same distributions as
+real sites' (same matrices, branch point, tract, exonic composition and enhancers), so that only
+context farther away tells them from real ones:
+
+- **exon definition** (Berget 1995): in vertebrates an internal exon is recognised as a unit, its
+  acceptor and donor paired across the exon, and exons are rarely over ~300 nt (Sterner, Carlo and
+  Berget 1996). *Orphan* acceptors (an acceptor region and an exon-like body, but no donor within
+  300 nt downstream) and *orphan* donors (an exon-like body and a donor, but no acceptor within 300
+  nt upstream) are never used. The missing partner lies 50–300 nt away: beyond SpliceAI-80's 40
+  bases a side, mostly within SpliceAI-400's 200.
+- **distal silencers**: intronic pseudo-exons with good local consensus outnumber real exons in
+  human introns and are kept out of the mRNA by elements around them (Sun and Chasin 2000); intronic
+  regulatory elements act over hundreds of bases and more, with effects that depend on their position
+  relative to the exon (Ule et al. 2006, the Nova RNA map), and CA-repeats bound by hnRNP L regulate
+  exons from within introns (Hui et al. 2005). Here (a stylised rule) every acceptor and donor within
+  1,000 bases downstream of a *near block* (the hnRNP A1 site UAGGGU eight times) or 4,000 bases
+  downstream of a *far block* ((CA)30) is not used. Regulated genes (half of them) carry cassettes
+  inserted into introns: a near block with a pseudo-exon whose acceptor lies 250–700 bases after it
+  (seen by SpliceAI-2k, not by SpliceAI-400), or a far block with one or two pseudo-exons
+  1,200–3,400 bases after it (seen only by SpliceAI-10k and the SSM); each cassette is padded with
+  intron to its block's reach, so no real site ever lies downstream within reach of a block.
+
+Each gene lists these decoys (:attr:`SimulatedGene.decoys`), so tests can check the grammar.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +65,7 @@ import sciarch
 from .reference import write_fasta
 from .sequence import A, G, T, decode, reverse_complement
 
-SIMULATOR_VERSION = 2
+SIMULATOR_VERSION = 3
 
 #: per-position base probabilities (A, C, G, T), human-like, around MAG|GURAGU (positions -3..+6)
 DONOR_PWM = np.array([
@@ -79,6 +104,16 @@ INTERGENIC_BASES = np.array([0.30, 0.20, 0.20, 0.30])
 ENHANCERS = ("GAAGAA", "GAGGAA", "AAGAAG", "GGAGGA", "GACGAC", "CGAAGA", "TGGAAG", "GAAGAT")
 #: hnRNP A1 / H exonic splicing silencers
 SILENCERS = ("TAGGGT", "TTAGGG", "GGTAGG", "TAGGTA", "GGGGTT", "TGGGTA")
+#: distal silencer blocks (transcript orientation): every acceptor and donor within REACH bases
+#: downstream of a block is not used. The near block is a cluster of hnRNP A1 sites (UAGGGU), the far
+#: one a (CA)n repeat (hnRNP L); neither holds GT or AG.
+NEAR_BLOCK = "TAGGGT" * 8
+FAR_BLOCK = "CA" * 30
+NEAR_REACH, FAR_REACH = 1000, 4000
+#: where a silenced pseudo-exon's acceptor lies downstream of its block's end: (near, far) tiers
+SILENCED_DISTANCES = ((250, 700), (1200, 3400))
+#: exon definition: no partner site within this many bases marks an orphan acceptor or donor
+EXON_DEFINITION_SPAN = 300
 
 
 @dataclass
@@ -98,6 +133,10 @@ class SimulatedGene:
     start: int  # genome, 0-based
     sequence: np.ndarray  # codes, 5'->3' (transcript orientation)
     transcripts: list[SimulatedTranscript]
+    #: long-range decoys, gene-local 5'->3': (kind, acceptor or -1, donor or -1, block start or -1);
+    #: kind "orphan_acceptor", "orphan_donor", "silenced_near" or "silenced_far"
+    decoys: list[tuple[str, int, int, int]] = field(default_factory=list)
+    regulated: bool = False
 
     def genome_exons(self, transcript: SimulatedTranscript) -> list[tuple[int, int]]:
         """Exons in genome coordinates (0-based, end excluded), sorted by start."""
@@ -144,7 +183,8 @@ class GeneSimulator:
                  intron_min: int = 100, intron_max: int = 30_000, exon_median: float = 130.0,
                  exons_mean: float = 6.0, max_exons: int = 14, isoform_rate: float = 0.4,
                  decoy_donor_every: int = 800, decoy_acceptor_every: int = 1000,
-                 pseudo_exon_every: int = 4000) -> None:
+                 pseudo_exon_every: int = 4000, long_range: bool = True, orphan_every: int = 2500,
+                 regulated_rate: float = 0.5, near_blocks: float = 2.0, far_blocks: float = 1.0) -> None:
         self.rng = rng
         self.intron_median, self.intron_sigma = intron_median, intron_sigma
         self.intron_min, self.intron_max = intron_min, intron_max
@@ -153,6 +193,8 @@ class GeneSimulator:
         self.decoy_donor_every = decoy_donor_every
         self.decoy_acceptor_every = decoy_acceptor_every
         self.pseudo_exon_every = pseudo_exon_every
+        self.long_range, self.orphan_every = long_range, orphan_every
+        self.regulated_rate, self.near_blocks, self.far_blocks = regulated_rate, near_blocks, far_blocks
 
     # -- pieces ---------------------------------------------------------------------------
 
@@ -182,10 +224,10 @@ class GeneSimulator:
         tract_start = max(bp_start + 5, tract_end - tract_len)
         if tract_end > tract_start:
             out[tract_start:tract_end] = _background(rng, tract_end - tract_start, PYRIMIDINE_TRACT)
-        zone = out[max(bp_start + 5, 0):length - 3]
+        zone = out[max(bp_start + 5, 0):length - 2]  # up to the Y: no AG may end at it either
         _remove_ag(zone)
         if bp_start < 0:  # no room for a branch point: keep the tract and the AG exclusion anyway
-            _remove_ag(out[:length - 3])
+            _remove_ag(out[:length - 2])
         return out
 
     def decoys(self, seq: np.ndarray, lo: int, hi: int, with_pseudo_exons: bool) -> None:
@@ -231,6 +273,93 @@ class GeneSimulator:
         self.decoys(out, 12, length - tail_len - 5, with_pseudo_exons=True)
         return out
 
+    # -- long-range decoys -------------------------------------------------------------------
+
+    def body(self, length: int) -> np.ndarray:
+        """An exon-like stretch with 1-3 enhancers, as :meth:`exon` draws internal exons (no site bases)."""
+        rng = self.rng
+        out = _background(rng, length, EXON_BASES)
+        enhancers = [_motif(s) for s in rng.choice(ENHANCERS, size=int(rng.integers(1, 4)))]
+        _plant(rng, out, enhancers, 3, length - 3)
+        return out
+
+    def pseudo_exon(self) -> tuple[np.ndarray, int, int]:
+        """An exon unit drawn as real internal exons and their flanks are: an 80-base acceptor region,
+        the body, 6 intronic donor bases; returns it, its acceptor and its donor (unit coordinates)."""
+        rng = self.rng
+        body_len = self.exon_length(False)
+        unit = np.concatenate([self.acceptor_region(80), self.body(body_len), _sample(rng, DONOR_PWM[3:])])
+        unit[80] = _sample(rng, ACCEPTOR_PWM[3:])[0]
+        unit[80 + body_len - 3:80 + body_len] = _sample(rng, DONOR_PWM[:3])
+        return unit, 80, 80 + body_len - 1
+
+    def filler(self, length: int) -> np.ndarray:
+        """Intron sequence with the ordinary decoys."""
+        out = _background(self.rng, length, INTRON_BASES)
+        self.decoys(out, 0, length, with_pseudo_exons=True)
+        return out
+
+    def cassette(self, far: bool) -> tuple[np.ndarray, list[tuple[str, int, int, int]]]:
+        """A silencer block and the pseudo-exon(s) it silences, padded with intron to the block's reach
+        (so no real site can lie in it): one pseudo-exon 250-700 bases after a near block, one or two
+        1,200-3,400 bases after a far block (distances from the block's end to the acceptor)."""
+        rng = self.rng
+        block = _motif(FAR_BLOCK if far else NEAR_BLOCK)
+        reach = FAR_REACH if far else NEAR_REACH
+        lo, hi = SILENCED_DISTANCES[1 if far else 0]
+        pieces, decoys, at = [block], [], len(block)
+        kind = "silenced_far" if far else "silenced_near"
+        for _ in range(int(rng.integers(1, 3)) if far else 1):
+            if lo > hi:
+                break
+            unit, a, d = self.pseudo_exon()
+            gap = int(rng.integers(lo, hi + 1)) - (at - len(block)) - a
+            if gap < 20:
+                break
+            pieces += [self.filler(gap), unit]
+            decoys.append((kind, at + gap + a, at + gap + d, 0))
+            at += gap + len(unit)
+            lo = at - len(block) + 300  # the next one at least 300 bases on
+        pieces.append(self.filler(max(0, len(block) + reach + 20 - at)))
+        return np.concatenate(pieces), decoys
+
+    def orphans(self, seq: np.ndarray, exons: list[tuple[int, int]], taken: list[tuple[int, int]]
+                ) -> list[tuple[str, int, int, int]]:
+        """Write orphan acceptors and donors (exon definition fails: no partner within 300 bases) into
+        intron stretches of ``seq`` clear of real exons (100 bases) and of ``taken`` spans."""
+        rng = self.rng
+        n = len(seq)
+        free = np.ones(n, dtype=bool)
+        for s, e in exons:
+            free[max(0, s - 100):min(n, e + 100)] = False
+        for s, e in taken:
+            free[max(0, s - 30):min(n, e + 30)] = False
+        intronic = int(free.sum())
+        span = EXON_DEFINITION_SPAN
+        width = 80 + span + 6
+        decoys: list[tuple[str, int, int, int]] = []
+        for kind in ("orphan_acceptor", "orphan_donor"):
+            for _ in range(rng.poisson(intronic / self.orphan_every)):
+                cs = np.concatenate([[0], np.cumsum(free)])
+                starts = np.flatnonzero(cs[width:] - cs[:-width] == width)
+                if not len(starts):
+                    break
+                at = int(rng.choice(starts))
+                body_len = self.exon_length(False)
+                if kind == "orphan_acceptor":  # acceptor region, body, then intron: no donor within `span`
+                    piece = np.concatenate([self.acceptor_region(80), self.body(body_len),
+                                            _background(rng, span - body_len + 6, INTRON_BASES)])
+                    piece[80] = _sample(rng, ACCEPTOR_PWM[3:])[0]
+                    decoys.append((kind, at + 80, -1, -1))
+                else:  # intron with no acceptor within `span`, then body and donor
+                    piece = np.concatenate([_background(rng, 80 + span - body_len, INTRON_BASES),
+                                            self.body(body_len), _sample(rng, DONOR_PWM[3:])])
+                    piece[80 + span - 3:80 + span] = _sample(rng, DONOR_PWM[:3])
+                    decoys.append((kind, -1, at + 80 + span - 1, -1))
+                seq[at:at + width] = piece
+                free[max(0, at - 30):at + width + 30] = False
+        return decoys
+
     # -- a gene -----------------------------------------------------------------------------
 
     def gene(self) -> tuple[np.ndarray, list[tuple[int, int]], list[tuple[str, list[tuple[int, int]]]]]:
@@ -239,6 +368,14 @@ class GeneSimulator:
         n_exons = int(min(self.max_exons, 2 + rng.poisson(self.exons_mean - 2)))
         pieces: list[np.ndarray] = []
         exons: list[tuple[int, int]] = []
+        regulated = self.long_range and bool(rng.random() < self.regulated_rate)
+        hosts = np.zeros((max(n_exons - 1, 1), 2), dtype=int)  # near and far cassettes per intron
+        if regulated:
+            for tier, mean in enumerate((self.near_blocks, self.far_blocks)):
+                for _ in range(rng.poisson(mean)):
+                    hosts[int(rng.integers(len(hosts))), tier] += 1
+        decoys: list[tuple[str, int, int, int]] = []
+        taken: list[tuple[int, int]] = []
         at = 0
         for i in range(n_exons):
             first, last = i == 0, i == n_exons - 1
@@ -248,9 +385,29 @@ class GeneSimulator:
             at += len(exon)
             if not last:
                 intron = self.intron(self.intron_length())
+                tiers = [True] * hosts[i, 1] + [False] * hosts[i, 0]
+                for far in rng.permutation(np.array(tiers, dtype=bool)) if tiers else []:
+                    # inserted 30 bases or more after the donor and 100 or more before the acceptor region
+                    # (in short introns: anywhere before the acceptor region, 6 or more after the donor)
+                    lo = min(30, len(intron) - 86)
+                    cut = int(rng.integers(lo, max(lo + 1, len(intron) - 180)))
+                    for x, y in taken:  # never inside an earlier cassette: right after it instead
+                        if x <= at + cut < y:
+                            cut = y - at
+                    cassette, inner = self.cassette(bool(far))
+                    decoys = [(k, a + len(cassette) * (a >= at + cut), d + len(cassette) * (d >= at + cut),
+                               b + len(cassette) * (b >= at + cut)) for k, a, d, b in decoys]
+                    taken = [(x + len(cassette) * (x >= at + cut), y + len(cassette) * (x >= at + cut))
+                             for x, y in taken]
+                    decoys += [(k, at + cut + a, at + cut + d, at + cut + b) for k, a, d, b in inner]
+                    taken += [(at + cut, at + cut + len(cassette))]
+                    intron = np.concatenate([intron[:cut], cassette, intron[cut:]])
                 pieces.append(intron)
                 at += len(intron)
         seq = np.concatenate(pieces)
+        if self.long_range:
+            decoys += self.orphans(seq, exons, taken)
+        self.last_decoys, self.last_regulated = sorted(decoys, key=lambda x: max(x[1], x[2])), regulated
         alternatives: list[tuple[str, list[tuple[int, int]]]] = []
         if rng.random() < self.isoform_rate:
             for kind in rng.choice(["skip", "alt5", "alt3"], size=int(rng.integers(1, 3)), replace=False):
@@ -317,7 +474,8 @@ def simulate(*, seed: int = 0, chromosomes: int = 20, genes_per_chromosome: int 
             transcripts = [SimulatedTranscript(f"SIMT{index:05d}.1", exons, True, "canonical")]
             for k, (kind, alt) in enumerate(alternatives, start=2):
                 transcripts.append(SimulatedTranscript(f"SIMT{index:05d}.{k}", alt, False, kind))
-            genes.append(SimulatedGene(gene_id, f"SIM{index}", chrom, strand, at, seq, transcripts))
+            genes.append(SimulatedGene(gene_id, f"SIM{index}", chrom, strand, at, seq, transcripts,
+                                       list(sim.last_decoys), sim.last_regulated))
             pieces.append(seq if strand == "+" else reverse_complement(seq))
             at += len(seq)
         pieces.append(sim.intergenic(int(np.clip(rng.lognormal(np.log(intergenic_median), 0.5), 500, 20_000))))
@@ -368,7 +526,11 @@ def write_simulation(out: str | os.PathLike, *, seed: int = 0, chromosomes: int 
 def simulated_genome(*, seed: int = 0, chromosomes: int = 20, genes_per_chromosome: int = 15,
                      **options: Any) -> tuple[Path, Path]:
     """The simulated ``(genome.fa, genes.gtf)`` for these settings, made once into the cache."""
-    settings = {"version": SIMULATOR_VERSION, "seed": seed, "chromosomes": chromosomes,
+    import hashlib
+
+    # the simulator's own source is part of the key: a change of its code or defaults makes a new genome
+    source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    settings = {"version": SIMULATOR_VERSION, "source": source, "seed": seed, "chromosomes": chromosomes,
                 "genes_per_chromosome": genes_per_chromosome, **options}
     folder = sciarch.cache_dir("genomics", "simulated") / sciarch.content_key(settings)
     fasta, gtf = folder / "genome.fa", folder / "genes.gtf"

@@ -54,10 +54,16 @@ def sciarch_tasks():
 @hookimpl
 def sciarch_recipes():
     return [
+        RecipeSpec(name="spliceai-80", resource=f"{PACKAGE}:recipes/spliceai-80.yaml", trains_on="splice/sites",
+                   summary="SpliceAI-80 on the simulated genome (CPU, minutes): the short end of the context table",
+                   expected=(("test/topk", "see docs/splice.md", "benchmarks/results/splice_accuracy.json"),)),
         RecipeSpec(name="spliceai-400", resource=f"{PACKAGE}:recipes/spliceai-400.yaml", trains_on="splice/sites",
                    summary="SpliceAI-400 on the simulated genome (CPU, minutes)",
                    expected=(("test/topk", "0.711", "docs/splice.md, CPU, 1 thread, 4 epochs"),
                              ("test/prauc", "0.770", "docs/splice.md, CPU, 1 thread, 4 epochs"))),
+        RecipeSpec(name="spliceai-2k", resource=f"{PACKAGE}:recipes/spliceai-2k.yaml", trains_on="splice/sites",
+                   summary="SpliceAI-2k on the simulated genome",
+                   expected=(("test/topk", "see docs/splice.md", "benchmarks/results/splice_accuracy.json"),)),
         RecipeSpec(name="spliceai-10k", resource=f"{PACKAGE}:recipes/spliceai-10k.yaml", trains_on="splice/sites",
                    summary="SpliceAI-10k on the simulated genome (GPU advised)",
                    expected=(("test/topk", "see docs/splice.md", "benchmarks/results/splice_accuracy.json"),)),

@@ -108,3 +108,59 @@ def test_simulated_genes_follow_the_splicing_grammar(tmp_path):
     # decoys: far more GT dinucleotides in the genome than true donors
     text = decode(ref_codes := open_reference(fasta).fetch("chr1", 0, 200_000))
     assert text.count("GT") > 50 * sum(1 for g in genes if g.chrom == "chr1") and len(ref_codes) > 0
+
+
+def test_long_range_decoys_follow_their_rules():
+    """Simulator v3: orphan sites lack a partner within 300 nt, silenced pseudo-exons lie at their tier's
+    distance after a silencer block, no real site lies within a block's reach downstream of it, and the
+    decoys' own sites carry the same local consensus as real ones."""
+    from sciarch_datasets.genomics.simulate import (
+        DONOR_PWM,
+        EXON_DEFINITION_SPAN,
+        FAR_BLOCK,
+        FAR_REACH,
+        INTRON_BASES,
+        NEAR_BLOCK,
+        NEAR_REACH,
+        SILENCED_DISTANCES,
+    )
+
+    _, genes = simulate(seed=2, chromosomes=3, genes_per_chromosome=8)
+    kinds = Counter(k for g in genes for k, *_ in g.decoys)
+    assert set(kinds) == {"orphan_acceptor", "orphan_donor", "silenced_near", "silenced_far"}
+    assert any(g.regulated for g in genes) and not all(g.regulated for g in genes)
+    log_odds = np.log((DONOR_PWM + 1e-3) / INTRON_BASES)
+    score = {"real": [], "decoy": []}
+
+    def donor_score(seq: np.ndarray, d: int) -> float:
+        return float(log_odds[np.arange(9), seq[d - 2:d + 7]].sum())
+
+    for gene in genes:
+        seq, text = gene.sequence, decode(gene.sequence)
+        exons = gene.transcripts[0].exons
+        real_acceptors = [s for s, _ in exons[1:]]
+        real_donors = [e - 1 for _, e in exons[:-1]]
+        blocks = [(i + len(b), reach) for b, reach in ((NEAR_BLOCK, NEAR_REACH), (FAR_BLOCK, FAR_REACH))
+                  for i in range(len(text)) if text.startswith(b, i)]
+        for end, reach in blocks:  # no real site within a block's reach downstream
+            assert all(not 0 <= x - end <= reach for x in real_acceptors + real_donors), gene.id
+        for kind, a, d, b in gene.decoys:
+            if a >= 0:
+                assert text[a - 2:a] == "AG" and "AG" not in text[a - 19:a - 2], (gene.id, kind)
+            if d >= 0:
+                assert text[d + 1:d + 3] == "GT", (gene.id, kind)
+                score["decoy"].append(donor_score(seq, d))
+            if kind == "orphan_acceptor":  # no donor of a real exon within the span
+                assert all(not 0 < x - a <= EXON_DEFINITION_SPAN for x in real_donors)
+            elif kind == "orphan_donor":
+                assert all(not 0 < d - x <= EXON_DEFINITION_SPAN for x in real_acceptors)
+            else:
+                block, reach = (NEAR_BLOCK, NEAR_REACH) if kind == "silenced_near" else (FAR_BLOCK, FAR_REACH)
+                near, far = SILENCED_DISTANCES[0 if kind == "silenced_near" else 1]
+                assert text.startswith(block, b), (gene.id, kind)
+                assert near <= a - (b + len(block)) <= far and d - (b + len(block)) <= reach, (gene.id, kind)
+        score["real"] += [donor_score(seq, d) for d in real_donors]
+    # the same donor matrix: mean log-odds of decoy and real donors agree (no local tell)
+    assert abs(np.mean(score["real"]) - np.mean(score["decoy"])) < 0.5
+    plain, plain_genes = simulate(seed=2, chromosomes=1, genes_per_chromosome=3, long_range=False)
+    assert all(not g.decoys for g in plain_genes) and NEAR_BLOCK not in decode(plain["chr1"])
