@@ -338,9 +338,29 @@ def provided_by(builder: Any) -> tuple[str, ...]:
     return tuple(provides or ())
 
 
-def resolve(recipe: RecipeSource, host: Any = None) -> Resolved:
-    """Check a recipe against the registered code and return it with every default filled in."""
-    from .optim import OPTIMIZERS, SCHEDULERS, optimizer_class
+#: where Lightning's Trainer is defined (read without importing Lightning, see :func:`precheck`)
+TRAINER_REFERENCE = "lightning.pytorch.trainer.trainer:Trainer"
+
+
+def _unknown_argument(recipe: RecipeSource, key: str, name: str, known: list[str], what: str) -> ConfigError:
+    """The error :func:`~sciarch.validation.check_arguments` gives for an argument ``known`` lacks."""
+    hint = did_you_mean(name, known)
+    return recipe.error(f"unknown argument of {what}{hint}" + (f" (known: {', '.join(known)})" if known and not hint
+                                                               else ""), key)
+
+
+def precheck(recipe: RecipeSource, host: Any = None) -> None:
+    """The checks of :func:`resolve` that need neither torch nor Lightning nor a plugin's code.
+
+    The keys and their types, the sections and the registered names they give, the optimizer and
+    scheduler names, the trainer's keys (read from Lightning's source), the checkpoint and early
+    stopping settings, and the argument names of the data, model and task where their source says
+    them (:func:`sciarch.signatures.static_parameters`): what a recipe usually gets wrong is
+    reported in a fraction of a second. :func:`resolve` runs this first, then imports the code to
+    check the values against its type hints and fill in the defaults.
+    """
+    from .optim import OPTIMIZERS, SCHEDULERS
+    from .signatures import static_parameters
 
     if host is None:
         from .plugins import get_host
@@ -354,6 +374,65 @@ def resolve(recipe: RecipeSource, host: Any = None) -> Resolved:
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
             raise recipe.error(f"expected {names.replace('NoneType', 'null')}, got {value!r}", str(key))
+    sections = []
+    for key, kind in (("data", "dataset"), ("model", "model"), ("task", "task")):
+        name, args = _check_section(recipe, key)
+        sections.append((key, _lookup(host, kind, recipe, key, name), args))
+    opt_name = (data.get("optimizer") or {}).get("name", OPTIMIZER_DEFAULTS["name"])
+    if str(opt_name).lower() not in OPTIMIZERS:
+        raise recipe.error(f"unknown optimizer {opt_name!r}{did_you_mean(str(opt_name), list(OPTIMIZERS))}",
+                           "optimizer.name")
+    scheduler = data.get("scheduler")
+    if scheduler is not None and scheduler.get("name") not in SCHEDULERS:
+        sched_name = scheduler.get("name")
+        raise recipe.error(f"unknown scheduler {sched_name!r}{did_you_mean(str(sched_name), list(SCHEDULERS))}",
+                           "scheduler.name")
+    trainer = data.get("trainer") or {}
+    for key in trainer:
+        if key in RESERVED_TRAINER_KEYS:
+            raise recipe.error("set by sciarch itself; remove it from the recipe", f"trainer.{key}")
+    trainer_params = static_parameters(TRAINER_REFERENCE, decorated=True)
+    if trainer_params is not None:
+        for key in trainer:
+            if key not in trainer_params:
+                raise recipe.error(f"unknown Lightning Trainer argument{did_you_mean(key, list(trainer_params))}",
+                                   f"trainer.{key}")
+    checkpoint = _check_plain(recipe, "checkpoint", data.get("checkpoint"), CHECKPOINT_DEFAULTS,
+                              {"monitor": str, "mode": str, "every_n_train_steps": int, "save_top_k": int})
+    for section in ("checkpoint", "early_stopping"):
+        mode = (checkpoint if section == "checkpoint" else (data.get(section) or {})).get("mode")
+        if mode is not None and mode not in ("min", "max"):
+            raise recipe.error(f"expected 'min' or 'max', got {mode!r}", f"{section}.mode")
+    if data.get("early_stopping") is not None:
+        _check_plain(recipe, "early_stopping", data["early_stopping"], EARLY_STOPPING_DEFAULTS,
+                     {"monitor": str, "mode": str, "patience": int, "min_delta": float})
+    if int(data.get("ensemble", 1)) < 1:
+        raise recipe.error("expected a positive number of models", "ensemble")
+    for key, spec, args in sections:
+        known = static_parameters(spec.builder)
+        if known is None:
+            continue
+        known = [n for n in known if not (key == "task" and n == "model")]  # the host passes a task its model
+        for name in args:
+            if name not in known:
+                raise _unknown_argument(recipe, f"{key}.args.{name}", str(name), known, spec.name)
+
+
+def resolve(recipe: RecipeSource, host: Any = None, *, checked: Any = None) -> Resolved:
+    """Check a recipe against the registered code and return it with every default filled in.
+
+    ``checked(recipe)`` is called once :func:`precheck` has passed, before torch is imported (the
+    CLI prints its first line there)."""
+    from .optim import OPTIMIZERS, SCHEDULERS, optimizer_class
+
+    if host is None:
+        from .plugins import get_host
+
+        host = get_host()
+    data = recipe.data
+    precheck(recipe, host)
+    if checked is not None:
+        checked(recipe)
 
     data_name, data_args = _check_section(recipe, "data")
     model_name, model_args = _check_section(recipe, "model")
@@ -463,16 +542,16 @@ def apply_variant(recipe: RecipeSource, name: str) -> RecipeSource:
 
 
 def load(ref: str | Path, *, overrides: list[str] | tuple[str, ...] = (), smoke: bool = False,
-         variant: str | None = None, host: Any = None) -> Resolved:
+         variant: str | None = None, host: Any = None, checked: Any = None) -> Resolved:
     """Read, optionally take a named variant (``gpu``) or shrink to the smoke variant, override,
-    and check a recipe."""
+    and check a recipe (``checked``: see :func:`resolve`)."""
     recipe = read_recipe(ref, host)
     if variant:
         recipe = apply_variant(recipe, variant)
     if smoke:
         recipe = apply_smoke(recipe)
     recipe = apply_overrides(recipe, overrides)
-    resolved = resolve(recipe, host)
+    resolved = resolve(recipe, host, checked=checked)
     resolved.smoke = smoke
     return resolved
 

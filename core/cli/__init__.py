@@ -263,8 +263,9 @@ def train_command(recipe: str | None, overrides: tuple[str, ...], print_config: 
     """Train RECIPE: a registered name (molecules/freesolv) or a YAML file."""
     from ..config import load as load_recipe
     from ..config import load_run_config
-    from ..training import train
 
+    # torch and Lightning load only once the recipe has been read and checked (sciarch.training
+    # imports them): a usage error or a bad recipe is reported without waiting for them
     runs_root = runs_root or Path(os.environ.get("SCIARCH_RUNS", "runs"))
     from ..records import quiet_skips
 
@@ -291,12 +292,15 @@ def train_command(recipe: str | None, overrides: tuple[str, ...], print_config: 
         for last in sorted(Path(target).glob("**/checkpoints/last.ckpt")):
             check_checkpoint(last)  # a damaged or foreign checkpoint: exit 2 naming it, before any work
         console.print(f"resuming {target}")
+        from ..training import train
+
         train(resolved, run_dir=target, resume=True, quiet=quiet)
         _report_run(target)
         return
     if not recipe:
         raise UsageError("missing RECIPE (a registered recipe name or a YAML file); see 'sciarch recipes'")
-    resolved = load_recipe(recipe, overrides=list(overrides) + cli_overrides, smoke=smoke, variant=variant)
+    resolved = load_recipe(recipe, overrides=list(overrides) + cli_overrides, smoke=smoke, variant=variant,
+                           checked=_announce)
     if print_config:  # what the run would use: the data's hints applied, as config.yaml will hold
         from ..building import apply_hints, make_datamodule
 
@@ -305,8 +309,24 @@ def train_command(recipe: str | None, overrides: tuple[str, ...], print_config: 
             click.echo("# filled from the data: " + ", ".join(sorted(filled)))
         click.echo(complete.to_yaml(), nl=False)
         return
+    from ..training import train
+
     target = train(resolved, run_dir=run_dir, runs_root=runs_root, quiet=quiet)
     _report_run(target)
+
+
+def _announce(recipe: Any) -> None:
+    """The first line of ``sciarch train``: the recipe as read and checked, printed before torch and
+    Lightning are imported (the rest of the checks need them)."""
+    data = recipe.data
+    names = [f"{key} {section.get('name') if isinstance(section, dict) else section}"
+             for key in ("data", "model", "task") if (section := data.get(key)) is not None]
+    trainer = data.get("trainer") or {}
+    extra = [f"{trainer['max_epochs']} epochs"] if "max_epochs" in trainer else []
+    if data.get("ensemble", 1) != 1:
+        extra.append(f"ensemble of {data['ensemble']}")
+    console.print(f"recipe {data.get('name', recipe.source)}: {', '.join(names + extra)}", soft_wrap=True,
+                  markup=False)
 
 
 def _report_run(run_dir: Path) -> None:
