@@ -38,7 +38,7 @@ from .building import apply_hints, build_task, make_datamodule, overrides_hook
 from .config import Resolved
 from .data import ResumableLoader
 from .errors import NotFoundError, SciarchError, UsageError
-from .io import atomic_write, write_json
+from .io import atomic_write, check_checkpoint, write_json
 from .plugins import get_host
 from .progress import console, interactive
 from .results import scalar_metrics, spread
@@ -465,6 +465,8 @@ def _train_one(resolved: Resolved, run_dir: Path, *, seed: int, resume: bool, qu
     last = run_dir / "checkpoints" / "last.ckpt"
     if resume and not last.is_file():
         raise NotFoundError(f"{run_dir}: no checkpoints/last.ckpt to resume from")
+    if resume:
+        check_checkpoint(last)  # damaged or foreign: a DataError naming it, from the Python API too
 
     trainer_args = trainer_settings(resolved)
     has_val = overrides_hook(datamodule, "val_dataloader")

@@ -154,6 +154,16 @@ def test_resume_refuses_changes_and_missing_runs(host, tmp_path, capsys):
     assert "already holds a run" in capsys.readouterr().err
 
 
+def test_resuming_from_python_refuses_a_damaged_last_checkpoint_naming_it(host, tmp_path):
+    run_dir = tmp_path / "r"
+    resolved = load("toy/default", smoke=True, host=host)
+    train(resolved, run_dir=run_dir, quiet=True)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[:100])  # cut short, as a full disk leaves it
+    with pytest.raises(DataError, match=r"last.ckpt: truncated or empty checkpoint"):
+        train(resolved, run_dir=run_dir, resume=True, quiet=True)
+
+
 def test_checkpoints_never_unpickle_code(tmp_path):
     class Payload:
         def __reduce__(self):
