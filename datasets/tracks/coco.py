@@ -93,8 +93,13 @@ def json_numbers(values: np.ndarray, decimals: int, *, tail: bytes = b"", every:
 
 def resample_many(polylines: list[np.ndarray], n: int = KEYPOINTS) -> list[np.ndarray]:
     """:func:`resample` of several polylines at once."""
+    return list(_resampled(polylines, n))
+
+
+def _resampled(polylines: list[np.ndarray], n: int = KEYPOINTS) -> np.ndarray:
+    """:func:`resample` of several polylines at once, as one (polylines, n, 2) array."""
     if not polylines:
-        return []
+        return np.zeros((0, n, 2))
     lengths = np.array([len(q) for q in polylines])
     points = np.concatenate(polylines)
     steps = np.sqrt((np.diff(points, axis=0) ** 2).sum(axis=1))
@@ -104,11 +109,11 @@ def resample_many(polylines: list[np.ndarray], n: int = KEYPOINTS) -> list[np.nd
     first = travelled[ends - lengths + 1]
     total = travelled[ends] - first
     at = (first[:, None] + np.linspace(0.0, 1.0, n)[None, :] * total[:, None]).ravel()
-    x = np.interp(at, travelled, points[:, 0]).reshape(-1, n)
-    y = np.interp(at, travelled, points[:, 1]).reshape(-1, n)
-    out = []
-    for k, q in enumerate(polylines):
-        out.append(np.repeat(q[:1], n, axis=0) if len(q) == 1 or total[k] == 0 else np.stack([x[k], y[k]], axis=1))
+    out = np.empty((len(polylines), n, 2))
+    out[:, :, 0] = np.interp(at, travelled, points[:, 0]).reshape(-1, n)
+    out[:, :, 1] = np.interp(at, travelled, points[:, 1]).reshape(-1, n)
+    for k in np.flatnonzero((lengths == 1) | (total == 0)):  # a point, or a track that never moved
+        out[k] = polylines[k][0]
     return out
 
 
@@ -164,12 +169,12 @@ def write_png(path: Path, image: np.ndarray) -> None:
     np.subtract(image[:, 1:], image[:, :-1], out=rows[:, 2:])
     data = _deflate(rows.tobytes())
 
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+    def chunk(kind: bytes, body: bytes) -> list[bytes]:  # (no copy of the body)
+        return [struct.pack(">I", len(body)), kind, body, struct.pack(">I", zlib.crc32(body, zlib.crc32(kind)))]
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     with open(path, "wb") as handle:
-        handle.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+        handle.writelines([b"\x89PNG\r\n\x1a\n", *chunk(b"IHDR", header), *chunk(b"IDAT", data), *chunk(b"IEND", b"")])
 
 
 #: pictures simulated together (their particles transported as one set of arrays)
@@ -192,6 +197,7 @@ def _make_pictures(job: tuple[dict[str, Any], int, list[int], str]) -> list[tupl
 
 #: stand-ins for the long number lists in an annotation's JSON, replaced by their text
 _KEYPOINTS, _POLYLINE = "\u0001keypoints", "\u0001polyline"
+_KEYPOINTS_JSON, _POLYLINE_JSON = json.dumps(_KEYPOINTS), json.dumps(_POLYLINE)
 
 
 def _describe(picture, cfg: ChamberConfig, seed: int, index: int, folder: Path) -> tuple[dict, list[str]]:
@@ -210,13 +216,12 @@ def _describe(picture, cfg: ChamberConfig, seed: int, index: int, folder: Path) 
              xy=np.concatenate(hits).astype(np.float32) if hits else np.zeros((0, 2), np.float32), particle=owner)
     annotated = [t for t in picture.tracks if t.annotated]
     rles = _compressed_rles([t.rle_counts() for t in annotated], height, width)
-    keypoints_all = resample_many([t.polyline for t in annotated])
+    keypoints_all = _resampled([t.polyline for t in annotated])
     # the numbers of every polyline (one decimal) and every keypoint (x, y, 2) of the picture
     lengths = [2 * len(t.polyline) for t in annotated]
     polylines, polyline_ends = json_numbers(np.concatenate([t.polyline.reshape(-1) for t in annotated])
                                             if annotated else np.zeros(0), 1)
-    keypoints, keypoint_ends = json_numbers(np.concatenate(keypoints_all) if annotated else np.zeros((0, 2)), 2,
-                                            tail=b"2,", every=2)
+    keypoints, keypoint_ends = json_numbers(keypoints_all, 2, tail=b"2,", every=2)
     polyline_ends, keypoint_ends = polyline_ends.tolist(), keypoint_ends.tolist()
     annotations = []
     first_value = 0
@@ -240,8 +245,8 @@ def _describe(picture, cfg: ChamberConfig, seed: int, index: int, folder: Path) 
         polyline = polylines[start:polyline_ends[first_value - 1]].decode("ascii") if lengths[k] else ""
         start = keypoint_ends[2 * KEYPOINTS * k - 1] + 1 if k else 0
         keypoint_text = keypoints[start:keypoint_ends[2 * KEYPOINTS * (k + 1) - 1]].decode("ascii")
-        text = text.replace(json.dumps(_KEYPOINTS), "[" + keypoint_text + "]", 1)
-        annotations.append(text.replace(json.dumps(_POLYLINE), "[" + polyline + "]", 1))
+        text = text.replace(_KEYPOINTS_JSON, "[" + keypoint_text + "]", 1)
+        annotations.append(text.replace(_POLYLINE_JSON, "[" + polyline + "]", 1))
     v0s = []
     for v0 in picture.event.v0s:
         v0s.append({"species": v0.species, "vertex_px": [round(float(v), 2) for v in to_pixels(v0.vertex[None, :2], cfg)[0]],

@@ -345,7 +345,12 @@ def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
 
 def _splat(canvas: np.ndarray, points: np.ndarray, weights: np.ndarray) -> None:
     """Add each point's weight to its four neighbouring pixels (bilinear), in place."""
-    height, width = canvas.shape
+    canvas += _splatted(canvas.shape, points, weights).astype(canvas.dtype)
+
+
+def _splatted(shape: tuple[int, int], points: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The bilinear splat of the points (float64, ``shape``): what :func:`_splat` adds."""
+    height, width = shape
     x = points[:, 0] - 0.5
     y = points[:, 1] - 0.5
     c0 = np.floor(x).astype(np.int64)
@@ -357,8 +362,8 @@ def _splat(canvas: np.ndarray, points: np.ndarray, weights: np.ndarray) -> None:
     if not (weights == 1).all():
         share *= np.tile(weights, 4)
     ok = (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
-    canvas += np.bincount((rows * width + cols).compress(ok), share.compress(ok), minlength=height * width).reshape(
-        height, width).astype(canvas.dtype)
+    return np.bincount((rows * width + cols).compress(ok), share.compress(ok), minlength=height * width).reshape(
+        height, width)
 
 
 def _blurred_layer(canvas: np.ndarray, points: np.ndarray, sigma: float, gain: np.float32) -> None:
@@ -374,10 +379,10 @@ def _blurred_layer(canvas: np.ndarray, points: np.ndarray, sigma: float, gain: n
     x1 = min(width, int(math.ceil(points[:, 0].max())) + margin)
     y0 = max(0, int(math.floor(points[:, 1].min())) - margin)
     y1 = min(height, int(math.ceil(points[:, 1].max())) + margin)
-    layer = np.zeros((y1 - y0, x1 - x0), dtype=np.float32)
     # the crop reaches the picture's edge wherever it stops short of the margin: a corner outside
-    # the crop is outside the picture
-    _splat(layer, points - np.array([x0, y0]), np.ones(len(points), dtype=np.float32))
+    # the crop is outside the picture (the splat made as a new layer: 0 + v is v)
+    layer = _splatted((y1 - y0, x1 - x0), points - np.array([x0, y0]),
+                      np.ones(len(points), dtype=np.float32)).astype(np.float32)
     layer = _blur(layer, sigma)
     layer *= gain
     canvas[y0:y1, x0:x1] += layer
