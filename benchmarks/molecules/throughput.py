@@ -112,11 +112,15 @@ from chemprop.featurizers import SimpleMoleculeMolGraphFeaturizer
 import chemprop
 smiles = open(sys.argv[1]).read().split("\\n")
 featurizer = SimpleMoleculeMolGraphFeaturizer()
+def featurise(s):
+    mol = Chem.MolFromSmiles(s)
+    if mol is not None:  # a SMILES RDKit cannot read: parsed, counted, not featurised
+        featurizer(mol)
 for s in smiles[:50]:
-    featurizer(Chem.MolFromSmiles(s))
+    featurise(s)
 cpu, wall = time.process_time(), time.perf_counter()
 for s in smiles:
-    featurizer(Chem.MolFromSmiles(s))
+    featurise(s)
 print(json.dumps({"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall, "n": len(smiles),
                   "version": chemprop.__version__}))
 """
