@@ -1,12 +1,13 @@
-"""The Hough-transform baseline before and after vectorised voting, side by side on the crowding
-experiment's pictures: efficiency, fake rate and CPU seconds per picture at each multiplicity.
+"""The Hough-transform baseline before and after vectorised voting (and the previous vectorised
+version), side by side on the crowding experiment's pictures: efficiency, fake rate and CPU seconds
+per picture at each multiplicity, and whether today's finds the previous version's tracks hit for hit.
 
     python benchmarks/tracks/hough_speed.py [--pictures 4] [--multiplicities 5 10 20 40 70 100]
 
 The pictures are the crowding benchmark's test sets (``crowding_set``: 256 pixels, seed 1000, the
 same cache), scored as benchmarks/tracks/crowding.py scores the Hough transform (true hits in,
-``score_picture`` out). The old transform is the code of ``--old-commit`` (git), imported beside
-today's (benchmarks/old_code.py); both run on each picture in turn. Writes
+``score_picture`` out). The old transforms are the code of ``--old-commit`` and ``--previous-commit``
+(git), imported beside today's (benchmarks/old_code.py); all run on each picture in turn. Writes
 benchmarks/results/tracks_hough_speed.json and .md with the machine and its load.
 """
 
@@ -26,6 +27,8 @@ from old_code import import_old  # noqa: E402
 
 #: the last commit with per-hit vote arithmetic and exact vote removal
 OLD_COMMIT = "028533a"
+#: the first vectorised version (FFT voting, per-accumulator vote removal, one pair fit at a time)
+PREVIOUS_COMMIT = "920592f"
 
 
 def main() -> None:
@@ -33,6 +36,7 @@ def main() -> None:
     parser.add_argument("--pictures", type=int, default=4, help="pictures per multiplicity")
     parser.add_argument("--multiplicities", type=int, nargs="+", default=[5, 10, 20, 40, 70, 100])
     parser.add_argument("--old-commit", default=OLD_COMMIT)
+    parser.add_argument("--previous-commit", default=PREVIOUS_COMMIT)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -48,10 +52,14 @@ def main() -> None:
     from sciarch_tracks.reconstruction import score_picture
 
     old = import_old(args.old_commit, "plugins/tracks", "old_sciarch_tracks", ("hough",))
-    methods = {"before (" + args.old_commit + ")": old.hough.hough_tracks, "today": hough_tracks}
+    previous = import_old(args.previous_commit, "plugins/tracks", "previous_sciarch_tracks", ("hough",))
+    previous_name = "previous (" + args.previous_commit + ")"
+    methods = {"before (" + args.old_commit + ")": old.hough.hough_tracks, previous_name: previous.hough.hough_tracks,
+               "today": hough_tracks}
     record = {"benchmark": "tracks Hough transform, before and after vectorised voting", "command":
               "python " + " ".join(sys.argv), "machine": machine(1), "old_commit": args.old_commit,
-              "simulator_version": SIMULATOR_VERSION, "pictures_per_multiplicity": args.pictures, "rows": []}
+              "previous_commit": args.previous_commit, "simulator_version": SIMULATOR_VERSION,
+              "pictures_per_multiplicity": args.pictures, "rows": []}
     for multiplicity in args.multiplicities:
         folder = crowding_set(multiplicity, args.pictures, 256, 1000)
         coco = read_coco(folder)
@@ -62,21 +70,26 @@ def main() -> None:
         wall = dict.fromkeys(methods, 0.0)
         load = loadavg()
         hits_count = 0
+        same = 0  # pictures where today's owners and boxes are the previous version's
         for index in range(len(data)):
             _, target = data[index]
             hits = target["hits"].numpy().astype(np.float64)
             hits_count += len(hits)
+            results = {}
             for name, method in methods.items():
                 c, w = time.process_time(), time.perf_counter()
                 owner, found = method(hits, int(target["size"][1]), int(target["size"][0]), field_tesla=field,
                                       pixel_size_m=pixel)
                 cpu[name] += time.process_time() - c
                 wall[name] += time.perf_counter() - w
+                results[name] = (owner, np.array([t.box for t in found]).reshape(-1, 4))
                 detections = {"boxes": np.array([t.box for t in found]).reshape(-1, 4),
                               "scores": np.array([t.score for t in found]), "labels": np.ones(len(found), int)}
                 score_picture(detections, target, scores[name], None, ["track"], field_tesla=field,
                               pixel_size_m=pixel, score_threshold=0.0, mask_threshold=0.5, tolerance_px=1.5,
                               min_hits=5, owner=owner, found=found)
+            same += bool(np.array_equal(results["today"][0], results[previous_name][0])
+                         and np.array_equal(results["today"][1], results[previous_name][1]))
         for name in methods:
             summary = scores[name].summary()
             row = {"method": name, "primary_tracks": multiplicity, "pictures": len(data),
@@ -84,6 +97,8 @@ def main() -> None:
                    "fake_rate": round(summary["fake_rate"], 4),
                    "cpu_seconds_per_picture": round(cpu[name] / len(data), 3),
                    "wall_seconds_per_picture": round(wall[name] / len(data), 3), "loadavg_before": load}
+            if name == "today":
+                row["pictures_identical_to_previous"] = same
             record["rows"].append(row)
             print(row, flush=True)
     record["loadavg_end"] = loadavg()
@@ -100,14 +115,16 @@ def markdown(record: dict) -> str:
              f"{record['loadavg_end'][0]} (a shared machine: CPU seconds are the figure to compare); commit "
              f"{m['commit']}; simulator version {record['simulator_version']}, 256-pixel crowding pictures, "
              f"{record['pictures_per_multiplicity']} per multiplicity.", "",
-             "| primary tracks | hits / picture | method | efficiency | fake rate | CPU s / picture | wall s / picture |",
-             "|---|---|---|---|---|---|---|"]
+             "| primary tracks | hits / picture | method | efficiency | fake rate | CPU s / picture | wall s / picture "
+             "| same tracks as previous |", "|---|---|---|---|---|---|---|---|"]
     for r in record["rows"]:
+        same = f"{r['pictures_identical_to_previous']}/{r['pictures']}" if "pictures_identical_to_previous" in r else ""
         lines.append(f"| {r['primary_tracks']} | {r['hits_per_picture']} | {r['method']} | {r['efficiency']:.3f} | "
-                     f"{r['fake_rate']:.3f} | {r['cpu_seconds_per_picture']} | {r['wall_seconds_per_picture']} |")
+                     f"{r['fake_rate']:.3f} | {r['cpu_seconds_per_picture']} | {r['wall_seconds_per_picture']} | {same} |")
     lines += ["", "Efficiency: true tracks found (≥ 5 hits, most of them right); fake rate: found tracks that are "
               "no true track (tracks/metrics.py). Target: ≤ 1 s per picture at 100 primary tracks at the same "
-              "efficiency and fake rate.", ""]
+              "efficiency and fake rate. \"Same tracks as previous\": pictures where today's transform gives every "
+              "hit the same owner and every track the same box as the previous version's.", ""]
     return "\n".join(lines)
 
 

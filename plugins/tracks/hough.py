@@ -210,6 +210,7 @@ class HoughTracker:
         accumulators: list = [*circles, line]
         tops = np.array([acc.peaks.best()[0] for acc in accumulators])
         grid = None  # every hit in cells of gap_px, for following tracks
+        pool, pool_xy, free = np.arange(len(hits)), hits, len(hits)  # the free hits among the pool's
         tracks: list = []
         chains: list[np.ndarray] = []
         failures = 0
@@ -228,18 +229,21 @@ class HoughTracker:
             if best_votes < self.min_hits:
                 break
             k, index = best
+            if len(pool) > 1.25 * free + 100:  # drop the hits taken since the pool was made
+                pool = pool[owner[pool] < 0]
+                pool_xy = hits[pool]
             if accumulators[k] is not line:
                 acc = circles[k]
                 centre = acc.centre(index)
-                residual = np.abs(np.hypot(hits[:, 0] - centre[0], hits[:, 1] - centre[1]) - acc.radius)
-                near = residual < self.tolerance + 1.5 * acc.cell
+                residual = np.abs(np.hypot(pool_xy[:, 0] - centre[0], pool_xy[:, 1] - centre[1]) - acc.radius)
+                near = pool[residual < self.tolerance + 1.5 * acc.cell]
             else:
                 t_index, r_index = divmod(index, line.shape[1])
                 theta = line.thetas[t_index]
                 rho = (r_index + 0.5) * line.rho_cell - line.rho_max
-                residual = np.abs(hits[:, 0] * math.cos(theta) + hits[:, 1] * math.sin(theta) - rho)
-                near = residual < self.tolerance + 1.5 * line.rho_cell
-            near = np.flatnonzero(near & (owner < 0))  # free hits near the peak's circle or line
+                residual = np.abs(pool_xy[:, 0] * math.cos(theta) + pool_xy[:, 1] * math.sin(theta) - rho)
+                near = pool[residual < self.tolerance + 1.5 * line.rho_cell]
+            near = near[owner[near] < 0]  # free hits near the peak's circle or line, in order
             chosen = self._arc(hits[near])
             members = near[chosen] if len(chosen) else chosen
             if len(members) >= 3:
@@ -254,6 +258,7 @@ class HoughTracker:
                     line.peaks.set(index, 0.0)
                 continue
             owner[members] = len(chains)
+            free -= len(members)
             chains.append(members)
             bank.take(hits[members])
             line.take(hits[members])
