@@ -425,11 +425,13 @@ class Transport:
 
     def _end(self, finished: np.ndarray, codes: np.ndarray) -> None:
         """Particles that ended: how, with what momentum; what they make is made in :meth:`_flush`."""
-        for k in range(finished.shape[1]):
-            track = self.tracks[int(finished[SLOT, k])]
-            track.end = ENDS[int(codes[k])]
-            track.momentum_end = finished[P, k] * finished[UX:UZ + 1, k]
-            self._ended.append((track, finished[X:Z + 1, k].copy()))
+        momenta = np.ascontiguousarray((finished[P] * finished[UX:UZ + 1]).T)  # (n, 3): each column's p × u
+        where = finished[X:Z + 1].T.copy()
+        for k, (slot, code) in enumerate(zip(finished[SLOT].astype(np.intp).tolist(), codes.tolist(), strict=True)):
+            track = self.tracks[slot]
+            track.end = ENDS[int(code)]
+            track.momentum_end = momenta[k]
+            self._ended.append((track, where[k]))
 
     def _flush(self) -> None:
         """Make this step's secondaries: δ-rays first, then what the particles that ended make."""
