@@ -4,6 +4,7 @@ detector (Faster R-CNN), a one-stage detector (RetinaNet) and the Hough transfor
     python benchmarks/tracks/crowding.py [--minutes 60] [--pictures 12]
     python benchmarks/tracks/crowding.py --two-stage RUN --one-stage RUN [--pictures 12]
     python benchmarks/tracks/crowding.py --add --hit-rcnn RUN [--first-stages rpn hough]
+    python benchmarks/tracks/crowding.py --only detectors --skip-box-detectors --arc-net RUN
 
 Trains the recipes tracks/crowding and tracks/crowding-one-stage (same pictures: 5–100 primary
 tracks each, same MobileNetV3-FPN backbone and anchors) for ``--minutes`` each, unless trained runs
@@ -34,6 +35,9 @@ def main() -> None:
                         help="A run of tracks/crowding-masks (Mask R-CNN) to score as well.")
     parser.add_argument("--hit-rcnn", type=Path, default=None,
                         help="A run of tracks/hit-rcnn (Hit R-CNN) to score as well (with --add: added).")
+    parser.add_argument("--arc-net", type=Path, default=None,
+                        help="A run of tracks/arc-net or tracks/arc-net-long (Hough arcs + a network over their "
+                             "hits) to score as well (with --add: added).")
     parser.add_argument("--first-stages", nargs="+", default=["rpn"], choices=("rpn", "hough", "hybrid"),
                         help="Hit R-CNN's first stages to score: its RPN, the Hough transform's arcs as proposals, "
                              "or both (the Hough variants keep the run's own threshold: a validation scan would "
@@ -83,6 +87,8 @@ def main() -> None:
         if args.masks is not None:
             runs["two-stage with masks (Mask R-CNN)"] = args.masks
         runs.update(hit_rcnn_runs(args))
+        if args.arc_net is not None:
+            runs[ARC_NET_NAME] = args.arc_net
     work = args.out / "tracks_crowding_work"
     classical = args.only != "detectors"
     result = run_crowding(work, runs, hough=classical, oracles=classical, multiplicities=args.multiplicities,
@@ -116,6 +122,7 @@ def main() -> None:
     sciarch.console.print(result["table"])
 
 
+ARC_NET_NAME = "Arc Net (Hough arcs + hit network)"
 HIT_RCNN_NAMES = {"rpn": "Hit R-CNN (two-stage, hits)", "hough": "Hit R-CNN on Hough arcs",
                   "hybrid": "Hit R-CNN on RPN + Hough arcs"}
 
@@ -139,8 +146,10 @@ def _add(args: argparse.Namespace) -> None:
                                             ("one-stage (RetinaNet)", args.one_stage),
                                             ("two-stage with masks (Mask R-CNN)", args.masks)) if given is not None}
     runs.update(hit_rcnn_runs(args))
+    if args.arc_net is not None:
+        runs[ARC_NET_NAME] = str(args.arc_net)
     if not runs:
-        raise SystemExit("--add needs at least one of --two-stage, --one-stage, --masks, --hit-rcnn")
+        raise SystemExit("--add needs at least one of --two-stage, --one-stage, --masks, --hit-rcnn, --arc-net")
     committed = args.out / "tracks_crowding.json"
     earlier = json.loads(committed.read_text())
     work = args.out / "tracks_crowding_work"

@@ -15,6 +15,10 @@ PACKAGE = "sciarch_tracks"
 @hookimpl
 def sciarch_models():
     return [
+        ModelSpec(name="arc-net", builder=f"{PACKAGE}.arc_net:arc_net", task="track finding",
+                  summary="hybrid two-stage: Hough arcs as proposals, then a network over each arc's band of hits "
+                          "(membership per hit, track score, direction); iterated; charge and p_T from the refit curve",
+                  paper="Duda & Hart, CACM 1972 (Hough arcs); Qi et al., PointNet, CVPR 2017 (the second stage)"),
         ModelSpec(name="hit-rcnn", builder=f"{PACKAGE}.hit_rcnn:hit_rcnn", task="track finding",
                   summary="two-stage: RPN proposals, then each track's hits (a membership head over the hits in "
                           "and near the box); charge and p_T from the fitted curve",
@@ -61,6 +65,9 @@ def _recipe(name: str, summary: str, expected: tuple = ()) -> RecipeSpec:
 @hookimpl
 def sciarch_recipes():
     return [
+        _recipe("arc-net", "Arc Net: Hough arcs as proposals, a learned second stage over their hits, trained on "
+                "pictures simulated on the fly with randomised physics (one CPU thread, about 15 CPU-min)"),
+        _recipe("arc-net-long", "Arc Net trained longer (about 60 CPU-min on one thread): the crowding benchmark's"),
         _recipe("hit-rcnn", "Hit R-CNN: the track detector, trained on pictures simulated on the fly with randomised "
                 "physics (one CPU thread, about 12 CPU-min)",
                 expected=(("test/efficiency", "0.019, fake rate 0.51 (800 steps, 12 CPU-min from scratch: far below "
