@@ -92,7 +92,7 @@ def stages(config, pictures: int) -> dict:
         t2 = time.process_time()
         described = [_describe(p, config, 11, i, Path(tmp)) for i, p in enumerate(rendered)]
         t3 = time.process_time()
-        for image, _ in described:
+        for image, _, _ in described:
             json.dumps(image, separators=(",", ":"))
         t4 = time.process_time()
         for k, p in enumerate(rendered):

@@ -190,19 +190,20 @@ def _make_pictures(job: tuple[dict[str, Any], int, list[int], str]) -> list[tupl
     cfg = ChamberConfig.from_dict(config_dict)
     out = []
     for index, picture in zip(indices, simulate_pictures(cfg, seed, indices), strict=True):
-        image, annotations = _describe(picture, cfg, seed, index, Path(folder))
-        out.append((json.dumps(image, separators=(",", ":")), ",".join(annotations), len(annotations)))
+        image, annotations, count = _describe(picture, cfg, seed, index, Path(folder))
+        out.append((json.dumps(image, separators=(",", ":")), annotations, count))
     return out
 
 
-#: stand-ins for the long number lists in an annotation's JSON, replaced by their text
-_KEYPOINTS, _POLYLINE = "\u0001keypoints", "\u0001polyline"
-_KEYPOINTS_JSON, _POLYLINE_JSON = json.dumps(_KEYPOINTS), json.dumps(_POLYLINE)
+#: the stand-in for each long number list (keypoints, polyline) in the annotations' JSON
+_MARK = "\u0001"
+_MARK_JSON = json.dumps(_MARK)
 
 
-def _describe(picture, cfg: ChamberConfig, seed: int, index: int, folder: Path) -> tuple[dict, list[str]]:
-    """Write a picture's image and hits files; its COCO image entry and its annotations as JSON
-    text (the polylines' and keypoints' numbers written all at once by :func:`json_numbers`)."""
+def _describe(picture, cfg: ChamberConfig, seed: int, index: int, folder: Path) -> tuple[dict, str, int]:
+    """Write a picture's image and hits files; its COCO image entry, its annotations as JSON text
+    (comma-separated; the polylines' and keypoints' numbers written all at once by
+    :func:`json_numbers`) and how many annotations."""
     from .optics import to_pixels, truth_attributes
 
     width, height = cfg.image_size
@@ -223,12 +224,13 @@ def _describe(picture, cfg: ChamberConfig, seed: int, index: int, folder: Path) 
                                             if annotated else np.zeros(0), 1)
     keypoints, keypoint_ends = json_numbers(keypoints_all, 2, tail=b"2,", every=2)
     polyline_ends, keypoint_ends = polyline_ends.tolist(), keypoint_ends.tolist()
-    annotations = []
+    polylines, keypoints = polylines.decode("ascii"), keypoints.decode("ascii")
+    annotations, numbers = [], []  # the entries, with _MARK for each number list; the lists' text
     first_value = 0
     for k, (track, rle) in enumerate(zip(annotated, rles, strict=True)):
         attributes = truth_attributes(track, cfg)
-        attributes["polyline"] = _POLYLINE
-        text = json.dumps({
+        attributes["polyline"] = _MARK
+        annotations.append({
             "id": first_id + len(annotations),
             "image_id": index + 1,
             "category_id": CHARGED.index(track.particle.species.name) + 1,
@@ -236,17 +238,20 @@ def _describe(picture, cfg: ChamberConfig, seed: int, index: int, folder: Path) 
             "area": track.mask_area,
             "iscrowd": 0,
             "segmentation": {"size": [height, width], "counts": rle},
-            "keypoints": _KEYPOINTS,
+            "keypoints": _MARK,
             "num_keypoints": KEYPOINTS,
             "attributes": attributes,
-        }, separators=(",", ":"))
+        })
+        start = keypoint_ends[2 * KEYPOINTS * k - 1] + 1 if k else 0
+        numbers.append("[" + keypoints[start:keypoint_ends[2 * KEYPOINTS * (k + 1) - 1]] + "]")
         start = polyline_ends[first_value - 1] + 1 if first_value else 0
         first_value += lengths[k]
-        polyline = polylines[start:polyline_ends[first_value - 1]].decode("ascii") if lengths[k] else ""
-        start = keypoint_ends[2 * KEYPOINTS * k - 1] + 1 if k else 0
-        keypoint_text = keypoints[start:keypoint_ends[2 * KEYPOINTS * (k + 1) - 1]].decode("ascii")
-        text = text.replace(_KEYPOINTS_JSON, "[" + keypoint_text + "]", 1)
-        annotations.append(text.replace(_POLYLINE_JSON, "[" + polyline + "]", 1))
+        numbers.append("[" + (polylines[start:polyline_ends[first_value - 1]] if lengths[k] else "") + "]")
+    # one json.dumps for all, then each mark (keypoints, then polyline, per annotation) replaced
+    parts = json.dumps(annotations, separators=(",", ":"))[1:-1].split(_MARK_JSON)
+    text = [parts[0]]
+    for number, part in zip(numbers, parts[1:], strict=True):
+        text += [number, part]
     v0s = []
     for v0 in picture.event.v0s:
         v0s.append({"species": v0.species, "vertex_px": [round(float(v), 2) for v in to_pixels(v0.vertex[None, :2], cfg)[0]],
@@ -256,7 +261,7 @@ def _describe(picture, cfg: ChamberConfig, seed: int, index: int, folder: Path) 
     image = {"id": index + 1, "file_name": f"images/{stem}.png", "width": width, "height": height,
              "hits_file": f"hits/{stem}.npz", "n_tracks": len(annotations), "n_primary": picture.event.n_primary,
              "n_particles": len(picture.tracks), "seed": seed, "index": index, "v0s": v0s}
-    return image, annotations
+    return image, "".join(text), len(annotations)
 
 
 def write_dataset(out: str | os.PathLike, n: int, config: ChamberConfig | None = None, *, seed: int = 0,

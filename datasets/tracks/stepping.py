@@ -453,6 +453,8 @@ class Transport:
         """Every point of every particle (4, points: x, y, z, β), each particle's points together and
         in order, the particles in order of (picture, index); the start of each particle's points
         (particles + 1); and the particles in that order."""
+        if not self.records:  # nothing was made (an empty chamber)
+            return np.zeros((4, 0)), np.zeros(1, dtype=np.intp), []
         records = np.concatenate(self.records, axis=1)
         slots = records[SLOT].astype(np.intp)
         counts = np.bincount(slots, minlength=len(self.tracks))

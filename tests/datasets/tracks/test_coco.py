@@ -72,6 +72,14 @@ def test_annotations_hold_masks_boxes_polylines_and_physics_truth(folder: Path) 
         assert masks[i][mine[:, 1].astype(int), mine[:, 0].astype(int)].mean() > 0.97
 
 
+def test_an_empty_chamber_makes_pictures_without_tracks(tmp_path: Path) -> None:
+    empty = ChamberConfig(image_size=(48, 48), tracks=(0, 0), beam_tracks=(0, 0))
+    write_dataset(tmp_path / "empty", 2, empty, workers=1, progress=None)
+    data = read_coco(tmp_path / "empty")
+    assert len(data) == 2 and all(not p.tracks for p in data.pictures)
+    assert data.pictures[0].load_image().shape == (48, 48)
+
+
 def test_missing_pictures_and_bad_boxes_are_skipped_and_counted(folder: Path, tmp_path: Path) -> None:
     coco = json.loads((folder / "annotations.json").read_text())
     coco["images"][1]["file_name"] = "images/nowhere.png"
