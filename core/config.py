@@ -355,12 +355,15 @@ def precheck(recipe: RecipeSource, host: Any = None) -> None:
     The keys and their types, the sections and the registered names they give, the optimizer and
     scheduler names, the trainer's keys (read from Lightning's source), the checkpoint and early
     stopping settings, and the argument names of the data, model and task where their source says
-    them (:func:`sciarch.signatures.static_parameters`): what a recipe usually gets wrong is
+    them (:func:`sciarch.signatures.static_parameters`), with the values of those whose annotations
+    need only the standard library (:func:`~sciarch.signatures.static_annotations`: ``int``,
+    ``Literal[...]``, ``tuple[float, ...]``): what a recipe usually gets wrong is
     reported in a fraction of a second. :func:`resolve` runs this first, then imports the code to
     check the values against its type hints and fill in the defaults.
     """
     from .optim import OPTIMIZERS, SCHEDULERS
-    from .signatures import static_parameters
+    from .signatures import static_annotations, static_parameters
+    from .validation import understands
 
     if host is None:
         from .plugins import get_host
@@ -416,6 +419,14 @@ def precheck(recipe: RecipeSource, host: Any = None) -> None:
         for name in args:
             if name not in known:
                 raise _unknown_argument(recipe, f"{key}.args.{name}", str(name), known, spec.name)
+        annotations = static_annotations(spec.builder)
+        for name, value in args.items():
+            annotation = annotations.get(name)
+            if annotation is not None and understands(annotation):
+                try:
+                    check_value(value, annotation, f"{key}.args.{name}")
+                except ConfigError as exc:
+                    raise recipe.error(exc.problem, f"{key}.args.{name}") from None
 
 
 def resolve(recipe: RecipeSource, host: Any = None, *, checked: Any = None) -> Resolved:

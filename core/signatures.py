@@ -102,3 +102,93 @@ def static_parameters(reference: str, *, decorated: bool = False) -> tuple[str, 
             return None  # inherited or wrapped: the bases decide
         return _names(init[-1], is_method=True)
     return _names(found, is_method=False)
+
+
+#: modules whose names an annotation may use when it is read from source (their objects are the
+#: ones an import would give), and the builtins it may use
+_SAFE_MODULES = ("typing", "collections.abc", "pathlib", "os")
+_SAFE_BUILTINS = {"int": int, "float": float, "str": str, "bool": bool, "bytes": bytes, "tuple": tuple,
+                  "list": list, "dict": dict, "None": None, "object": object}
+
+
+def _namespace(tree: ast.Module) -> dict[str, object]:
+    """The names a module's annotations can be evaluated with safely: builtins it does not rebind,
+    what it imports from :data:`_SAFE_MODULES`, and its top-level aliases made of those."""
+    import importlib
+
+    bound = {t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+             for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)}
+    bound |= {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    namespace: dict[str, object] = {k: v for k, v in _SAFE_BUILTINS.items() if k not in bound}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and not node.level and node.module in _SAFE_MODULES:
+            module = importlib.import_module(node.module)  # the standard library's, already imported
+            for alias in node.names:
+                if hasattr(module, alias.name):
+                    namespace[alias.asname or alias.name] = getattr(module, alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in _SAFE_MODULES and alias.asname is None and "." not in alias.name:
+                    namespace[alias.name] = importlib.import_module(alias.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            value = (_evaluate(ast.unparse(node.value), namespace)
+                     if len(targets) == 1 and isinstance(targets[0], ast.Name) and node.value is not None else _UNKNOWN)
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    namespace.pop(target.id, None)
+            if value is not _UNKNOWN:
+                namespace[targets[0].id] = value
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            namespace.pop(node.name, None)
+    return namespace
+
+
+_UNKNOWN = object()
+#: what an annotation or an alias of one is made of; no call, so evaluating it runs nothing
+_PLAIN = (ast.Expression, ast.Name, ast.Load, ast.Attribute, ast.Subscript, ast.Tuple, ast.List, ast.Constant,
+          ast.BinOp, ast.BitOr, ast.Slice)
+
+
+def _evaluate(text: str, namespace: dict[str, object]) -> object:
+    try:
+        tree = ast.parse(text, mode="eval")
+        if not all(isinstance(node, _PLAIN) for node in ast.walk(tree)):
+            return _UNKNOWN
+        return eval(compile(tree, "<annotation>", "eval"), {"__builtins__": {}}, dict(namespace))  # noqa: S307
+    except Exception:
+        return _UNKNOWN
+
+
+def static_annotations(reference: str) -> dict[str, object]:
+    """The annotations of a builder's parameters (see :func:`static_parameters`) that can be
+    evaluated from its source with the standard library alone (``int``, ``Literal['a', 'b']``,
+    ``tuple[float, ...]``, a module-level alias of those); the others are left out."""
+    names = static_parameters(reference)
+    if not names:
+        return {}
+    module, _, attr = reference.partition(":")
+    path = module_file(module)
+    tree = _tree(path, path.stat().st_mtime) if path is not None else None
+    if tree is None:
+        return {}
+    node = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == attr][-1]
+    if isinstance(node, ast.ClassDef):
+        node = [n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"][-1]
+    namespace = _namespace(tree)
+    args = node.args
+    defaults = dict(zip([a.arg for a in args.args][len(args.args) - len(args.defaults):], args.defaults, strict=True))
+    defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None})
+    out: dict[str, object] = {}
+    for arg in (*args.args, *args.kwonlyargs):
+        default = defaults.get(arg.arg)
+        if isinstance(default, ast.Constant) and default.value is None:
+            continue  # Python 3.10's get_type_hints makes such an annotation Optional: left to the import
+        if arg.arg in names and arg.annotation is not None:
+            annotation = arg.annotation
+            text = annotation.value if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str) \
+                else ast.unparse(annotation)
+            value = _evaluate(text, namespace)
+            if value is not _UNKNOWN:
+                out[arg.arg] = value
+    return out
