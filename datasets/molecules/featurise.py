@@ -611,8 +611,11 @@ def separate_fragments(mol: Any, pos: np.ndarray, gap: float = 5.0) -> np.ndarra
 
 # -- many molecules ----------------------------------------------------------------------------
 
-#: Below this many molecules a process pool costs more to start than it saves.
-PARALLEL_THRESHOLD = 2000
+#: Below this many molecules a process pool costs more to start than it saves: each spawned
+#: worker imports RDKit and numpy (about half a CPU-second) while one process featurises some
+#: 4,000 drug-sized molecules per CPU-second (benchmarks/results/molecules-featurisation.md: on
+#: 2 cores a pool of 2 was slower than one process for the 5,000 NCI molecules)
+PARALLEL_THRESHOLD = 10_000
 
 
 def default_workers() -> int:
