@@ -28,6 +28,7 @@ import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -62,33 +63,72 @@ def json_numbers(values: np.ndarray, decimals: int, *, tail: bytes = b"", every:
         texts = [json.dumps(v) + "," + (extra if k % every == every - 1 else "")
                  for k, v in enumerate(np.round(values, decimals).tolist())]
         return "".join(texts).encode("ascii"), np.cumsum([len(s) for s in texts]) - 1
-    whole, fraction = np.divmod(np.abs(scaled).astype(np.int64), 10 ** decimals)
-    width = len(str(int(whole.max())))
-    # one row of bytes per value: sign, whole digits, point, decimals, comma; 0 bytes are dropped
-    out = np.zeros((len(values), width + decimals + 3 + len(tail)), dtype=np.uint8)
-    out[:, 0] = np.signbit(scaled) * ord("-")  # −0.0 too, as repr writes it
-    rest = whole
-    for column in range(width, 0, -1):
-        rest, digit = np.divmod(rest, 10)
-        out[:, column] = digit
-        out[:, column] += 48
-        if column < width:  # a leading zero (but the units digit) is no digit
-            out[:, column][whole < 10 ** (width - column)] = 0
-    out[:, width + 1] = ord(".")
-    rest = fraction
-    for column in range(width + 1 + decimals, width + 1, -1):
-        rest, digit = np.divmod(rest, 10)
-        out[:, column] = digit
-        out[:, column] += 48
-        place = 10 ** (width + 2 + decimals - column)
-        if column > width + 2:  # a trailing zero (but the first decimal) is dropped
-            out[:, column][fraction % place == 0] = 0
-    out[:, width + decimals + 2] = ord(",")
+    magnitude = np.abs(scaled).astype(np.int64)
+    # one row of bytes per value: a sign's place, the digits (with the point), a comma; 0 bytes
+    # are no characters
+    if top < _TABLE_SIZE:  # the usual case (pixel coordinates): each magnitude's row from a table
+        table, table_lengths = _digit_table(decimals)
+        rows, lengths = table.take(magnitude, axis=0), table_lengths.take(magnitude)
+    else:
+        rows = _framed(_digits(magnitude, decimals))
+        lengths = np.count_nonzero(rows, axis=1)
+    negative = np.flatnonzero(np.signbit(scaled))  # −0.0 too, as repr writes it
+    rows[negative, 0] = ord("-")
+    lengths[negative] += 1
     if tail:
-        out[every - 1::every, width + decimals + 3:] = np.frombuffer(tail, dtype=np.uint8)
-    keep = out != 0
-    flat = out.reshape(-1)
-    return flat.compress(keep.reshape(-1)).tobytes(), np.cumsum(keep.sum(axis=1)) - 1
+        extra = np.zeros((len(rows), len(tail)), dtype=np.uint8)
+        extra[every - 1::every] = np.frombuffer(tail, dtype=np.uint8)
+        rows = np.concatenate([rows, extra], axis=1)
+        lengths[every - 1::every] += len(tail)
+    flat = rows.reshape(-1)
+    return flat.compress(flat != 0).tobytes(), np.cumsum(lengths) - 1
+
+
+def _framed(digits: np.ndarray) -> np.ndarray:
+    """Rows of :func:`_digits` with a place for a sign before and a comma after."""
+    rows = np.zeros((len(digits), digits.shape[1] + 2), dtype=np.uint8)
+    rows[:, 1:-1] = digits
+    rows[:, -1] = ord(",")
+    return rows
+
+
+#: magnitudes (values × 10^decimals) whose texts are tabulated
+_TABLE_SIZE = 100_000
+
+
+@lru_cache(maxsize=4)
+def _digit_table(decimals: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_framed` :func:`_digits` of 0 … _TABLE_SIZE − 1 and how many of each row's bytes are
+    characters (read-only)."""
+    table = _framed(_digits(np.arange(_TABLE_SIZE, dtype=np.int64), decimals))
+    lengths = np.count_nonzero(table, axis=1).astype(np.int64)
+    table.flags.writeable = lengths.flags.writeable = False
+    return table, lengths
+
+
+def _digits(magnitude: np.ndarray, decimals: int) -> np.ndarray:
+    """Rows of ASCII bytes, one per non-negative integer: it over 10^decimals, written with
+    ``decimals`` decimals, trailing zeros dropped but the first (0 bytes where a digit is dropped)."""
+    whole, fraction = np.divmod(magnitude, 10 ** decimals)
+    width = len(str(int(whole.max()))) if len(whole) else 1
+    out = np.zeros((len(magnitude), width + decimals + 1), dtype=np.uint8)
+    rest = whole
+    for column in range(width - 1, -1, -1):
+        rest, digit = np.divmod(rest, 10)
+        out[:, column] = digit
+        out[:, column] += 48
+        if column < width - 1:  # a leading zero (but the units digit) is no digit
+            out[:, column][whole < 10 ** (width - 1 - column)] = 0
+    out[:, width] = ord(".")
+    rest = fraction
+    for column in range(width + decimals, width, -1):
+        rest, digit = np.divmod(rest, 10)
+        out[:, column] = digit
+        out[:, column] += 48
+        place = 10 ** (width + 1 + decimals - column)
+        if column > width + 1:  # a trailing zero (but the first decimal) is dropped
+            out[:, column][fraction % place == 0] = 0
+    return out
 
 
 def resample_many(polylines: list[np.ndarray], n: int = KEYPOINTS) -> list[np.ndarray]:

@@ -72,6 +72,22 @@ def test_annotations_hold_masks_boxes_polylines_and_physics_truth(folder: Path) 
         assert masks[i][mine[:, 1].astype(int), mine[:, 0].astype(int)].mean() > 0.97
 
 
+@pytest.mark.parametrize("decimals", [1, 2])
+def test_numbers_are_written_as_json_writes_them(decimals: int) -> None:
+    from sciarch_datasets.tracks.coco import json_numbers
+
+    rng = np.random.default_rng(4)
+    values = np.concatenate([rng.normal(0, 300, 2000), rng.normal(0, 1e5, 200), [0.0, -0.0, -0.04, 0.05, 99.95, 1e17]])
+    text, ends = json_numbers(values, decimals)
+    want = [json.dumps(v) for v in np.round(values, decimals).tolist()]
+    assert text.decode() == ",".join(want) + ","
+    assert ends.tolist() == (np.cumsum([len(s) + 1 for s in want]) - 1).tolist()
+    pairs = values[:2000].reshape(-1, 2)  # keypoint triplets (x, y, 2)
+    text, _ = json_numbers(pairs, decimals, tail=b"2,", every=2)
+    assert text.decode() == ",".join(json.dumps(v) for x, y in np.round(pairs, decimals).tolist()
+                                     for v in (x, y, 2)) + ","
+
+
 def test_an_empty_chamber_makes_pictures_without_tracks(tmp_path: Path) -> None:
     empty = ChamberConfig(image_size=(48, 48), tracks=(0, 0), beam_tracks=(0, 0))
     write_dataset(tmp_path / "empty", 2, empty, workers=1, progress=None)
