@@ -157,8 +157,9 @@ def score_detections(detections: Sequence[Detection], events: Sequence[Any], hou
 
 def det_curve(recordings: Sequence[tuple[np.ndarray, Sequence[Any], float]], class_names: Sequence[str],
               keywords: Sequence[str], *, thresholds: Sequence[float] | None = None, refractory_s: float = 0.5,
-              tolerance_s: float = 0.75, smooth_frames: int = 1) -> list[dict[str, float]]:
-    """One operating point per threshold, pooled over ``(posteriors, events, hours)`` recordings."""
+              tolerance_s: float = 0.75, smooth_frames: int = 1, hop_s: float = 0.01) -> list[dict[str, float]]:
+    """One operating point per threshold, pooled over ``(posteriors, events, hours)`` recordings
+    (posteriors every ``hop_s`` seconds: the model's hop)."""
     if thresholds is None:
         # every 0.01, then closer to 1 where the quietest operating points lie
         thresholds = np.unique(np.round(np.concatenate([np.linspace(0.01, 0.99, 99), 1 - np.logspace(-2, -5, 13)]), 8))
@@ -168,7 +169,7 @@ def det_curve(recordings: Sequence[tuple[np.ndarray, Sequence[Any], float]], cla
         hours = 0.0
         for posteriors, events, rec_hours in recordings:
             found = detect(posteriors, class_names, keywords, threshold=float(threshold), refractory_s=refractory_s,
-                           smooth_frames=smooth_frames)
+                           hop_s=hop_s, smooth_frames=smooth_frames)
             result = score_detections(found, events, rec_hours, tolerance_s=tolerance_s, keywords=keywords)
             for key in totals:
                 totals[key] += result[key]

@@ -313,8 +313,9 @@ class KeywordSpotting(sciarch.Task):
                                         f"not {rate}", file=wav)
             posteriors = frame_posteriors(self.model, wave)
             scored.append((posteriors, read_events(labels), wave.shape[0] / rate / 3600))
+        fe = self.model.frontend
         points = det_curve(scored, self.class_names, self.keywords, refractory_s=self.refractory_s,
-                           smooth_frames=self.smooth_frames)
+                           smooth_frames=self.smooth_frames, hop_s=fe.hop_length / fe.sample_rate)
         frr_half, th_half = frr_at(points, 0.5)
         frr_one, th_one = frr_at(points, 1.0)
         result = {"frr_at_0.5fa_per_h": frr_half, "threshold_at_0.5fa_per_h": th_half,

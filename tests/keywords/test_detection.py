@@ -117,3 +117,18 @@ def test_smoothing_is_a_causal_moving_average():
     p[2] = 1.0
     assert smooth(p, 3)[:, 0].tolist() == pytest.approx([0, 0, 1 / 3, 1 / 3, 1 / 3, 0])
     assert smooth(p, 1) is p
+
+
+def test_det_curve_reads_posteriors_at_the_model_hop():
+    # an 80 ms hop (the speech-embedding front end): a bump right after each word is a hit only if
+    # frames are read as 80 ms apart, not the log-mel's 10 ms
+    events = [Event("yes", 3.0 * i + 1.0, 3.0 * i + 1.4, "v", True) for i in range(5)]
+    p = np.zeros((200, len(CLASSES)), dtype=np.float32)
+    p[:, 3] = 1.0
+    for e in events:
+        frame = int(round(e.end_s / 0.08))
+        p[frame: frame + 3, 0], p[frame: frame + 3, 3] = 0.9, 0.1
+    at_hop = det_curve([(p, events, 16 / 3600)], CLASSES, KEYWORDS, thresholds=[0.5], hop_s=0.08)[0]
+    assert at_hop["hits"] == 5 and at_hop["false_alarms"] == 0
+    misread = det_curve([(p, events, 16 / 3600)], CLASSES, KEYWORDS, thresholds=[0.5])[0]  # read as 10 ms apart
+    assert misread["hits"] <= 1
