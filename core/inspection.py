@@ -344,6 +344,15 @@ def peak_live_bytes(fn: Any) -> int:
     return int(tracker.peak)
 
 
+def flops_and_peak_bytes(fn: Any) -> tuple[int, int]:
+    """:func:`count_flops` and :func:`peak_live_bytes` of ``fn()`` from one call (a heavy model's
+    forward pass is run once for both)."""
+    counter, tracker = FlopCounterMode(display=False), _LiveTensors()
+    with counter, tracker:
+        fn()
+    return int(counter.get_total_flops()), int(tracker.peak)
+
+
 # -- receptive field ------------------------------------------------------------------------------
 
 
@@ -605,6 +614,39 @@ def _probe(target: Target, host: Any) -> tuple[Any, Any, Any]:
     return task, batch, datamodule
 
 
+def _probe_model(target: Target, spec: Any, host: Any) -> tuple[Any, Any, tuple, dict]:
+    """The task, a batch and the model's inputs for a target: its recipe's smoke data; else the
+    recipe's full data (a splice model's context is longer than the smoke windows); else, when the
+    recipe reads the user's own copy of a dataset, the data of another recipe the model runs on."""
+    from .config import load
+    from .errors import DataError
+
+    try:
+        task, batch, _ = target.probed or _probe(target, host)
+        return task, batch, *capture_inputs(task, batch)
+    except Exception:
+        if target.kind == "architecture" or _find(host, "recipe", target.resolved.name) is None:
+            raise
+    recipe = target.resolved.name
+    try:
+        target.resolved = load(recipe, host=host)
+        task, batch, _ = _probe(target, host)
+        target.note = (target.note + "; " if target.note else "") + "probed with the recipe's full data"
+        return task, batch, *capture_inputs(task, batch)
+    except (UsageError, NotFoundError, DataError) as exc:  # the data is the user's copy, not here
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        other = _architecture(spec, host)
+        if other.resolved is None:
+            raise
+    other.resolved.model.name = spec.name
+    target.resolved = other.resolved
+    task, batch, _ = _probe(target, host)
+    target.note = (target.note + "; " if target.note else "") + (
+        f"its own data cannot be read here ({reason.split(': ')[0][:160]}): {other.note.replace('probed with', 'probed instead with')}"
+        "; the sizes a recipe's data decides (classes, features) are that data's")
+    return task, batch, *capture_inputs(task, batch)
+
+
 @contextlib.contextmanager
 def _quiet_data() -> Iterator[None]:
     from .trainers import quiet
@@ -643,20 +685,9 @@ def inspect_target(target: Target, *, host: Any = None, device: str = "cpu", rep
     if target.resolved is None:
         facts["free_parameters"] = _free_parameters(spec.load(), target.model_args)
         return report
-    try:
-        task, batch, _ = target.probed or _probe(target, host)
-        args, kwargs = capture_inputs(task, batch)
-    except Exception:
-        if target.kind == "architecture" or _find(host, "recipe", target.resolved.name) is None:
-            raise
-        # the smoke data does not fit the recipe's full-size model (a splice model's context): the
-        # recipe's own data, at full size
-        from .config import load
-
-        target.resolved = load(target.resolved.name, host=host)
-        target.note = (target.note + "; " if target.note else "") + "probed with the recipe's full data"
-        task, batch, _ = _probe(target, host)
-        args, kwargs = capture_inputs(task, batch)
+    task, batch, args, kwargs = _probe_model(target, spec, host)
+    if target.note:
+        facts["note"] = target.note
     facts["free_parameters"] = _free_parameters(spec.load(), target.model_args)
     model = task.model
     model.eval()
@@ -684,13 +715,13 @@ def inspect_target(target: Target, *, host: Any = None, device: str = "cpu", rep
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        flops = count_flops(forward)
-        train_flops = count_flops(training_step)
+        flops, forward_bytes = flops_and_peak_bytes(forward)
+        train_flops, training_bytes = flops_and_peak_bytes(training_step)
         facts["flops_per_example"] = flops / examples
         facts["macs_per_example"] = flops / 2 / examples
         facts["training_flops_per_example"] = train_flops / examples
-        facts["forward_activation_bytes"] = peak_live_bytes(forward)
-        facts["training_activation_bytes"] = peak_live_bytes(training_step)
+        facts["forward_activation_bytes"] = forward_bytes
+        facts["training_activation_bytes"] = training_bytes
         rf = receptive_field_long_enough(model, args, kwargs) or backbone_receptive_field(model, args)
         if rf is not None:
             facts["receptive_field"] = rf

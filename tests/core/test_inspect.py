@@ -8,7 +8,13 @@ import json
 import torch
 from sciarch.cli import main
 from sciarch.config import load
-from sciarch.inspection import backbone_receptive_field, count_flops, peak_live_bytes, receptive_field
+from sciarch.inspection import (
+    backbone_receptive_field,
+    count_flops,
+    flops_and_peak_bytes,
+    peak_live_bytes,
+    receptive_field,
+)
 from sciarch.training import train
 from torch import nn
 
@@ -57,6 +63,9 @@ def test_peak_live_bytes_counts_the_intermediates_an_expression_keeps():
     # x*2 (4000 B) is alive while (x*2)+1 (4000 B) is made; x itself existed before
     assert peak_live_bytes(lambda: (x * 2) + 1) == 8000
     assert peak_live_bytes(lambda: x.view(10, 100).t()) == 0  # views allocate nothing
+    conv, s = nn.Conv1d(4, 8, kernel_size=3), torch.randn(2, 4, 102)
+    assert flops_and_peak_bytes(lambda: conv(s).relu()) == (count_flops(lambda: conv(s)),
+                                                           peak_live_bytes(lambda: conv(s).relu()))
 
 
 def _inspect(capsys, *args: str) -> list[dict]:
