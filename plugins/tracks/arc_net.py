@@ -255,8 +255,10 @@ class ArcNet(nn.Module):
 
     def __init__(self, *, hidden: int = 64, band_px: float = 5.0, max_band_hits: int = 384, hough_min_hits: int = 10,
                  iterations: int = 3, accept_score: float = 0.3, member_threshold: float = 0.5, min_hits: int = 5,
-                 proposals_per_picture_train: int = 96, replay_proposals: int = 0, proposals_per_step: int = 128) -> None:
+                 proposals_per_picture_train: int = 96, replay_proposals: int = 0, proposals_per_step: int = 128,
+                 merge: bool = True) -> None:
         super().__init__()
+        self.merge = merge
         self.head = ArcNetHead(hidden)
         self.first_stage = ArcProposals(band_px=band_px, max_band_hits=max_band_hits, min_hits=hough_min_hits)
         self.iterations, self.accept_score = iterations, accept_score
@@ -361,6 +363,51 @@ class ArcNet(nn.Module):
             out += [(member[k, :len(p.band)], float(heads[k, 0]), float(heads[k, 1])) for k, p in enumerate(chunk)]
         return out
 
+    def _merge(self, hits: np.ndarray, boxes: list, scores: list, members: list) -> tuple[list, list, list]:
+        """Join tracks whose ends meet and whose union is still one circle (the Hough transform's
+        rule: ends within twice the gap, union rms under 0.6 × its tolerance): one track claimed
+        in two pieces by two proposals. The joined track keeps the better score and runs the way
+        the better piece ran."""
+        from .arcs import GAP_PX, quick_fit
+        from .curves import arc_positions
+
+        tracks = [[index, prob, order, score] for (index, prob, order), score in zip(members, scores, strict=True)]
+        rejected: set[tuple[int, int]] = set()
+        while len(tracks) > 1:
+            ends = []
+            for index, _, order, _ in tracks:
+                ranked = index[np.argsort(order, kind="stable")]
+                ends.append(hits[[ranked[0], ranked[-1]]])
+            ends_array = np.array(ends)  # (T, 2, 2)
+            gaps = np.hypot(ends_array[:, None, :, None, 0] - ends_array[None, :, None, :, 0],
+                            ends_array[:, None, :, None, 1] - ends_array[None, :, None, :, 1]).min(axis=(2, 3))
+            pairs = np.argwhere(np.triu(gaps <= 2 * GAP_PX, k=1))
+            pairs = pairs[np.argsort(gaps[pairs[:, 0], pairs[:, 1]], kind="stable")]
+            joined = False
+            for i, j in pairs:
+                key = (id(tracks[i][0]), id(tracks[j][0]))
+                if key in rejected:
+                    continue
+                union = np.concatenate([tracks[i][0], tracks[j][0]])
+                fit = quick_fit(hits[union])
+                if fit is None or fit.rms > 0.6 * self.first_stage.hough.tolerance:
+                    rejected.add(key)
+                    continue
+                better = i if tracks[i][3] >= tracks[j][3] else j
+                positions = arc_positions(hits[union], fit)
+                own = len(tracks[i][0])
+                mine = positions[:own] if better == i else positions[own:]
+                way = 1.0 if np.corrcoef(mine, tracks[better][2])[0, 1] >= 0 or len(mine) < 3 else -1.0
+                tracks[i] = [union, np.concatenate([tracks[i][1], tracks[j][1]]), positions * way,
+                             max(tracks[i][3], tracks[j][3])]
+                tracks.pop(j)
+                joined = True
+                break
+            if not joined:
+                break
+        boxes = [[*hits[t[0]].min(axis=0), *hits[t[0]].max(axis=0)] for t in tracks]
+        return boxes, [t[3] for t in tracks], [(t[0], t[1], t[2]) for t in tracks]
+
     def find(self, hits: np.ndarray, width: int, height: int) -> dict[str, Any]:
         """One picture's tracks, as Hit R-CNN's output: ``boxes``, ``scores``, ``labels`` and
         ``members`` (hit indices, probabilities, order along the track: the predicted direction)."""
@@ -392,6 +439,8 @@ class ArcNet(nn.Module):
                 accepted += track >= self.accept_score
             if not accepted:
                 break
+        if self.merge:
+            boxes, scores, members = self._merge(hits, boxes, scores, members)
         return {"boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
                 "scores": torch.tensor(scores, dtype=torch.float32),
                 "labels": torch.ones(len(scores), dtype=torch.int64), "members": members}
@@ -400,7 +449,7 @@ class ArcNet(nn.Module):
 def arc_net(*, hidden: int = 64, band_px: float = 5.0, max_band_hits: int = 384, hough_min_hits: int = 10,
             iterations: int = 3, accept_score: float = 0.3, member_threshold: float = 0.5, min_hits: int = 5,
             proposals_per_picture_train: int = 96, replay_proposals: int = 0, proposals_per_step: int = 128,
-            num_classes: int | None = None, **_: Any) -> nn.Module:
+            merge: bool = True, num_classes: int | None = None, **_: Any) -> nn.Module:
     """Arc Net (see the module docstring): ``band_px`` the band's half-width around each Hough arc,
     ``max_band_hits`` its cap, ``iterations`` the Hough passes, ``accept_score`` the track score
     whose hits are removed before the next pass, ``proposals_per_picture_train`` the proposals of
@@ -409,4 +458,4 @@ def arc_net(*, hidden: int = 64, band_px: float = 5.0, max_band_hits: int = 384,
     return ArcNet(hidden=hidden, band_px=band_px, max_band_hits=max_band_hits, hough_min_hits=hough_min_hits,
                   iterations=iterations, accept_score=accept_score, member_threshold=member_threshold,
                   min_hits=min_hits, proposals_per_picture_train=proposals_per_picture_train,
-                  replay_proposals=replay_proposals, proposals_per_step=proposals_per_step)
+                  replay_proposals=replay_proposals, proposals_per_step=proposals_per_step, merge=merge)

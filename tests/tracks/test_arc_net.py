@@ -105,3 +105,19 @@ def test_arc_net_trains_and_finds_tracks_owning_disjoint_hits() -> None:
     owner, tracks = tracks_from_members(output, hits, field_tesla=1.5, pixel_size_m=1 / 128, direction="learned")
     assert len(tracks) == len(output["scores"])
     assert all(t.charge in (-1, 0, 1) and math.isfinite(t.pt_gev) for t in tracks)
+
+
+def test_two_pieces_of_one_circle_are_joined_and_two_circles_are_not() -> None:
+    model = arc_net(**TINY)
+    angles = np.linspace(0, math.pi, 120)
+    arc = np.stack([100 + 50 * np.cos(angles), 100 + 50 * np.sin(angles)], axis=1)
+    other = np.stack([100 - 50 + 20 * np.cos(np.linspace(0, -math.pi, 60)) - 20,
+                      100 + 20 * np.sin(np.linspace(0, -math.pi, 60))], axis=1)  # a small circle from its end
+    hits = np.concatenate([arc, other])
+    first, second, third = np.arange(0, 60), np.arange(60, 120), np.arange(120, 180)
+    members = [(first, np.ones(60), first.astype(float)), (second, np.ones(60), second.astype(float)),
+               (third, np.ones(60), third.astype(float))]
+    boxes, scores, joined = model._merge(hits, [None] * 3, [0.9, 0.6, 0.8], members)
+    assert len(joined) == 2 and sorted(scores) == [0.8, 0.9]
+    whole = next(index for index, _, _ in joined if len(index) == 120)
+    assert sorted(whole.tolist()) == list(range(120))
