@@ -8,6 +8,7 @@ leaves a half-written file where a reader would trust it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -94,10 +95,11 @@ def _replace_dir(tmp: Path, path: Path) -> None:
             try:
                 os.replace(tmp, path)  # an absent (or empty) path: done
                 return
-            except OSError:
-                if not path.is_dir():
+            except OSError as error:
+                if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
                     raise
-                # a folder is there: move it aside, then try again
+                # a folder is there (another writer's, maybe moved aside again by now): move it
+                # aside, then try again
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
             try:
                 os.replace(path, old)  # onto the empty folder just made

@@ -36,7 +36,7 @@ def test_atomic_dir_survives_writers_finishing_the_same_folder_at_once(tmp_path)
     import threading
 
     target, writers = tmp_path / "cache", 8
-    barrier, errors = threading.Barrier(writers), []
+    barrier, errors = threading.Barrier(writers, timeout=60), []
 
     def write(i: int) -> None:
         try:
