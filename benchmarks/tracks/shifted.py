@@ -46,7 +46,7 @@ def picture_set(changes: dict, pictures: int, size: int, tracks: tuple[int, int]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", type=Path, required=True, help="a trained tracks/hit-rcnn run")
+    parser.add_argument("--run", type=Path, required=True, help="a trained tracks/hit-rcnn or tracks/arc-net run")
     parser.add_argument("--pictures", type=int, default=12)
     parser.add_argument("--tracks", type=int, nargs=2, default=[20, 40])
     parser.add_argument("--size", type=int, default=256)
@@ -68,12 +68,13 @@ def main() -> None:
     torch.set_num_threads(1)
     task = sciarch.Run(args.run).load_task()
     names = task.class_names
+    detector = "Arc Net" if type(task.model).__name__ == "ArcNet" else "Hit R-CNN"
     rows = []
     for condition, changes in CONDITIONS.items():
         folder = picture_set(changes, args.pictures, args.size, tuple(args.tracks), args.seed)
         coco = read_coco(folder)
         field, pixel = coco.field_tesla, coco.pixel_size_m
-        methods = ["Hit R-CNN"] + (["hough"] if args.hough else [])
+        methods = [detector] + (["hough"] if args.hough else [])
         for method in methods:
             data = TrackPictureSet(coco, labels=_labels_for(names) if method != "hough" else "track",
                                    names=names if method != "hough" else ["track"], masks=False)
@@ -120,7 +121,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     sciarch.write_json(args.out / "tracks_shifted.json", result)
     with sciarch.atomic_write(args.out / "tracks_shifted.md") as handle:
-        handle.write(f"# Shifted physics: Hit R-CNN trained once, scored in other chambers\n\n"
+        handle.write(f"# Shifted physics: {detector} trained once, scored in other chambers\n\n"
                      f"{args.pictures} test pictures of {args.tracks[0]}–{args.tracks[1]} primary tracks "
                      f"({args.size} px) per condition; the run's operating threshold "
                      f"({task.score_threshold}); {machine_line(info)}.\n\n`python {' '.join(sys.argv)}`\n\n"
