@@ -349,6 +349,27 @@ def _unknown_argument(recipe: RecipeSource, key: str, name: str, known: list[str
                                                                else ""), key)
 
 
+def _checkpointing(recipe: RecipeSource, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None, int]:
+    """The recipe's ``checkpoint`` and ``early_stopping`` sections, checked and completed (early
+    stopping watches the checkpoint's monitor unless it names its own), and its ``ensemble``."""
+    checkpoint = _check_plain(recipe, "checkpoint", data.get("checkpoint"), CHECKPOINT_DEFAULTS,
+                              {"monitor": str, "mode": str, "every_n_train_steps": int, "save_top_k": int})
+    for section in ("checkpoint", "early_stopping"):
+        mode = (checkpoint if section == "checkpoint" else (data.get(section) or {})).get("mode")
+        if mode is not None and mode not in ("min", "max"):
+            raise recipe.error(f"expected 'min' or 'max', got {mode!r}", f"{section}.mode")
+    early = data.get("early_stopping")
+    if early is not None:
+        early = _check_plain(recipe, "early_stopping", early, EARLY_STOPPING_DEFAULTS,
+                             {"monitor": str, "mode": str, "patience": int, "min_delta": float})
+        early["monitor"] = early["monitor"] or checkpoint["monitor"]
+        early["mode"] = early["mode"] or checkpoint["mode"]
+    ensemble = int(data.get("ensemble", 1))
+    if ensemble < 1:
+        raise recipe.error("expected a positive number of models", "ensemble")
+    return checkpoint, early, ensemble
+
+
 def precheck(recipe: RecipeSource, host: Any = None) -> None:
     """The checks of :func:`resolve` that need neither torch nor Lightning nor a plugin's code.
 
@@ -400,17 +421,7 @@ def precheck(recipe: RecipeSource, host: Any = None) -> None:
             if key not in trainer_params:
                 raise recipe.error(f"unknown Lightning Trainer argument{did_you_mean(key, list(trainer_params))}",
                                    f"trainer.{key}")
-    checkpoint = _check_plain(recipe, "checkpoint", data.get("checkpoint"), CHECKPOINT_DEFAULTS,
-                              {"monitor": str, "mode": str, "every_n_train_steps": int, "save_top_k": int})
-    for section in ("checkpoint", "early_stopping"):
-        mode = (checkpoint if section == "checkpoint" else (data.get(section) or {})).get("mode")
-        if mode is not None and mode not in ("min", "max"):
-            raise recipe.error(f"expected 'min' or 'max', got {mode!r}", f"{section}.mode")
-    if data.get("early_stopping") is not None:
-        _check_plain(recipe, "early_stopping", data["early_stopping"], EARLY_STOPPING_DEFAULTS,
-                     {"monitor": str, "mode": str, "patience": int, "min_delta": float})
-    if int(data.get("ensemble", 1)) < 1:
-        raise recipe.error("expected a positive number of models", "ensemble")
+    _checkpointing(recipe, data)
     for key, spec, args in sections:
         known = static_parameters(spec.builder)
         if known is None:
@@ -499,22 +510,7 @@ def resolve(recipe: RecipeSource, host: Any = None, *, checked: Any = None) -> R
         except ConfigError as exc:
             raise recipe.error(exc.problem, f"trainer.{key}") from None
 
-    checkpoint = _check_plain(recipe, "checkpoint", data.get("checkpoint"), CHECKPOINT_DEFAULTS,
-                              {"monitor": str, "mode": str, "every_n_train_steps": int, "save_top_k": int})
-    for section in ("checkpoint", "early_stopping"):
-        mode = (checkpoint if section == "checkpoint" else (data.get(section) or {})).get("mode")
-        if mode is not None and mode not in ("min", "max"):
-            raise recipe.error(f"expected 'min' or 'max', got {mode!r}", f"{section}.mode")
-    early = data.get("early_stopping")
-    if early is not None:
-        early = _check_plain(recipe, "early_stopping", early, EARLY_STOPPING_DEFAULTS,
-                             {"monitor": str, "mode": str, "patience": int, "min_delta": float})
-        early["monitor"] = early["monitor"] or checkpoint["monitor"]
-        early["mode"] = early["mode"] or checkpoint["mode"]
-
-    ensemble = int(data.get("ensemble", 1))
-    if ensemble < 1:
-        raise recipe.error("expected a positive number of models", "ensemble")
+    checkpoint, early, ensemble = _checkpointing(recipe, data)
     return Resolved(
         name=str(data.get("name", "recipe")),
         source=recipe.source,
