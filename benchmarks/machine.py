@@ -58,3 +58,14 @@ def machine(threads: int) -> dict[str, Any]:
         "commit": commit(),
         "note": "the load average says how busy the machine was (other jobs share its cores)",
     }
+
+
+def write_results(name: str, record: dict[str, Any], markdown: str) -> None:
+    """``results/NAME.json`` (the record) and ``results/NAME.md`` (its table), each written whole,
+    and the table printed."""
+    from sciarch.io import atomic_write, write_json
+
+    write_json(RESULTS / f"{name}.json", record)
+    with atomic_write(RESULTS / f"{name}.md") as handle:
+        handle.write(markdown)
+    print(markdown)

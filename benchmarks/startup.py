@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from machine import RESULTS, loadavg, machine  # noqa: E402
+from machine import loadavg, machine, write_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "1781684"
@@ -131,12 +131,7 @@ def main() -> int:
                 record["rows"].append(row)
                 print({k: v for k, v in row.items() if k != "runs"}, flush=True)
     record["loadavg_end"] = loadavg()
-    from sciarch.io import atomic_write, write_json
-
-    write_json(RESULTS / "startup.json", record)
-    with atomic_write(RESULTS / "startup.md") as handle:
-        handle.write(markdown(record))
-    print(markdown(record))
+    write_results("startup", record, markdown(record))
     return 0
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from machine import RESULTS, machine  # noqa: E402
+from machine import machine, write_results  # noqa: E402
 
 #: name -> overrides of the recipe, tried with --tune (chosen by mean validation RMSE)
 GRID: dict[str, list[str]] = {
@@ -174,13 +174,7 @@ def main() -> int:
         name = args.name or ("molecules-freesolv" + (f"-ensemble{args.ensemble}" if args.ensemble > 1 else ""))
     record["loadavg_end"] = os.getloadavg()
     record["minutes"] = round((time.time() - started) / 60, 1)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    from sciarch.io import atomic_write, write_json
-
-    write_json(RESULTS / f"{name}.json", record)
-    with atomic_write(RESULTS / f"{name}.md") as handle:
-        handle.write(markdown(record))
-    console.print(markdown(record))
+    write_results(name, record, markdown(record))
     return 0
 
 

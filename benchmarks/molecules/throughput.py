@@ -38,7 +38,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from freesolv import RESULTS, machine  # noqa: E402
+from freesolv import machine  # noqa: E402
+from machine import write_results  # noqa: E402
 
 
 def cpu_seconds() -> float:
@@ -341,23 +342,13 @@ def main() -> int:
         record["featurisers"] = featurisers(args.chemprop, args.repeats)
         record["featurisation"] = featurisation(args.workers, conformers=False, before=True)
         record["loadavg_end"] = os.getloadavg()
-        from sciarch.io import atomic_write, write_json
-
-        write_json(RESULTS / "molecules-featurisation.json", record)
-        with atomic_write(RESULTS / "molecules-featurisation.md") as handle:
-            handle.write(featurisers_markdown(record))
-        print(featurisers_markdown(record))
+        write_results("molecules-featurisation", record, featurisers_markdown(record))
         return 0
     record["featurisation"] = featurisation(args.workers)
     record["training"] = training(args.threads)
     record["loadavg_end"] = os.getloadavg()
     record["minutes"] = round((time.time() - started) / 60, 1)
-    from sciarch.io import atomic_write, write_json
-
-    write_json(RESULTS / "molecules-throughput.json", record)
-    with atomic_write(RESULTS / "molecules-throughput.md") as handle:
-        handle.write(markdown(record))
-    print(markdown(record))
+    write_results("molecules-throughput", record, markdown(record))
     return 0
 
 
