@@ -111,3 +111,27 @@ def test_recordings_without_a_keyword_are_refused_and_bad_files_counted(tmp_path
     takes, background = read_recordings(tmp_path / "rec", ["yes", "no"])
     assert [t.word for t in takes] == ["yes", "yes"]  # the empty and the broken file are skipped
     assert not background
+
+
+@pytest.mark.slow
+def test_enroll_and_calibrate_over_the_frozen_speech_embedding(user, tmp_path):
+    """The same user and takes, on a smoke run of the speech-embedding recipe (80 ms frames, a frozen
+    encoder run by onnxruntime): enrolling trains the head and calibration saves a threshold."""
+    import importlib.util
+
+    if importlib.util.find_spec("openwakeword") is None:
+        pytest.skip("the speech-embedding front end reads the openwakeword wheel's ONNX files")
+    from sciarch.testing import check_smoke_run
+
+    root, _ = user
+    base = tmp_path / "embedding"
+    check_smoke_run("keywords/tts-12-embedding", base, overrides=["data.args.continuous_minutes=0"])
+    enrolled = tmp_path / "enrolled"
+    result = invoke(["keywords", "enroll", base, root / "takes", "--out", enrolled, "--steps", 30,
+                     "--batch-size", 8])
+    assert result.exit_code == 0, result.output
+    before, after = true_class_loss(base, root / "held-out"), true_class_loss(enrolled, root / "held-out")
+    assert after < 0.9 * before, (before, after)
+    result = invoke(["keywords", "calibrate", enrolled, root / "takes", "--fa-per-hour", 1])
+    assert result.exit_code == 0, result.output
+    assert 0.0 < json.loads((enrolled / "calibration.json").read_text())["threshold"] < 1.0

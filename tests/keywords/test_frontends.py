@@ -92,6 +92,14 @@ def test_missing_embedding_files_name_the_pip_command(tmp_path):
         SpeechEmbeddingFrontEnd(str(tmp_path))
 
 
+def test_without_the_package_the_model_says_what_to_install(monkeypatch):
+    import sciarch_keywords.embedding as embedding
+
+    monkeypatch.setattr(embedding.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(sciarch.UsageError, match="not installed: run `pip install --no-deps openwakeword==0.5.1`"):
+        wavenet_kws(12, layers=2, frontend="speech-embedding")
+
+
 @needs_embedding
 def test_speech_embedding_is_causal_batch_independent_and_cached():
     from sciarch_keywords.embedding import SpeechEmbeddingFrontEnd
