@@ -243,23 +243,49 @@ def claim_invariance(seeds: int) -> None:
 
 
 def claim_context() -> None:
+    """The splice context ladder from ``splice_accuracy.json`` (benchmarks/splice/accuracy.py): holds when on
+    the mean over seeds 80 < 400 < 2k <= 10k <= SSM for top-k and PR-AUC, acceptor and donor alike."""
     source = RESULTS / "splice_accuracy.json"
     data = json.loads(source.read_text())
     record = _record()
     record["source"] = str(source.relative_to(RESULTS.parent.parent))
-    rows = [(r["recipe"], r["test"].get("topk"), r["test"].get("prauc"), r.get("note", "")) for r in data["rows"]]
+    record["simulator_version"] = data.get("simulator_version")
+    record["overrides"] = data.get("overrides")
+    metrics = ("topk_acceptor", "topk_donor", "prauc_acceptor", "prauc_donor")
+    by: dict[str, list[dict[str, Any]]] = {}
+    for r in data["rows"]:
+        by.setdefault(r["recipe"], []).append(r)
+    rows = []
+    for recipe, runs in by.items():
+        rows.append({"recipe": recipe, "seeds": [r.get("seed") for r in runs], "epochs": runs[0].get("epochs"),
+                     "cpu_min": statistics.fmean((r.get("cpu_seconds") or r.get("train_seconds") or 0) / 60 for r in runs),
+                     **{k: statistics.fmean(r["test"][k] for r in runs) for k in metrics}})
     record["rows"] = rows
-    lines = ["# Claim: longer context helps splice-site prediction (80 < 400 < 2k ≤ 10k, SSM ≥ 10k)",
-             f"From `{record['source']}` (measured {data['machine']['date']}, command `{data['command'][:160]}…`).", "",
-             "| recipe | test top-k | test PR-AUC |", "|---|---|---|"]
-    for recipe, topk, prauc, _ in rows:
-        lines.append(f"| {recipe} | {topk:.3f} | {prauc:.3f} |")
-    by = {r[0]: r[1] for r in rows}
-    holds = by.get("splice/spliceai-10k", 0) >= by.get("splice/spliceai-400", 1)
-    lines += ["", f"**{'Holds' if holds else 'Does not hold'}** on the embedded simulator: "
-              + ("" if holds else "SpliceAI-400 beats SpliceAI-10k, so the simulated genome holds no signal beyond a few "
-                 "hundred bases and the budgets differ (SpliceAI-10k trained 1 epoch on this CPU); the simulator with "
-                 "long-range determinants (the splice issue) is what this claim needs.")]
+    ladder = data.get("ladder") or []
+    record["ladder"] = ladder
+    holds = bool(ladder) and all(step["holds"] for step in ladder) and len(ladder) == 4 * len(metrics)
+    lines = ["# Claim: longer context helps splice-site prediction (80 < 400 < 2k ≤ 10k, SSM ≥ 10k)", "",
+             f"From `{record['source']}` (measured {data['machine']['date']} on {data['machine']['cpu']}, "
+             f"simulator v{data.get('simulator_version', '?')}, command `{data['command'][:220]}`).", "",
+             "| recipe | seeds | top-k acceptor | top-k donor | PR-AUC acceptor | PR-AUC donor | epochs | train CPU min |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        seeds = ", ".join("-" if x is None else str(x) for x in r["seeds"])
+        lines.append(f"| {r['recipe']} | {seeds} | " + " | ".join(f"{r[k]:.3f}" for k in metrics)
+                     + f" | {r['epochs']} | {r['cpu_min']:.1f} |")
+    lines += ["", "Ladder steps (each must hold for all four metrics):", ""]
+    lines += [f"- {st['metric']}: {st['short']} {st['short_value']:.3f} {st['op']} {st['long']} {st['long_value']:.3f}: "
+              f"{'holds' if st['holds'] else 'does not hold'}" for st in ladder]
+    failed = [st for st in ladder if not st["holds"]]
+    lines += ["", f"**{'Holds' if holds else 'Does not hold'}** on the embedded simulator (v{data.get('simulator_version', '?')}, "
+              "with long-range determinants: docs/splice.md, \"The gene simulator\")"
+              + ("." if holds else f": {len(failed)} of {len(ladder)} steps fail"
+                 + (f" ({', '.join(sorted({st['short'].split('/')[-1] + ' vs ' + st['long'].split('/')[-1] for st in failed}))})"
+                    if failed else "; the table lacks some of the five models") + "."),
+              "Same budget for every model: " + (", ".join(f"`{o}`" for o in data.get("overrides") or []) or "the recipes' own")
+              + "; one thread; seeds `-` are the recipes' own (0); the JSON holds each run's config."]
+    lines += [f"\n{r['recipe']}: {r['note']}" + (f" (`{'`, `'.join(r['item_overrides'])}`)" if r.get("item_overrides") else "")
+              + "." for r in data["rows"] if r.get("note")]
     _write("context", record, lines)
 
 

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import loadavg, machine, write_results  # noqa: E402
+from common import RESULTS, loadavg, machine, write_results  # noqa: E402
 
 RECIPES = ["spliceai-80", "spliceai-400", "spliceai-2k", "spliceai-10k", "ssm"]
 METRICS = ["topk_acceptor", "topk_donor", "prauc_acceptor", "prauc_donor", "topk", "prauc"]
@@ -132,6 +132,8 @@ def main() -> None:
     parser.add_argument("--note", action="append", default=[], metavar="RECIPE=TEXT",
                         help="a note kept with that recipe's row (how an --existing run was made)")
     parser.add_argument("--seeds", type=int, nargs="*", default=[None], help="train each recipe once per seed")
+    parser.add_argument("--item-set", action="append", default=[], metavar="ITEM=KEY=VALUE",
+                        help="an override for one item only (after --set), e.g. ssm:d32=model.args.d_model=32")
     parser.add_argument("--same-budget", action="store_true",
                         help="the same data, optimiser and epochs for every recipe: " + " ".join(SAME_BUDGET))
     args = parser.parse_args()
@@ -140,6 +142,10 @@ def main() -> None:
     data_args = {o.split("=", 1)[0].rsplit(".", 1)[1]: int(o.split("=", 1)[1]) for o in args.overrides
                  if o.split("=", 1)[0] in ("data.args.block_length", "data.args.context")}
     info = machine(args.threads)
+    # CPU seconds of runs measured by an earlier call (collected again with --existing): from its results
+    earlier = {}
+    if (RESULTS / f"{args.name}.json").is_file():
+        earlier = {r["run"]: r for r in json.loads((RESULTS / f"{args.name}.json").read_text()).get("rows", [])}
     existing = dict(item.split("=", 1) for item in args.existing)
     notes = dict(item.split("=", 1) for item in args.note)
     rows = []
@@ -153,7 +159,8 @@ def main() -> None:
         command = [sys.executable, "-m", "sciarch", "train", f"splice/{recipe}", "--run-dir", str(run_dir), "--quiet"]
         if seed is not None:
             command += ["--seed", str(seed)]
-        for override in width_override(args.overrides, recipe):
+        own = [o.split("=", 1)[1] for o in args.item_set if o.split("=", 1)[0] == item]
+        for override in width_override(args.overrides, recipe) + own:
             command += ["--set", override]
         if args.max_time:
             command += ["--set", f"trainer.max_time={args.max_time}"]
@@ -168,12 +175,16 @@ def main() -> None:
         config = (run_dir / "config.yaml").read_text()
         ran = summary.get("command") if key in existing else " ".join(command[1:])
         rows.append({"recipe": f"splice/{recipe}" + (f" ({label})" if label else ""), "run": str(run_dir),
-                     "command": ran, "seed": seed, "cpu_seconds": None if key in existing else cpu_s,
+                     "command": ran, "seed": seed, "item_overrides": own,
+                     "cpu_seconds": earlier.get(str(run_dir), {}).get("cpu_seconds") if key in existing else cpu_s,
                      "test": {k: summary.get("test", {}).get(f"test/{k}") for k in METRICS},
                      "validation_best": summary.get("best_score"), "steps": summary.get("global_step"),
                      "epochs": summary.get("epochs"), "train_seconds": summary.get("train_seconds"),
                      "device": summary.get("device"), "loadavg_before": load_before, "loadavg_after": loadavg(),
                      "note": notes.get(key, notes.get(item, "")), "config": config})
+        if key in existing and str(run_dir) in earlier:  # the load it trained under, not the collection's
+            for k in ("loadavg_before", "loadavg_after", "command"):
+                rows[-1][k] = earlier[str(run_dir)].get(k, rows[-1][k])
         print(json.dumps({k: v for k, v in rows[-1].items() if k != "config"}), flush=True)
     from sciarch_datasets.genomics.simulate import SIMULATOR_VERSION
 
