@@ -85,6 +85,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", help="inspect only these names")
     parser.add_argument("--no-runs", action="store_true", help="skip training and inspecting a run of each plugin")
+    parser.add_argument("--merge", action="store_true",
+                        help="with --only: replace those rows in the committed table, keep the others")
     args = parser.parse_args()
     import torch
 
@@ -106,6 +108,14 @@ def main() -> None:
                 row["name"] = f"run of {recipe} --smoke"
                 rows.append(row)
                 print(json.dumps(rows[-1]), flush=True)
+    if args.merge and (RESULTS / "inspect_all.json").is_file():
+        previous = json.loads((RESULTS / "inspect_all.json").read_text())
+        fresh = {(r["kind"], r["name"]) for r in rows}
+        order = [(k, n) for k, n in targets()] + [("fit model", f"run of {r} --smoke") for r in run_recipes()]
+        kept = [r for r in previous["rows"] if (r["kind"], r["name"]) not in fresh and (r["kind"], r["name"]) in order]
+        rows = sorted(kept + rows, key=lambda r: order.index((r["kind"], r["name"])) if (r["kind"], r["name"]) in order
+                      else len(order))
+        info["merged"] = f"rows {sorted(n for _, n in fresh)} re-measured; the others from {previous['machine']['date']}"
     info_end = {'loadavg_at_end': loadavg()}
     out = {"machine": info, "machine_at_end": info_end, "command": " ".join(["python", *sys.argv]), "rows": rows}
     (RESULTS / "inspect_all.json").write_text(json.dumps(out, indent=2) + "\n")
@@ -113,7 +123,8 @@ def main() -> None:
              f"Machine: {info['cpu']}, {info['cores']} cores, torch {info['torch']}, {info['threads_used']} threads; "
              f"load average at start {info['loadavg_at_start']}, at end {info_end['loadavg_at_end']} "
              "(other jobs shared the cores: CPU seconds are the steadier figure).",
-             f"Command: `{out['command']}` (each target in a fresh process; time includes start-up and the probe's smoke data).",
+             f"Command: `{out['command']}` (each target in a fresh process; time includes start-up and the probe's smoke data)."
+             + (f" {info['merged']}." if info.get("merged") else ""),
              "", "Targets over 30 s of CPU: " + (", ".join(r["name"] for r in rows if r["cpu_s"] > 30) or "none") + ".",
              "", "| kind | name | ok | wall s | CPU s | parameters | MACs/example | activations fwd / train | receptive field (gradient / computed) | hops | FLOP/B | examples/s |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
