@@ -26,6 +26,8 @@ sys.path.insert(0, str(HERE))
 from common import machine as bench_machine  # noqa: E402
 from common import machine_line  # noqa: E402
 
+ARC_NET_NAME = "Arc Net (Hough proposals + hit network)"
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -42,6 +44,9 @@ def main() -> None:
                         help="Hit R-CNN's first stages to score: its RPN, the Hough transform's arcs as proposals, "
                              "or both (the Hough variants keep the run's own threshold: a validation scan would "
                              "run the Hough transform on every validation picture).")
+    parser.add_argument("--arc-net-label", default=None,
+                        help=f"The method name of the --arc-net run's rows (default: {ARC_NET_NAME!r}), e.g. to add "
+                             "a second Arc Net run beside the first.")
     parser.add_argument("--keep-oracles", action="store_true",
                         help="Take the true-box and true-mask rows from tracks_crowding_classical.json (the same "
                              "pictures through the same hit assignment) instead of computing them again.")
@@ -91,7 +96,7 @@ def main() -> None:
             runs["two-stage with masks (Mask R-CNN)"] = args.masks
         runs.update(hit_rcnn_runs(args))
         if args.arc_net is not None:
-            runs[ARC_NET_NAME] = args.arc_net
+            runs[args.arc_net_label or ARC_NET_NAME] = args.arc_net
     work = args.out / "tracks_crowding_work"
     classical = args.only != "detectors"
     kept = args.out / "tracks_crowding_classical.json"
@@ -133,7 +138,6 @@ def main() -> None:
     sciarch.console.print(result["table"])
 
 
-ARC_NET_NAME = "Arc Net (Hough proposals + hit network)"
 HIT_RCNN_NAMES = {"rpn": "Hit R-CNN (two-stage, hits)", "hough": "Hit R-CNN on Hough arcs",
                   "hybrid": "Hit R-CNN on RPN + Hough arcs"}
 
@@ -158,7 +162,7 @@ def _add(args: argparse.Namespace) -> None:
                                             ("two-stage with masks (Mask R-CNN)", args.masks)) if given is not None}
     runs.update(hit_rcnn_runs(args))
     if args.arc_net is not None:
-        runs[ARC_NET_NAME] = str(args.arc_net)
+        runs[args.arc_net_label or ARC_NET_NAME] = str(args.arc_net)
     if not runs:
         raise SystemExit("--add needs at least one of --two-stage, --one-stage, --masks, --hit-rcnn, --arc-net")
     committed = args.out / "tracks_crowding.json"
