@@ -45,7 +45,7 @@ PLANS: list[tuple[str, int, list[str]]] = [
     ("splice/spliceai-10k", 200, ["trainer.limit_val_batches=4", "trainer.limit_test_batches=8"]),
     ("keywords/tts-12", 300, ["trainer.limit_val_batches=4", "trainer.limit_test_batches=8",
                               "data.args.continuous_minutes=1.0"]),
-    ("tracks/mask-rcnn", 150, ["trainer.limit_val_batches=2", "trainer.limit_test_batches=4"]),
+    ("tracks/arc-net", 150, ["trainer.limit_val_batches=2", "trainer.limit_test_batches=4"]),
 ]
 WARMUP_STEPS = 10
 #: published dense bf16 tensor-core peaks (no sparsity), FLOP/s, for the record beside the measured one

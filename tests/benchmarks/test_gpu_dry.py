@@ -24,7 +24,7 @@ def test_the_gpu_benchmark_runs_dry_on_a_cpu(tmp_path):
     report = json.loads((tmp_path / "out" / "gpu_results.json").read_text())
     assert report["dry"] is True
     recipes = {row["recipe"]: row for row in report["training"]}
-    assert set(recipes) == {"molecules/freesolv", "splice/spliceai-10k", "keywords/tts-12", "tracks/mask-rcnn"}
+    assert set(recipes) == {"molecules/freesolv", "splice/spliceai-10k", "keywords/tts-12", "tracks/arc-net"}
     for row in recipes.values():
         assert row["steps"] == 2 and row["examples_per_s"] > 0 and 0 <= row["data_wait_share"] < 1
         assert math.isfinite(row["loss_start"]) and math.isfinite(row["loss_end"])
