@@ -8,6 +8,8 @@ dependencies of the reconstruction modules run one way: ``reconstruction → ass
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .fitting import CircleFit, fit_circle
@@ -125,7 +127,6 @@ def follow_arc(points: np.ndarray, members: np.ndarray, *, tolerance: float, gap
     chain = list(members)
     for _ in range(2):  # the far end, then (after reversing) the near end
         while True:
-            tail = np.array(chain[-follow_hits:])
             end = points[chain[-1]]
             nearby = grid.around(end)
             nearby = nearby[~taken[nearby]]
@@ -134,26 +135,41 @@ def follow_arc(points: np.ndarray, members: np.ndarray, *, tolerance: float, gap
             candidates, distance_candidates = nearby[close], distance_nearby[close]
             if not len(candidates):
                 break
-            local = quick_fit(points[tail]) if len(tail) >= 5 else None
-            if local is not None and local.radius < 1e5:
-                off = np.abs(np.hypot(points[candidates, 0] - local.cx, points[candidates, 1] - local.cy)
-                             - local.radius)
-            else:
-                direction = points[tail[-1]] - points[tail[0]]
-                norm = np.hypot(*direction)
-                if norm == 0:
-                    break
-                normal = np.array([-direction[1], direction[0]]) / norm
-                off = np.abs((points[candidates] - end) @ normal)
-            # forward only: a hit behind the end would fold the track back on itself
-            heading = points[tail[-1]] - points[tail[max(0, len(tail) - 6)]]
-            ahead = (points[candidates] - end) @ heading > 0
-            keep = (off < tolerance) & ahead
-            good = candidates[keep]
+            good = continuing_hits(points, chain, candidates, distance_candidates, tolerance=tolerance,
+                                   follow_hits=follow_hits, circle=_quick_circle)
             if not len(good):
                 break
-            order = np.argsort(distance_candidates[keep])
-            chain.extend(good[order].tolist())
+            chain.extend(good.tolist())
             taken[good] = True
         chain.reverse()
     return np.array(chain, dtype=np.int64)
+
+
+def _quick_circle(xy: np.ndarray) -> tuple[float, float, float] | None:
+    fit = quick_fit(xy)
+    return None if fit is None else (fit.cx, fit.cy, fit.radius)
+
+
+def continuing_hits(points: np.ndarray, chain: list[int], candidates: np.ndarray, distances: np.ndarray, *,
+                    tolerance: float, follow_hits: int, circle: Any) -> np.ndarray:
+    """The ``candidates`` (hits near the end of ``chain``, at ``distances`` from it) that continue
+    the chain: within ``tolerance`` of the circle ``circle(xy) -> (cx, cy, r) | None`` fits to its
+    last ``follow_hits`` hits (a line for fewer than 5, or a circle too flat to tell), and ahead of
+    the end; nearest first. Empty when none does."""
+    end = points[chain[-1]]
+    tail = np.array(chain[-follow_hits:])
+    local = circle(points[tail]) if len(tail) >= 5 else None
+    if local is not None and local[2] < 1e5:
+        off = np.abs(np.hypot(points[candidates, 0] - local[0], points[candidates, 1] - local[1]) - local[2])
+    else:
+        direction = points[tail[-1]] - points[tail[0]]
+        norm = np.hypot(*direction)
+        if norm == 0:
+            return candidates[:0]
+        normal = np.array([-direction[1], direction[0]]) / norm
+        off = np.abs((points[candidates] - end) @ normal)
+    # forward only: a hit behind the end would fold the track back on itself
+    heading = points[tail[-1]] - points[tail[max(0, len(tail) - 6)]]
+    ahead = (points[candidates] - end) @ heading > 0
+    keep = (off < tolerance) & ahead
+    return candidates[keep][np.argsort(distances[keep])]

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from .arcs import FOLLOW_HITS, GAP_PX, PointGrid, longest_run, quick_fit
+from .arcs import FOLLOW_HITS, GAP_PX, PointGrid, continuing_hits, longest_run, quick_fit
 from .fitting import fit_circle
 from .found import FoundTrack
 
@@ -343,26 +343,11 @@ class HoughTracker:
                 candidates, distance_candidates = nearby[close], distance_nearby[close]
                 if not len(candidates):
                     break
-                tail = np.array(chain[-follow_hits:])
-                local = _circle(hits[tail]) if len(tail) >= 5 else None
-                if local is not None and local[2] < 1e5:
-                    off = np.abs(np.hypot(hits[candidates, 0] - local[0], hits[candidates, 1] - local[1]) - local[2])
-                else:
-                    direction = hits[tail[-1]] - hits[tail[0]]
-                    norm = np.hypot(*direction)
-                    if norm == 0:
-                        break
-                    normal = np.array([-direction[1], direction[0]]) / norm
-                    off = np.abs((hits[candidates] - end) @ normal)
-                # forward only: a hit behind the end would fold the track back on itself
-                heading = hits[tail[-1]] - hits[tail[max(0, len(tail) - 6)]]
-                ahead = (hits[candidates] - end) @ heading > 0
-                keep = (off < tolerance) & ahead
-                good = candidates[keep]
+                good = continuing_hits(hits, chain, candidates, distance_candidates, tolerance=tolerance,
+                                       follow_hits=follow_hits, circle=_circle)
                 if not len(good):
                     break
-                order = np.argsort(distance_candidates[keep])
-                chain.extend(good[order].tolist())
+                chain.extend(good.tolist())
                 taken[good] = True
             chain.reverse()
         return np.array(chain, dtype=np.int64)
