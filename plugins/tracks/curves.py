@@ -24,7 +24,7 @@ import numpy as np
 
 from .fitting import fit_circle
 from .found import FoundTrack
-from .metrics import TrackScore, match_tracks
+from .metrics import TrackScore, match_tracks, score_tracks  # noqa: F401 (score_tracks: its home was here)
 
 
 @dataclass
@@ -137,26 +137,3 @@ def tracks_from_members(output: dict[str, Any], hits: np.ndarray, *, field_tesla
 
 def _np(value: Any) -> np.ndarray:
     return value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
-
-
-def score_tracks(found: list[FoundTrack], target: dict[str, Any], tracks_score: TrackScore, names: list[str], *,
-                 min_hits: int) -> None:
-    """Add one picture's found tracks to the running scores; the charge is the track's own
-    (:class:`CurveTrack`) or, for other methods, the one its class implies."""
-    from .data import charge_of_class
-
-    hits = target["hits"].numpy()
-    true_owner = target["hit_owner"].numpy()
-    found_owner = np.full(len(hits), -1, dtype=np.int64)
-    for i, track in enumerate(found):
-        found_owner[track.hits] = i
-    true_labels = target["labels"].numpy()
-    match = match_tracks(true_owner, found_owner, len(true_labels), min_hits=min_hits)
-    tracks_score.add(match)
-    pts, charges = target["pt"].numpy(), target["charge"].numpy()
-    for f, t in match.matched.items():
-        track = found[f]
-        name = names[track.label - 1] if 0 < track.label <= len(names) else ""
-        charge = track.charge if isinstance(track, CurveTrack) else charge_of_class(name)
-        tracks_score.momenta.append((float(pts[t]), float(track.pt_gev), int(true_labels[t]), int(track.label),
-                                     int(np.sign(charges[t])), int(charge)))

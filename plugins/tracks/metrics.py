@@ -96,6 +96,30 @@ def match_tracks(true_owner: np.ndarray, found_owner: np.ndarray, n_true: int, *
     return PictureMatch(n_true, len(kept), matched, fakes, neutral, duplicates, purity)
 
 
+def score_tracks(found: list[Any], target: dict[str, Any], tracks_score: TrackScore, names: list[str], *,
+                 min_hits: int) -> PictureMatch:
+    """Add one picture's found tracks (:class:`~.found.FoundTrack`) to the running scores, matched
+    to the true tracks by their hits. A track's charge is its own where it carries one (a
+    ``CurveTrack``'s, from its curvature and direction), else the one its class name implies."""
+    from .data import charge_of_class
+
+    found_owner = np.full(len(target["hits"]), -1, dtype=np.int64)
+    for i, track in enumerate(found):
+        found_owner[track.hits] = i
+    true_labels = target["labels"].numpy()
+    match = match_tracks(target["hit_owner"].numpy(), found_owner, len(true_labels), min_hits=min_hits)
+    tracks_score.add(match)
+    pts, charges = target["pt"].numpy(), target["charge"].numpy()
+    for f, t in match.matched.items():
+        track = found[f]
+        name = names[track.label - 1] if 0 < track.label <= len(names) else ""
+        own = getattr(track, "charge", None)
+        charge = charge_of_class(name) if own is None else own
+        tracks_score.momenta.append((float(pts[t]), float(track.pt_gev), int(true_labels[t]), int(track.label),
+                                     int(np.sign(charges[t])), int(charge)))
+    return match
+
+
 def robust_sigma(values: np.ndarray) -> float:
     """1.4826 × median absolute deviation: σ of the Gaussian core."""
     values = np.asarray(values, dtype=np.float64)

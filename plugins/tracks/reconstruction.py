@@ -16,7 +16,7 @@ import numpy as np
 from .assignment import assign_by_boxes, assign_by_masks
 from .fitting import fit_circle
 from .found import FoundTrack
-from .metrics import CocoScore, TrackScore, match_tracks
+from .metrics import CocoScore, TrackScore, score_tracks
 
 
 def reconstruct(detections: dict[str, np.ndarray], hits: np.ndarray, *, field_tesla: float, pixel_size_m: float,
@@ -113,27 +113,13 @@ def score_picture(detections: dict[str, np.ndarray], target: dict[str, Any], tra
                   owner: np.ndarray | None = None, found: list[FoundTrack] | None = None) -> list[FoundTrack]:
     """Reconstruct one picture and add it to the running scores (``owner``/``found`` when the
     caller reconstructed already, e.g. the Hough transform)."""
-    from .data import charge_of_class
 
     hits = target["hits"].numpy().astype(np.float64)
-    true_owner = target["hit_owner"].numpy()
     if owner is None or found is None:
         owner, found = reconstruct(detections, hits, field_tesla=field_tesla, pixel_size_m=pixel_size_m,
                                    score_threshold=score_threshold, mask_threshold=mask_threshold,
                                    tolerance_px=tolerance_px, min_hits=min_hits)
-    # only hits of kept tracks count as found
-    found_owner = np.full(len(hits), -1, dtype=np.int64)
-    for i, track in enumerate(found):
-        found_owner[track.hits] = i
-    true_labels = target["labels"].numpy()
-    match = match_tracks(true_owner, found_owner, len(true_labels), min_hits=min_hits)
-    tracks_score.add(match)
-    pts, charges = target["pt"].numpy(), target["charge"].numpy()
-    for f, t in match.matched.items():
-        track = found[f]
-        found_name = names[track.label - 1] if 0 < track.label <= len(names) else ""
-        tracks_score.momenta.append((float(pts[t]), float(track.pt_gev), int(true_labels[t]), int(track.label),
-                                     int(np.sign(charges[t])), charge_of_class(found_name)))
+    score_tracks(found, target, tracks_score, names, min_hits=min_hits)  # only hits of kept tracks count
     if coco is not None:
         coco.add_picture(detections, target)
     return found
