@@ -60,6 +60,7 @@ class Target:
     run: Any = None  # a sciarch.Run for a fit model
     note: str = ""
     probed: Any = None  # (task, batch, datamodule) once built
+    captured: Any = None  # (args, kwargs) the model was called with on that batch
 
 
 def resolve_target(name: str, *, as_kind: str | None = None, host: Any = None) -> Target:
@@ -151,7 +152,7 @@ def _architecture(model: Any, host: Any) -> Target:
                                  + (f", which trains {load(name, host=host).model.name}" if other_model else ""))
             try:
                 target.probed = _probe(target, host)
-                capture_inputs(*target.probed[:2])  # the model runs on this data
+                target.captured = capture_inputs(*target.probed[:2])  # the model runs on this data
             except Exception as exc:  # this recipe's data does not fit the model (context, input kind)
                 reason = str(exc).splitlines()[0][:120] if str(exc) else ""
                 tried.append(f"{name}{'' if smoke else ' (full)'}: {type(exc).__name__}: {reason}")
@@ -290,9 +291,11 @@ def capture_inputs(task: Any, batch: Any) -> tuple[tuple, dict]:
     return (first,), {}
 
 
-def layer_table(model: nn.Module, args: tuple, kwargs: dict, depth: int = 1) -> tuple[list[dict], int]:
+def layer_table(model: nn.Module, args: tuple, kwargs: dict, depth: int = 1,
+                run: Any = None) -> tuple[list[dict], int]:
     """Each module ``depth`` levels down: name, type, output shape, parameters; and the bytes every
-    leaf module's outputs take (for the arithmetic intensity)."""
+    leaf module's outputs take (for the arithmetic intensity). ``run``: a function that makes the
+    forward pass itself (one pass measures more than this table), else one is made here."""
     rows: dict[str, dict[str, Any]] = {}
     leaf_bytes = [0]
     handles = []
@@ -313,7 +316,14 @@ def layer_table(model: nn.Module, args: tuple, kwargs: dict, depth: int = 1) -> 
                 leaf_bytes[0] += _nbytes(out)
 
             handles.append(module.register_forward_hook(count))
-    _run_hooked(model, handles, args, kwargs)
+    if run is None:
+        _run_hooked(model, handles, args, kwargs)
+    else:
+        try:
+            run()
+        finally:
+            for handle in handles:
+                handle.remove()
     return [row for row in rows.values()], leaf_bytes[0]
 
 
@@ -623,7 +633,7 @@ def _probe_model(target: Target, spec: Any, host: Any) -> tuple[Any, Any, tuple,
 
     try:
         task, batch, _ = target.probed or _probe(target, host)
-        return task, batch, *capture_inputs(task, batch)
+        return task, batch, *(target.captured or capture_inputs(task, batch))
     except Exception:
         if target.kind == "architecture" or _find(host, "recipe", target.resolved.name) is None:
             raise
@@ -695,9 +705,8 @@ def inspect_target(target: Target, *, host: Any = None, device: str = "cpu", rep
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     param_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
-    layers, leaf_bytes = layer_table(model, args, kwargs)
     facts.update(parameters=total, trainable_parameters=trainable, probe_batch=examples,
-                 probe_input=_shape(list(args) + list(kwargs.values())), layers=layers)
+                 probe_input=_shape(list(args) + list(kwargs.values())))
 
     def forward() -> Any:
         with torch.no_grad():
@@ -715,7 +724,11 @@ def inspect_target(target: Target, *, host: Any = None, device: str = "cpu", rep
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        flops, forward_bytes = flops_and_peak_bytes(forward)
+        measured: dict[str, tuple[int, int]] = {}  # the layer table's pass counts FLOPs and memory too
+        layers, leaf_bytes = layer_table(model, args, kwargs,
+                                         run=lambda: measured.update(forward=flops_and_peak_bytes(forward)))
+        facts["layers"] = layers
+        flops, forward_bytes = measured["forward"]
         train_flops, training_bytes = flops_and_peak_bytes(training_step)
         facts["flops_per_example"] = flops / examples
         facts["macs_per_example"] = flops / 2 / examples
