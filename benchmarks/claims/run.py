@@ -283,7 +283,7 @@ def claim_context() -> None:
                  + (f" ({', '.join(sorted({st['short'].split('/')[-1] + ' vs ' + st['long'].split('/')[-1] for st in failed}))})"
                     if failed else "; the table lacks some of the five models") + "."),
               "Same budget for every model: " + (", ".join(f"`{o}`" for o in data.get("overrides") or []) or "the recipes' own")
-              + "; one thread; seeds `-` are the recipes' own (0); the JSON holds each run's config."]
+              + "; one thread; the JSON holds each run's config."]
     lines += [f"\n{r['recipe']}: {r['note']}" + (f" (`{'`, `'.join(r['item_overrides'])}`)" if r.get("item_overrides") else "")
               + "." for r in data["rows"] if r.get("note")]
     _write("context", record, lines)

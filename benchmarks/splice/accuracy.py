@@ -144,13 +144,16 @@ def main() -> None:
     info = machine(args.threads)
     # CPU seconds of runs measured by an earlier call (collected again with --existing): from its results
     earlier = {}
-    if (RESULTS / f"{args.name}.json").is_file():
-        earlier = {r["run"]: r for r in json.loads((RESULTS / f"{args.name}.json").read_text()).get("rows", [])}
+    for path in sorted(RESULTS.glob("splice_accuracy*.json")):
+        earlier.update({r["run"]: r for r in json.loads(path.read_text()).get("rows", [])})
     existing = dict(item.split("=", 1) for item in args.existing)
     notes = dict(item.split("=", 1) for item in args.note)
     rows = []
     for item, seed in [(i, s) for s in args.seeds for i in args.recipes]:
-        # "ssm:pure" trains recipe ssm under the label "pure" (its own --existing/--note key and row)
+        # "ssm:pure" trains recipe ssm under the label "pure" (its own --existing/--note key and row);
+        # "spliceai-2k@1" is that recipe with seed 1 (whatever --seeds says)
+        if "@" in item:
+            item, seed = item.split("@")[0], int(item.split("@")[1])
         recipe, _, label = item.partition(":")
         key = item if seed is None else f"{item}@{seed}"
         run_dir = Path(existing.get(key) or Path(args.runs) /
@@ -175,7 +178,7 @@ def main() -> None:
         config = (run_dir / "config.yaml").read_text()
         ran = summary.get("command") if key in existing else " ".join(command[1:])
         rows.append({"recipe": f"splice/{recipe}" + (f" ({label})" if label else ""), "run": str(run_dir),
-                     "command": ran, "seed": seed, "item_overrides": own,
+                     "command": ran, "seed": summary.get("seed", seed) if seed is None else seed, "item_overrides": own,
                      "cpu_seconds": earlier.get(str(run_dir), {}).get("cpu_seconds") if key in existing else cpu_s,
                      "test": {k: summary.get("test", {}).get(f"test/{k}") for k in METRICS},
                      "validation_best": summary.get("best_score"), "steps": summary.get("global_step"),
