@@ -64,6 +64,9 @@ def main() -> None:
                              "pictures, and add their rows to the committed tracks_crowding.{json,md,png}, "
                              "replacing rows of the same method and keeping the rest.")
     parser.add_argument("--label", default="")
+    parser.add_argument("--note", default="",
+                        help="With --add: how the added runs were trained (budget, pictures), kept in the json's "
+                             "'added' entry and the md's sentence about them.")
     parser.add_argument("--out", type=Path, default=HERE.parent / "results")
     args = parser.parse_args()
 
@@ -153,6 +156,7 @@ def hit_rcnn_runs(args: argparse.Namespace) -> dict[str, str]:
 def _add(args: argparse.Namespace) -> None:
     """Score the given runs on the committed experiment's pictures and merge their rows into it."""
     import json
+    import shlex
 
     import sciarch
     from sciarch_tracks.crowding import plot, run_crowding, table
@@ -179,7 +183,7 @@ def _add(args: argparse.Namespace) -> None:
     earlier["runs"] = {**earlier.get("runs", {}), **result["runs"]}
     earlier["operating_thresholds"] = {**earlier.get("operating_thresholds", {}), **result["operating_thresholds"]}
     earlier.setdefault("added", []).append({"runs": result["runs"], "machine": machine_line(bench_machine(1)),
-                                            "command": f"python {' '.join(sys.argv)}"})
+                                            "command": f"python {shlex.join(sys.argv)}", "note": args.note})
     earlier["table"] = table(rows)
     sciarch.write_json(committed, earlier)
     md = args.out / "tracks_crowding.md"
@@ -194,8 +198,8 @@ def _add(args: argparse.Namespace) -> None:
         text = "\n".join(lines) + "\n"
     else:
         text += "\n" + earlier["table"] + "\n"
-    added = ", ".join(runs)
-    text += (f"\nAdded later with `python {' '.join(sys.argv)}` ({added}, the same test pictures and threshold rule; "
+    added = ", ".join(runs) + (f": {args.note}" if args.note else "")
+    text += (f"\nAdded later with `python {shlex.join(sys.argv)}` ({added}, the same test pictures and threshold rule; "
              f"{machine_line(bench_machine(1))}).\n")
     with sciarch.atomic_write(md) as handle:
         handle.write(text)
