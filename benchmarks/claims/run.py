@@ -364,14 +364,16 @@ def claim_crowding() -> None:
     if holds:
         verdict = "a two-stage detector is ahead of the Hough transform and the one-stage detector at every multiplicity measured."
     elif current_holds:
-        verdict = (f"on the current pictures a two-stage detector is ahead of the Hough transform at all {len(current)} "
-                   "multiplicities, in efficiency and fake rate"
-                   + ("" if rivals else "; the one-stage detector was not measured on them, and on the earlier pictures "
-                      "no two-stage box detector was ahead of the Hough transform") + ".")
+        against = " and ".join(["the Hough transform", *rivals])
+        verdict = (f"on the current simulator's pictures a two-stage detector is ahead of {against} at all "
+                   f"{len(current)} multiplicities, in efficiency and fake rate"
+                   + ("" if rivals else "; the one-stage detector was not measured on them")
+                   + "; on the earlier simulator's pictures no two-stage box detector was ahead of the Hough transform.")
     else:
         verdict = (f"the best two-stage detector is ahead at {sum(v == 'holds' for v in measured)} of {len(measured)} "
                    "measured multiplicities (see the verdicts above).")
-    label = "Holds" if holds else ("Holds against the Hough transform only" if current_holds else "Does not hold")
+    label = "Holds" if holds else (("Holds on the current pictures" if rivals else "Holds against the Hough transform only")
+                                   if current_holds else "Does not hold")
     lines += [f"**{label}**: {verdict}"]
     record["holds"] = holds
     record["holds_on_current_pictures_against"] = (["hough"] + rivals) if current_holds else []
