@@ -25,7 +25,7 @@ from machine import RESULTS, loadavg, machine  # noqa: E402
 
 # one run per plugin: the recipe of the plugin's main job (else its first recipe), trained with --smoke
 RUN_RECIPES = {"keywords": "keywords/tts-12", "molecules": "molecules/freesolv", "splice": "splice/spliceai-400",
-               "tracks": "tracks/hit-rcnn"}
+               "tracks": "tracks/arc-net"}
 
 
 def targets() -> list[tuple[str, str]]:
