@@ -121,9 +121,16 @@ def follow_arc(points: np.ndarray, members: np.ndarray, *, tolerance: float, gap
     than 5), and ahead of the end, are added, nearest first, until none is left. Returns the grown
     chain in order along the arc.
     """
-    taken = np.zeros(len(points), dtype=bool)
+    return grow_chain(points, PointGrid(points, gap), np.zeros(len(points), dtype=bool), members, gap=gap,
+                      tolerance=tolerance, follow_hits=follow_hits, circle=_quick_circle)
+
+
+def grow_chain(points: np.ndarray, grid: PointGrid, taken: np.ndarray, members: np.ndarray, *, gap: float,
+               tolerance: float, follow_hits: int, circle: Any) -> np.ndarray:
+    """:func:`follow_arc`'s loop: grow ``members`` at both ends through the points of ``grid`` not
+    ``taken`` (marked as they are added; ``members`` are marked first), with :func:`continuing_hits`
+    and the circle fitter ``circle``."""
     taken[members] = True
-    grid = PointGrid(points, gap)
     chain = list(members)
     for _ in range(2):  # the far end, then (after reversing) the near end
         while True:
@@ -136,7 +143,7 @@ def follow_arc(points: np.ndarray, members: np.ndarray, *, tolerance: float, gap
             if not len(candidates):
                 break
             good = continuing_hits(points, chain, candidates, distance_candidates, tolerance=tolerance,
-                                   follow_hits=follow_hits, circle=_quick_circle)
+                                   follow_hits=follow_hits, circle=circle)
             if not len(good):
                 break
             chain.extend(good.tolist())

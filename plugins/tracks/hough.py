@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from .arcs import FOLLOW_HITS, GAP_PX, PointGrid, continuing_hits, longest_run, quick_fit
+from .arcs import FOLLOW_HITS, GAP_PX, PointGrid, grow_chain, longest_run, quick_fit
 from .fitting import fit_circle
 from .found import FoundTrack
 
@@ -329,28 +329,8 @@ class HoughTracker:
         """:func:`~.arcs.follow_arc` of the seed arc ``members`` (indices into ``hits``) through the
         hits not ``taken``, with one grid of all hits for the whole picture: the same chain as
         follow_arc on the free hits alone (the same candidates, in the same order)."""
-        taken = taken.copy()
-        taken[members] = True
-        gap, tolerance, follow_hits = self.gap, self.tolerance, self.follow_hits
-        chain = members.tolist()
-        for _ in range(2):  # the far end, then (after reversing) the near end
-            while True:
-                end = hits[chain[-1]]
-                nearby = grid.around(end)
-                nearby = nearby[~taken[nearby]]
-                distance_nearby = np.hypot(hits[nearby, 0] - end[0], hits[nearby, 1] - end[1])
-                close = distance_nearby <= gap
-                candidates, distance_candidates = nearby[close], distance_nearby[close]
-                if not len(candidates):
-                    break
-                good = continuing_hits(hits, chain, candidates, distance_candidates, tolerance=tolerance,
-                                       follow_hits=follow_hits, circle=_circle)
-                if not len(good):
-                    break
-                chain.extend(good.tolist())
-                taken[good] = True
-            chain.reverse()
-        return np.array(chain, dtype=np.int64)
+        return grow_chain(hits, grid, taken.copy(), members, gap=self.gap, tolerance=self.tolerance,
+                          follow_hits=self.follow_hits, circle=_circle)
 
     def _arc(self, points: np.ndarray) -> np.ndarray:
         """The longest contiguous arc among points near a circle or line, refitted once."""
