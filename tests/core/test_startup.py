@@ -7,8 +7,6 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 #: run the CLI in a fresh interpreter; report the exit status, and which of torch and Lightning
 #: were imported, as the last line of standard output
 PROBE = """
@@ -98,8 +96,7 @@ def test_builder_parameters_read_from_source_are_those_of_the_imported_code():
             for name, annotation in static_annotations(spec.builder).items():  # the same objects as the import's
                 assert annotation == params[name].annotation, (spec.name, name, annotation, params[name].annotation)
             compared += 1
-    if not compared:
-        pytest.skip("no plugin with builders installed")
+    assert compared, "no registered builder was compared (the project's plugins are installed with it)"
     from lightning.pytorch import Trainer
 
     assert static_parameters(TRAINER_REFERENCE, decorated=True) == tuple(parameters_of(Trainer)[0])
