@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from common import RESULTS, loadavg, machine  # noqa: E402
+from common import RESULTS, built_runs, loadavg, machine  # noqa: E402
 
 LANGUAGES = ("de", "fr", "es", "it", "pt", "nl", "pl", "ru", "hi", "tr")
 
@@ -88,7 +88,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "keywords_accents")
     args = parser.parse_args()
 
-    import sciarch
     import torch
 
     torch.set_num_threads(1)
@@ -97,11 +96,7 @@ def main() -> None:
               "machine": machine(threads=1),
               "command": "python benchmarks/keywords/accents.py " + " ".join(sys.argv[1:]), "runs": []}
     foreign = None
-    for item in args.run:
-        name, _, path = item.partition("=")
-        run = sciarch.Run(path)
-        datamodule, task = run.build()
-        task.model.cpu().eval()
+    for name, path, _run, datamodule, task in built_runs(args.run):
         datamodule.setup()
         corpus = datamodule.corpus()
         variants = corpus["variants"]["testing"][: args.variants]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from common import RESULTS, loadavg, machine  # noqa: E402
+from common import RESULTS, built_runs, loadavg, machine  # noqa: E402
 
 
 def main() -> None:
@@ -32,7 +32,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "keywords_continuous_snr")
     args = parser.parse_args()
 
-    import sciarch
     import torch
     from sciarch_datasets.audio.continuous import generate_recording, write_events
     from sciarch_datasets.audio.espeak import Voice
@@ -45,11 +44,7 @@ def main() -> None:
               "machine": machine(threads=1), "command": "python benchmarks/keywords/continuous_snr.py "
               + " ".join(sys.argv[1:]), "runs": []}
     recording = None
-    for item in args.run:
-        name, _, path = item.partition("=")
-        run = sciarch.Run(path)
-        datamodule, task = run.build()
-        task.model.cpu().eval()
+    for name, path, run, datamodule, task in built_runs(args.run):
         if recording is None:  # one recording for every run: the first run's corpus gives voices and noise
             root = datamodule.root()
             meta = json.loads((root / "corpus.json").read_text())
