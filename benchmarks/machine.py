@@ -69,3 +69,13 @@ def write_results(name: str, record: dict[str, Any], markdown: str) -> None:
     with atomic_write(RESULTS / f"{name}.md") as handle:
         handle.write(markdown)
     print(markdown)
+
+
+def results_header(record: dict[str, Any], load_note: str) -> list[str]:
+    """The first lines of a benchmark's markdown: its title, the machine with the load average at
+    start and end of the record (``loadavg_start``/``loadavg_end``) and ``load_note``, and the command."""
+    m = record["machine"]
+    return [f"# {record['benchmark']}", "",
+            f"Machine: {m['cpu']}, {m['cores']} cores, {m['threads_used']} torch thread(s); torch {m['torch']}; "
+            f"commit {m['commit']}. Load average at start {record['loadavg_start'][0]:.2f}, at end "
+            f"{record['loadavg_end'][0]:.2f} ({load_note}).", "", f"Command: `{record['command']}`", ""]

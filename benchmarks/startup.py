@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from machine import loadavg, machine, write_results  # noqa: E402
+from machine import loadavg, machine, results_header, write_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "1781684"
@@ -136,11 +136,7 @@ def main() -> int:
 
 
 def markdown(record: dict) -> str:
-    m = record["machine"]
-    lines = [f"# {record['benchmark']}", "",
-             f"Machine: {m['cpu']}, {m['cores']} cores; load average at start {record['loadavg_start'][0]:.2f}, at "
-             f"end {record['loadavg_end'][0]:.2f} (a shared machine: CPU seconds are the steadier figure); "
-             f"commit {m['commit']}; torch {m['torch']}.", "", f"Command: `{record['command']}`", "",
+    lines = [*results_header(record, "a shared machine: CPU seconds are the steadier figure"),
              "Seconds from starting `sciarch` to its first line (standard output or error), the median of "
              "alternating runs; CPU: the process's user + system seconds at that line. \"before\": the core of "
              f"commit {record['before']} with today's plugins. A training run is stopped after its first line.",

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from machine import machine, write_results  # noqa: E402
+from machine import machine, results_header, write_results  # noqa: E402
 
 #: name -> overrides of the recipe, tried with --tune (chosen by mean validation RMSE)
 GRID: dict[str, list[str]] = {
@@ -179,12 +179,7 @@ def main() -> int:
 
 
 def markdown(record: dict) -> str:
-    m = record["machine"]
-    lines = [f"# {record['benchmark']}", "",
-             f"Machine: {m['cpu']}, {m['cores']} cores, {m['threads_used']} thread(s); torch {m['torch']}. "
-             f"Load average at start {record['loadavg_start'][0]:.2f}, at end {record['loadavg_end'][0]:.2f} "
-             "(timings are under that load).", "",
-             f"Command: `{record['command']}`", ""]
+    lines = results_header(record, "timings are under that load")
     if "grid" in record:
         lines += ["| setting | val RMSE | test RMSE | train mol/s (incl. validation) |", "|---|---|---|---|"]
         for name, r in record["grid"].items():

@@ -39,7 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from freesolv import machine  # noqa: E402
-from machine import write_results  # noqa: E402
+from machine import results_header, write_results  # noqa: E402
 
 
 def cpu_seconds() -> float:
@@ -353,11 +353,7 @@ def main() -> int:
 
 
 def markdown(record: dict) -> str:
-    m = record["machine"]
-    lines = [f"# {record['benchmark']}", "",
-             f"Machine: {m['cpu']}, {m['cores']} cores, {m['threads_used']} torch thread(s); torch {m['torch']}. "
-             f"Load average at start {record['loadavg_start'][0]:.2f}, at end {record['loadavg_end'][0]:.2f} "
-             "(a shared machine: figures are under that load).", "", f"Command: `{record['command']}`", "",
+    lines = [*results_header(record, "a shared machine: figures are under that load"),
              "## Featurisation", "",
              "| input | molecules | processes | cold (mol/s) | cached (mol/s) |", "|---|---|---|---|---|"]
     for r in record["featurisation"]:
