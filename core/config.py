@@ -445,7 +445,7 @@ def resolve(recipe: RecipeSource, host: Any = None, *, checked: Any = None) -> R
 
     ``checked(recipe)`` is called once :func:`precheck` has passed, before torch is imported (the
     CLI prints its first line there)."""
-    from .optim import OPTIMIZERS, SCHEDULERS, optimizer_class
+    from .optim import SCHEDULERS, optimizer_class
 
     if host is None:
         from .plugins import get_host
@@ -474,11 +474,9 @@ def resolve(recipe: RecipeSource, host: Any = None, *, checked: Any = None) -> R
     task_args = _args(recipe, "task.args", task_spec.load(), task_args, what=task_spec.name, skip=("model",),
                       provided=provides)
 
+    # precheck() has checked the optimizer's and scheduler's names and the reserved trainer keys
     optimizer = {**OPTIMIZER_DEFAULTS, **(data.get("optimizer") or {})}
     opt_name = optimizer.pop("name")
-    if str(opt_name).lower() not in OPTIMIZERS:
-        raise recipe.error(f"unknown optimizer {opt_name!r}{did_you_mean(str(opt_name), list(OPTIMIZERS))}",
-                           "optimizer.name")
     # checked against the optimizer's signature; torch's own defaults are left unstated, since they
     # differ between torch versions
     checked = _args(recipe, "optimizer", optimizer_class(opt_name), optimizer, what=str(opt_name), skip=("params",))
@@ -487,17 +485,11 @@ def resolve(recipe: RecipeSource, host: Any = None, *, checked: Any = None) -> R
     if scheduler is not None:
         scheduler = dict(scheduler)
         sched_name = scheduler.pop("name", None)
-        if sched_name not in SCHEDULERS:
-            raise recipe.error(f"unknown scheduler {sched_name!r}{did_you_mean(str(sched_name), list(SCHEDULERS))}",
-                               "scheduler.name")
         scheduler = {"name": sched_name, **_args(recipe, "scheduler", SCHEDULERS[sched_name], scheduler,
                                                   what=f"scheduler {sched_name}", skip=("optimizer",
                                                   "total_steps", "steps_per_epoch"))}
 
     trainer = dict(data.get("trainer") or {})
-    for key in trainer:
-        if key in RESERVED_TRAINER_KEYS:
-            raise recipe.error("set by sciarch itself; remove it from the recipe", f"trainer.{key}")
     from lightning.pytorch import Trainer
 
     trainer_params, _ = parameters_of(Trainer)
