@@ -17,10 +17,14 @@ track runs, for its charge).
 
 Tracks, best score first: a proposal claims its still-free member hits; one left with fewer than
 ``min_hits`` free members, or under half of its members free (a duplicate of a better one), is
-dropped — duplicates are removed by shared hits. Then the **iteration**: the hits of the tracks
+dropped — duplicates are removed by shared hits — unless (``extend_rms``) the members it finds
+taken are mostly one earlier track's and the union is still one circle: then its free members
+extend that track (the rest of a track claimed in two pieces). Then the **iteration**: the hits of the tracks
 accepted (score ≥ ``accept_score``) are removed and the Hough transform votes again among the
 rest, up to ``iterations`` times; in a crowded picture a track whose votes were split by crossings
-is often found only once the others are gone. Each track's circle is refitted to its members: p_T
+is often found only once the others are gone; with ``reclaim``, the hits of tracks under the accept
+score stay on offer to the next passes (a fake claimed first no longer hides the hits of the real
+track under it), and a track keeps only the hits no later one took. Each track's circle is refitted to its members: p_T
 = 0.3 B R; its charge is the sign of its curvature along the predicted direction (:mod:`.curves`).
 
 Training (``model(images, hits, targets)``) runs the same first stage on each training picture,
@@ -180,6 +184,25 @@ class ArcProposals:
         return Proposal(band, features.astype(np.float32), position[in_band], own)
 
 
+def _on_circle(xy: np.ndarray, tolerance: float) -> np.ndarray:
+    """The hits of one track that lie on its circle: a robust fit, hits over ``tolerance`` pixels
+    and over 3 robust σ from it dropped, three rounds."""
+    from .arcs import quick_fit
+
+    keep = np.ones(len(xy), dtype=bool)
+    for _ in range(3):
+        fit = quick_fit(xy[keep])
+        if fit is None:
+            return keep
+        residual = np.abs(np.hypot(xy[:, 0] - fit.cx, xy[:, 1] - fit.cy) - fit.radius)
+        limit = max(tolerance, 3 * 1.4826 * float(np.median(residual[keep])))
+        new = residual <= limit
+        if new.sum() < 3 or (new == keep).all():
+            break
+        keep = new
+    return keep
+
+
 def _reached(position: np.ndarray, on: np.ndarray, own: np.ndarray) -> np.ndarray:
     """1 for the hits near the circle (``on``) in a run along the arc (gaps of at most
     ``REACH_GAP_PX``) that holds one of the proposal's own hits; ``position`` sorted."""
@@ -256,9 +279,14 @@ class ArcNet(nn.Module):
     def __init__(self, *, hidden: int = 64, band_px: float = 5.0, max_band_hits: int = 384, hough_min_hits: int = 10,
                  iterations: int = 3, accept_score: float = 0.3, member_threshold: float = 0.5, min_hits: int = 5,
                  proposals_per_picture_train: int = 96, replay_proposals: int = 0, proposals_per_step: int = 128,
-                 merge: bool = True) -> None:
+                 merge: bool = True, clean_px: float = 0.0, extend_rms: float = 0.0,
+                 reclaim: bool = False, find_iterations: int | None = None, direction_weight: float = 0.5) -> None:
         super().__init__()
+        self.reclaim, self.direction_weight = reclaim, direction_weight
+        self.find_iterations = iterations if find_iterations is None else find_iterations
+        self.extend_rms = extend_rms
         self.merge = merge
+        self.clean_px = clean_px
         self.head = ArcNetHead(hidden)
         self.first_stage = ArcProposals(band_px=band_px, max_band_hits=max_band_hits, min_hits=hough_min_hits)
         self.iterations, self.accept_score = iterations, accept_score
@@ -347,7 +375,7 @@ class ArcNet(nn.Module):
         known = torch.isfinite(direction_target)
         direction_loss = F.binary_cross_entropy_with_logits(heads[known, 1], direction_target[known]) \
             if known.any() else zero
-        return {"member": member_loss.mean(), "track": track_loss, "direction": 0.5 * direction_loss}
+        return {"member": member_loss.mean(), "track": track_loss, "direction": self.direction_weight * direction_loss}
 
     # -- finding tracks --------------------------------------------------------------------------
 
@@ -408,14 +436,47 @@ class ArcNet(nn.Module):
         boxes = [[*hits[t[0]].min(axis=0), *hits[t[0]].max(axis=0)] for t in tracks]
         return boxes, [t[3] for t in tracks], [(t[0], t[1], t[2]) for t in tracks]
 
+    def _extend(self, hits: np.ndarray, owner: np.ndarray, members: list, scores: list, p: Proposal,
+                prob: np.ndarray, chosen: np.ndarray, mine: np.ndarray, score: float) -> bool:
+        """A proposal whose members taken already are mostly one earlier track's (≥ 70 %, at least
+        ``min_hits``) continues that track: its free members join the track when the union is
+        still one circle (rms ≤ ``extend_rms``). The other half of a track claimed in two pieces,
+        which the duplicate rule would drop or keep as a second, unmatched piece."""
+        from .arcs import quick_fit
+        from .curves import arc_positions
+
+        candidates = p.band[chosen]
+        taken = owner[candidates][~mine]
+        if len(taken) < self.min_hits:
+            return False
+        ids, counts = np.unique(taken, return_counts=True)
+        best = int(np.argmax(counts))
+        if counts[best] < 0.7 * len(taken):
+            return False
+        t = int(ids[best])
+        index, old_prob, old_order = members[t]
+        union = np.concatenate([index, candidates[mine]])
+        fit = quick_fit(hits[union])
+        if fit is None or fit.rms > self.extend_rms:
+            return False
+        positions = arc_positions(hits[union], fit)
+        old = positions[:len(index)]
+        way = 1.0 if len(old) < 3 or np.std(old_order) == 0 or np.corrcoef(old, old_order)[0, 1] >= 0 else -1.0
+        owner[candidates[mine]] = t
+        members[t] = (union, np.concatenate([old_prob, prob[chosen][mine]]), positions * way)
+        scores[t] = max(scores[t], score)
+        return True
+
     def find(self, hits: np.ndarray, width: int, height: int) -> dict[str, Any]:
         """One picture's tracks, as Hit R-CNN's output: ``boxes``, ``scores``, ``labels`` and
         ``members`` (hit indices, probabilities, order along the track: the predicted direction)."""
         owner = np.full(len(hits), -1, dtype=np.int64)
         local = neighbourhood(hits)
         boxes, scores, members = [], [], []
-        for _ in range(self.iterations):
+        for _ in range(self.find_iterations):
             free = owner < 0
+            if self.reclaim and scores:  # the hits of tracks under the accept score stay on offer
+                free |= np.asarray(scores)[owner] < self.accept_score
             proposals = self.first_stage(hits, local, free, width, height)
             if not proposals:
                 break
@@ -426,11 +487,22 @@ class ArcNet(nn.Module):
                 p = proposals[k]
                 chosen = prob >= self.member_threshold
                 candidates = p.band[chosen]
-                mine = owner[candidates] < 0
+                mine = free[candidates] if self.reclaim else owner[candidates] < 0
+                if self.extend_rms > 0 and mine.any() and self._extend(hits, owner, members, scores, p, prob,
+                                                                       chosen, mine, track):
+                    free[candidates[mine]] = False
+                    continue
                 if mine.sum() < self.min_hits or mine.sum() < 0.5 * len(candidates):
                     continue
                 index = candidates[mine]
+                keep = _on_circle(hits[index], self.clean_px) if self.clean_px > 0 else None
+                if keep is not None:
+                    if keep.sum() < self.min_hits:
+                        continue
+                    index = index[keep]
+                    mine = np.flatnonzero(mine)[keep]
                 owner[index] = len(scores)
+                free[index] = False
                 xy = hits[index]
                 boxes.append([*xy.min(axis=0), *xy.max(axis=0)])
                 scores.append(track)
@@ -439,8 +511,14 @@ class ArcNet(nn.Module):
                 accepted += track >= self.accept_score
             if not accepted:
                 break
+        if self.reclaim:  # a track keeps only the hits no later track took from it
+            kept = [(t, owner[m[0]] == t) for t, m in enumerate(members)]
+            kept = [(t, own) for t, own in kept if own.sum() >= self.min_hits]
+            members = [tuple(part[own] for part in members[t]) for t, own in kept]
+            scores = [scores[t] for t, _ in kept]
         if self.merge:
             boxes, scores, members = self._merge(hits, boxes, scores, members)
+        boxes = [[*hits[m[0]].min(axis=0), *hits[m[0]].max(axis=0)] for m in members]  # tracks extended since
         return {"boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
                 "scores": torch.tensor(scores, dtype=torch.float32),
                 "labels": torch.ones(len(scores), dtype=torch.int64), "members": members}
@@ -449,13 +527,22 @@ class ArcNet(nn.Module):
 def arc_net(*, hidden: int = 64, band_px: float = 5.0, max_band_hits: int = 384, hough_min_hits: int = 10,
             iterations: int = 3, accept_score: float = 0.3, member_threshold: float = 0.5, min_hits: int = 5,
             proposals_per_picture_train: int = 96, replay_proposals: int = 0, proposals_per_step: int = 128,
-            merge: bool = True, num_classes: int | None = None, **_: Any) -> nn.Module:
+            merge: bool = True, clean_px: float = 0.0, extend_rms: float = 0.0,
+            reclaim: bool = False, find_iterations: int | None = None, direction_weight: float = 0.5,
+            num_classes: int | None = None, **_: Any) -> nn.Module:
     """Arc Net (see the module docstring): ``band_px`` the band's half-width around each Hough arc,
-    ``max_band_hits`` its cap, ``iterations`` the Hough passes, ``accept_score`` the track score
-    whose hits are removed before the next pass, ``proposals_per_picture_train`` the proposals of
-    one training picture the losses use (a random subset); with ``replay_proposals``, the proposals
-    of recent pictures (up to that many) fill each step up to ``proposals_per_step``."""
+    ``max_band_hits`` its cap, ``iterations`` the Hough passes (``find_iterations``: when finding
+    tracks, if other than in training), ``accept_score`` the track score whose hits are removed
+    before the next pass (with ``reclaim``, the hits of tracks under it stay on offer to the next
+    passes' proposals), ``proposals_per_picture_train`` the proposals of one training picture the
+    losses use (a random subset); with ``replay_proposals``, the proposals of recent pictures (up
+    to that many) fill each step up to ``proposals_per_step``; ``direction_weight`` the direction
+    loss's weight. Post-processing: ``extend_rms`` > 0 lets a proposal whose taken members are
+    mostly one earlier track's extend that track (union circle rms at most that, pixels);
+    ``clean_px`` > 0 keeps of each track only the hits on its robust circle fit."""
     return ArcNet(hidden=hidden, band_px=band_px, max_band_hits=max_band_hits, hough_min_hits=hough_min_hits,
                   iterations=iterations, accept_score=accept_score, member_threshold=member_threshold,
                   min_hits=min_hits, proposals_per_picture_train=proposals_per_picture_train,
-                  replay_proposals=replay_proposals, proposals_per_step=proposals_per_step, merge=merge)
+                  replay_proposals=replay_proposals, proposals_per_step=proposals_per_step, merge=merge,
+                  clean_px=clean_px, extend_rms=extend_rms, reclaim=reclaim,
+                  find_iterations=find_iterations, direction_weight=direction_weight)

@@ -121,3 +121,60 @@ def test_two_pieces_of_one_circle_are_joined_and_two_circles_are_not() -> None:
     assert len(joined) == 2 and sorted(scores) == [0.8, 0.9]
     whole = next(index for index, _, _ in joined if len(index) == 120)
     assert sorted(whole.tolist()) == list(range(120))
+
+
+def _stub_proposal(band: np.ndarray, hits: np.ndarray):
+    from sciarch_tracks.arc_net import Proposal
+
+    position = np.arctan2(hits[band, 1] - 100, hits[band, 0] - 100) * 50
+    return Proposal(band, np.zeros((len(band), FEATURES), np.float32), position, band[:3])
+
+
+def test_a_proposal_mostly_over_one_track_extends_it_and_one_over_another_circle_does_not() -> None:
+    model = arc_net(**TINY, extend_rms=0.9)
+    angles = np.linspace(0, math.pi, 120)
+    arc = np.stack([100 + 50 * np.cos(angles), 100 + 50 * np.sin(angles)], axis=1)
+    line = np.stack([np.linspace(20, 180, 60), np.full(60, 130.0)], axis=1)  # crosses the arc
+    hits = np.concatenate([arc, line])
+    owner = np.full(len(hits), -1)
+    owner[:60] = 0
+    members = [(np.arange(60), np.ones(60), np.arange(60.0))]
+    scores = [0.9]
+    band = np.arange(40, 120)  # 20 hits of the track, 60 free ones on the same circle
+    p = _stub_proposal(band, hits)
+    prob = np.ones(len(band))
+    chosen = prob >= 0.5
+    mine = owner[band] < 0
+    assert model._extend(hits, owner, members, scores, p, prob, chosen, mine, 0.7)
+    assert sorted(members[0][0].tolist()) == list(range(120)) and (owner[:120] == 0).all()
+    assert np.corrcoef(members[0][2][:60], np.arange(60.0))[0, 1] > 0  # it runs the way it ran
+    crossing = np.concatenate([np.arange(50, 60), np.arange(120, 180)])  # 10 of the arc's hits, then the line
+    p = _stub_proposal(crossing, hits)
+    prob = np.ones(len(crossing))
+    mine = owner[crossing] < 0
+    assert not model._extend(hits, owner, members, scores, p, prob, prob >= 0.5, mine, 0.7)
+    assert (owner[120:] == -1).all()
+
+
+def test_hits_on_a_circle_are_kept_and_a_crossing_tracks_are_dropped() -> None:
+    from sciarch_tracks.arc_net import _on_circle
+
+    rng = np.random.default_rng(0)
+    angles = np.linspace(0, math.pi, 100)
+    arc = np.stack([100 + 50 * np.cos(angles), 100 + 50 * np.sin(angles)], axis=1) + rng.normal(0, 0.2, (100, 2))
+    line = np.stack([np.full(20, 100.0), np.linspace(110, 170, 20)], axis=1)
+    xy = np.concatenate([arc, line])
+    keep = _on_circle(xy, 1.5)
+    assert keep[:100].mean() > 0.97 and keep[100:].sum() <= 2
+
+
+def test_with_reclaim_found_tracks_still_own_disjoint_hits() -> None:
+    torch.manual_seed(0)
+    image, target = _picture(tracks=8)
+    model = arc_net(**TINY, reclaim=True, extend_rms=0.9, find_iterations=3)
+    model.eval()
+    model.head.track[-1].bias.data.fill_(-0.5)  # every track under the accept score: all hits stay on offer
+    output = model([image], [target["hits"]])[0]
+    taken = np.concatenate([np.asarray(index) for index, _, _ in output["members"]] or [np.zeros(0, int)])
+    assert len(taken) == len(np.unique(taken))
+    assert all(len(index) >= model.min_hits for index, _, _ in output["members"])
