@@ -5,6 +5,7 @@ detector (Faster R-CNN), a one-stage detector (RetinaNet) and the Hough transfor
     python benchmarks/tracks/crowding.py --two-stage RUN --one-stage RUN [--pictures 12]
     python benchmarks/tracks/crowding.py --add --hit-rcnn RUN [--first-stages rpn hough]
     python benchmarks/tracks/crowding.py --only detectors --skip-box-detectors --arc-net RUN
+    python benchmarks/tracks/crowding.py --add --gnn RUN [--pictures 12]
 
 Trains the recipes tracks/crowding and tracks/crowding-one-stage (same pictures: 5–100 primary
 tracks each, same MobileNetV3-FPN backbone and anchors) for ``--minutes`` each, unless trained runs
@@ -27,6 +28,7 @@ from common import machine as bench_machine  # noqa: E402
 from common import machine_line  # noqa: E402
 
 ARC_NET_NAME = "Arc Net (Hough proposals + hit network)"
+GNN_NAME = "hit-graph GNN (edge classifier)"
 
 
 def main() -> None:
@@ -40,6 +42,9 @@ def main() -> None:
     parser.add_argument("--arc-net", type=Path, default=None,
                         help="A run of tracks/arc-net or tracks/arc-net-long (Hough arcs + a network over their "
                              "hits) to score as well (with --add: added).")
+    parser.add_argument("--gnn", type=Path, default=None,
+                        help="A run of tracks/gnn (the hit-graph edge-classifying GNN baseline) to score as well "
+                             "(with --add: added).")
     parser.add_argument("--first-stages", nargs="+", default=["rpn"], choices=("rpn", "hough", "hybrid"),
                         help="Hit R-CNN's first stages to score: its RPN, the Hough transform's arcs as proposals, "
                              "or both (the Hough variants keep the run's own threshold: a validation scan would "
@@ -100,6 +105,8 @@ def main() -> None:
         runs.update(hit_rcnn_runs(args))
         if args.arc_net is not None:
             runs[args.arc_net_label or ARC_NET_NAME] = args.arc_net
+        if args.gnn is not None:
+            runs[GNN_NAME] = args.gnn
     work = args.out / "tracks_crowding_work"
     classical = args.only != "detectors"
     kept = args.out / "tracks_crowding_classical.json"
@@ -167,8 +174,10 @@ def _add(args: argparse.Namespace) -> None:
     runs.update(hit_rcnn_runs(args))
     if args.arc_net is not None:
         runs[args.arc_net_label or ARC_NET_NAME] = str(args.arc_net)
+    if args.gnn is not None:
+        runs[GNN_NAME] = str(args.gnn)
     if not runs:
-        raise SystemExit("--add needs at least one of --two-stage, --one-stage, --masks, --hit-rcnn, --arc-net")
+        raise SystemExit("--add needs at least one of --two-stage, --one-stage, --masks, --hit-rcnn, --arc-net, --gnn")
     committed = args.out / "tracks_crowding.json"
     earlier = json.loads(committed.read_text())
     work = args.out / "tracks_crowding_work"

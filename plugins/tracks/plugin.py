@@ -19,6 +19,10 @@ def sciarch_models():
                   summary="hybrid two-stage: Hough arcs as proposals, then a network over each arc's band of hits "
                           "(membership per hit, track score, direction); iterated; charge and p_T from the refit curve",
                   paper="Duda & Hart, CACM 1972 (Hough arcs); Qi et al., PointNet, CVPR 2017 (the second stage)"),
+        ModelSpec(name="gnn", builder=f"{PACKAGE}.gnn:hit_graph_gnn", task="track finding",
+                  summary="the tracking physicist's baseline: a radius graph over the hits, an Interaction Network "
+                          "classifying its edges (same particle, adjacent), tracks as connected components",
+                  paper="Battaglia et al., Interaction Networks, NeurIPS 2016; Ju et al. (Exa.TrkX), EPJC 2021"),
         ModelSpec(name="hit-rcnn", builder=f"{PACKAGE}.hit_rcnn:hit_rcnn", task="track finding",
                   summary="two-stage: RPN proposals, then each track's hits (a membership head over the hits in "
                           "and near the box); charge and p_T from the fitted curve",
@@ -72,6 +76,9 @@ def sciarch_recipes():
         _recipe("arc-net-long", "Arc Net trained twice as long (400 pictures, about 12 CPU-min on one thread)",
                 expected=(("efficiency / fake rate at 20 primary tracks", "0.54 / 0.31 (Hough 0.51 / 0.64)",
                            "benchmarks/results/tracks_crowding.md"),)),
+        _recipe("gnn", "the hit-graph GNN baseline (Exa.TrkX style: Interaction Network edge classifier, "
+                "connected components), trained on pictures simulated on the fly with randomised physics (one CPU "
+                "thread)"),
         _recipe("hit-rcnn", "Hit R-CNN: the track detector, trained on pictures simulated on the fly with randomised "
                 "physics (one CPU thread, about 12 CPU-min)",
                 expected=(("test/efficiency", "0.019, fake rate 0.51 (800 steps, 12 CPU-min from scratch: far below "
