@@ -96,7 +96,7 @@ def _framed(digits: np.ndarray) -> np.ndarray:
 _TABLE_SIZE = 100_000
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=8)  # (decimals 1, 2 for pixels; 2, 4, 5, 6 for the truth's numbers)
 def _digit_table(decimals: int) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_framed` :func:`_digits` of 0 … _TABLE_SIZE − 1 and how many of each row's bytes are
     characters (read-only)."""
@@ -240,11 +240,165 @@ _MARK = "\u0001"
 _MARK_JSON = json.dumps(_MARK)
 
 
+def _rle_strings(counts: np.ndarray, bounds: np.ndarray) -> list[str]:
+    """COCO's compressed RLE strings (what pycocotools' ``frPyObjects`` makes of uncompressed
+    counts), of several masks at once: mask k's counts are ``counts[bounds[k]:bounds[k + 1]]``.
+
+    Each count from a mask's fourth on is written less the count two before it; every number as
+    few 5-bit groups as hold it as a signed number, least significant first, bit 6 set on each
+    group but the last, plus 48.
+    """
+    masks = len(bounds) - 1
+    if masks <= 0:
+        return []
+    values = np.array(counts, dtype=np.int64)
+    local = np.arange(len(values)) - np.repeat(bounds[:-1], np.diff(bounds))
+    later = np.flatnonzero(local > 2)
+    values[later] -= values.take(later - 2)  # (the counts themselves: ``values`` is a copy)
+    # groups: 1 for −16 ≤ v < 16, 2 for −512 ≤ v < 512, …
+    groups = np.searchsorted(_GROUP_LIMITS, np.where(values < 0, -1 - values, values)) + 1
+    ends = np.cumsum(groups)
+    value = np.repeat(np.arange(len(values)), groups)
+    place = np.arange(len(value)) - (ends - groups).take(value)
+    chars = (values.take(value) >> (5 * place)) & 31
+    chars += 48
+    chars[place < groups.take(value) - 1] += 32
+    text = chars.astype(np.uint8).tobytes().decode("ascii")
+    at = np.concatenate([[0], ends]).take(bounds).tolist()
+    return [text[at[k]:at[k + 1]] for k in range(masks)]
+
+
+#: the largest magnitude (of v, or of −1 − v for negative v) that 1, 2, … 5-bit groups hold, signed
+_GROUP_LIMITS = np.array([15, 511, 16383, 524287, 16777215, 536870911, 17179869183, 549755813887,
+                          17592186044415, 562949953421311, 18014398509481983, 576460752303423487])
+
+
+def _rounded_texts(values: np.ndarray, decimals: int) -> tuple[list[str], np.ndarray]:
+    """``json.dumps(round(v, decimals))`` of each value, all at once (by :func:`json_numbers`), and
+    which values that may not hold for (not finite, written with an exponent, or so near half a
+    last place that numpy's ``rint(v × 10^d)`` and Python's exact decimal rounding may differ, also
+    by a last-bit difference in how ``v`` was computed): those need Python's own ``round``."""
+    values = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        scaled = values * 10.0 ** decimals
+        whole = np.rint(scaled)
+        doubtful = ~np.isfinite(scaled) | (np.abs(scaled) > 1e9)
+        doubtful |= np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) < 1e-6
+        doubtful |= (whole != 0) & (np.abs(whole) < 10.0 ** (decimals - 4))  # below 10⁻⁴: repr's exponent
+    text, _ = json_numbers(np.where(doubtful, 0.0, values), decimals)
+    return text.decode("ascii").split(",")[:-1], doubtful
+
+
+def _annotation_texts(annotated: list, rles: list[str], keypoints: list[str], polylines: list[str],
+                      areas: list[int], cfg: ChamberConfig, first_id: int, image_id: int) -> list[str]:
+    """Each annotated track's COCO annotation as the JSON text ``json.dumps`` makes of it (the
+    entry :func:`_annotation_entry` gives), its numbers computed and written for all tracks at once;
+    a track with a number that :func:`_rounded_texts` doubts is written by json from its entry."""
+    n = len(annotated)
+    if not n:
+        return []
+    width, height = cfg.image_size
+    particles = [t.particle for t in annotated]
+    vertex = np.array([p.vertex for p in particles], dtype=np.float64).reshape(n, 3)
+    momentum = np.array([p.momentum for p in particles], dtype=np.float64).reshape(n, 3)
+    px, py, pz = momentum[:, 0], momentum[:, 1], momentum[:, 2]
+    p_t = np.hypot(px, py)
+    scale = 1.0 / cfg.pixel_size_m
+    beta = np.array([p.betas[0] if len(p.betas) else math.nan for p in particles], dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ionisation = np.minimum(1.0 / np.maximum(beta, 1e-3) ** 2, cfg.ionisation_cap)
+    has_hits = [len(t.hit_ionisation) > 0 for t in annotated]
+    decay = np.array([p.decay_length_m for p in particles], dtype=np.float64)
+    # the numbers by how many decimals they are rounded to (one call of _rounded_texts each)
+    by_decimals = {
+        6: (np.sqrt(px * px + py * py + pz * pz), p_t, np.arctan2(pz, p_t), np.arctan2(py, px), beta,
+            p_t / (0.299792458 * cfg.field_tesla), np.nan_to_num(decay)),
+        2: (vertex[:, 0] * scale, (cfg.height_m - vertex[:, 1]) * scale, np.array([t.length_px for t in annotated])),
+        5: (vertex[:, 2],),
+        4: (ionisation, np.array([t.ionisation_median for t in annotated], dtype=np.float64))}
+    columns, doubts = {}, np.zeros(n, dtype=bool)
+    for decimals, values in by_decimals.items():
+        texts, doubtful = _rounded_texts(np.concatenate(values), decimals)
+        columns[decimals] = [texts[j * n:(j + 1) * n] for j in range(len(values))]
+        doubts |= doubtful.reshape(len(values), n).any(axis=0)
+    p_gev, pt_gev, dip, phi, beta_text, radius, decay_text = columns[6]
+    vertex_x, vertex_y, length = columns[2]
+    (vertex_z,) = columns[5]
+    ionisation_text, median = columns[4]
+    # the text: each annotation's pieces in turn, the numbers' texts between the fixed parts (one
+    # list filled column by column, joined once; \x02 ends each annotation)
+    boxes = [t.mask_box for t in annotated]
+    species = [p.species for p in particles]
+    rle_text = "\x02".join(rles)
+    if "\\" in rle_text:  # (the only character of an RLE string that JSON escapes)
+        rle_text = rle_text.replace("\\", "\\\\")
+    segments = [
+        ('{"id":', list(map(str, range(first_id, first_id + n)))),
+        (f',"image_id":{image_id},"category_id":', [str(_CATEGORY_IDS[s.name]) for s in species]),
+        (',"bbox":[', [str(b[0]) for b in boxes]), (".0,", [str(b[1]) for b in boxes]),
+        (".0,", [str(b[2] - b[0]) for b in boxes]), (".0,", [str(b[3] - b[1]) for b in boxes]),
+        ('.0],"area":', list(map(str, areas))),
+        (f',"iscrowd":0,"segmentation":{{"size":[{height},{width}],"counts":"', rle_text.split("\x02")),
+        ('"},"keypoints":[', keypoints),
+        (f'],"num_keypoints":{KEYPOINTS},"attributes":{{"particle":', [str(p.index) for p in particles]),
+        (',"species":', [_json_text(s.name) for s in species]), (',"pdg":', [str(s.pdg) for s in species]),
+        (',"charge":', [str(s.charge) for s in species]), (',"mass_gev":', [_json_text(s.mass) for s in species]),
+        (',"p_gev":', p_gev), (',"pt_gev":', pt_gev), (',"dip_rad":', dip), (',"phi_rad":', phi),
+        (',"vertex_px":[', vertex_x), (",", vertex_y), ('],"vertex_z_m":', vertex_z),
+        (',"origin":', [_json_text(p.origin) for p in particles]), (',"parent":', [str(p.parent) for p in particles]),
+        (',"end":', [_json_text(p.end) for p in particles]), (',"beta":', beta_text),
+        (',"ionisation":', ionisation_text),
+        (',"ionisation_median":', [m if h else "null" for m, h in zip(median, has_hits, strict=True)]),
+        (',"radius_m":', radius), (',"length_px":', length),
+        (',"num_hits":', [str(len(t.hits)) for t in annotated]),
+        (',"decay_length_m":', [t if d == d else "null" for t, d in zip(decay_text, decay.tolist(), strict=True)]),
+        (',"polyline":[', polylines)]
+    stride = 2 * len(segments) + 1
+    pieces: list[str] = [""] * (stride * n)
+    for j, (fixed, texts) in enumerate(segments):
+        pieces[2 * j::stride] = [fixed] * n
+        pieces[2 * j + 1::stride] = texts
+    pieces[stride - 1::stride] = ["]}}\x02"] * n
+    out = "".join(pieces).split("\x02")[:-1]
+    for k in np.flatnonzero(doubts).tolist():
+        out[k] = _annotation_json(annotated[k], cfg, first_id + k, image_id, rles[k], keypoints[k], polylines[k])
+    return out
+
+
+_CATEGORY_IDS = {name: i + 1 for i, name in enumerate(CHARGED)}
+
+
+@lru_cache(maxsize=256)
+def _json_text(value: Any) -> str:
+    return json.dumps(value)
+
+
+def _annotation_entry(track, cfg: ChamberConfig, annotation_id: int, image_id: int, rle: str) -> dict[str, Any]:
+    """A track's COCO annotation (``keypoints`` and ``attributes.polyline`` left as :data:`_MARK`)."""
+    from .optics import truth_attributes
+
+    width, height = cfg.image_size
+    attributes = truth_attributes(track, cfg)
+    attributes["polyline"] = _MARK
+    return {"id": annotation_id, "image_id": image_id, "category_id": CHARGED.index(track.particle.species.name) + 1,
+            "bbox": [round(v, 2) for v in track.box()], "area": track.mask_area, "iscrowd": 0,
+            "segmentation": {"size": [height, width], "counts": rle}, "keypoints": _MARK, "num_keypoints": KEYPOINTS,
+            "attributes": attributes}
+
+
+def _annotation_json(track, cfg: ChamberConfig, annotation_id: int, image_id: int, rle: str, keypoints: str,
+                     polyline: str) -> str:
+    """:func:`_annotation_entry` as json writes it, the number lists' texts in place of the marks."""
+    before, between, after = json.dumps(_annotation_entry(track, cfg, annotation_id, image_id, rle),
+                                        separators=(",", ":")).split(_MARK_JSON)
+    return before + "[" + keypoints + "]" + between + "[" + polyline + "]" + after
+
+
 def _describe(picture, cfg: ChamberConfig, seed: int, index: int, folder: Path) -> tuple[dict, str, int]:
     """Write a picture's image and hits files; its COCO image entry, its annotations as JSON text
-    (comma-separated; the polylines' and keypoints' numbers written all at once by
-    :func:`json_numbers`) and how many annotations."""
-    from .optics import to_pixels, truth_attributes
+    (comma-separated, :func:`_annotation_texts`; the polylines' and keypoints' numbers written all
+    at once by :func:`json_numbers`) and how many annotations."""
+    from .optics import to_pixels
 
     width, height = cfg.image_size
     first_id = index * 10_000 + 1  # annotation ids must be unique across pictures: a block per picture
@@ -256,42 +410,30 @@ def _describe(picture, cfg: ChamberConfig, seed: int, index: int, folder: Path) 
     np.savez(folder / "hits" / f"{stem}.npz",
              xy=np.concatenate(hits).astype(np.float32) if hits else np.zeros((0, 2), np.float32), particle=owner)
     annotated = [t for t in picture.tracks if t.annotated]
-    rles = _compressed_rles([t.rle_counts() for t in annotated], height, width)
-    keypoints_all = _resampled([t.polyline for t in annotated])
+    n = len(annotated)
+    # every annotated track's RLE counts together: the compressed strings and the areas from them
+    counts = [t._rle if t._rle is not None else np.array(t.rle_counts(), dtype=np.int64) for t in annotated]
+    count_bounds = np.zeros(n + 1, dtype=np.intp)
+    np.cumsum([len(c) for c in counts], out=count_bounds[1:])
+    counts = np.concatenate(counts) if n else np.zeros(0, dtype=np.int64)
+    rles = _rle_strings(counts, count_bounds)
+    ones = (np.arange(len(counts)) - np.repeat(count_bounds[:-1], np.diff(count_bounds))) % 2 == 1
+    totals = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(np.where(ones, counts, 0), out=totals[1:])
+    areas = (totals.take(count_bounds[1:]) - totals.take(count_bounds[:-1])).tolist()
     # the numbers of every polyline (one decimal) and every keypoint (x, y, 2) of the picture
-    lengths = [2 * len(t.polyline) for t in annotated]
+    keypoints, keypoint_ends = json_numbers(_resampled([t.polyline for t in annotated]), 2, tail=b"2,", every=2)
+    at = np.concatenate([[-1], keypoint_ends[2 * KEYPOINTS - 1::2 * KEYPOINTS]]).tolist() if n else [-1]
+    keypoints = keypoints.decode("ascii")
+    keypoint_texts = [keypoints[at[k] + 1:at[k + 1]] for k in range(n)]
+    polyline_bounds = np.zeros(n + 1, dtype=np.intp)
+    np.cumsum([2 * len(t.polyline) for t in annotated], out=polyline_bounds[1:])
     polylines, polyline_ends = json_numbers(np.concatenate([t.polyline.reshape(-1) for t in annotated])
-                                            if annotated else np.zeros(0), 1)
-    keypoints, keypoint_ends = json_numbers(keypoints_all, 2, tail=b"2,", every=2)
-    polyline_ends, keypoint_ends = polyline_ends.tolist(), keypoint_ends.tolist()
-    polylines, keypoints = polylines.decode("ascii"), keypoints.decode("ascii")
-    annotations, numbers = [], []  # the entries, with _MARK for each number list; the lists' text
-    first_value = 0
-    for k, (track, rle) in enumerate(zip(annotated, rles, strict=True)):
-        attributes = truth_attributes(track, cfg)
-        attributes["polyline"] = _MARK
-        annotations.append({
-            "id": first_id + len(annotations),
-            "image_id": index + 1,
-            "category_id": CHARGED.index(track.particle.species.name) + 1,
-            "bbox": [round(v, 2) for v in track.box()],
-            "area": track.mask_area,
-            "iscrowd": 0,
-            "segmentation": {"size": [height, width], "counts": rle},
-            "keypoints": _MARK,
-            "num_keypoints": KEYPOINTS,
-            "attributes": attributes,
-        })
-        start = keypoint_ends[2 * KEYPOINTS * k - 1] + 1 if k else 0
-        numbers.append("[" + keypoints[start:keypoint_ends[2 * KEYPOINTS * (k + 1) - 1]] + "]")
-        start = polyline_ends[first_value - 1] + 1 if first_value else 0
-        first_value += lengths[k]
-        numbers.append("[" + (polylines[start:polyline_ends[first_value - 1]] if lengths[k] else "") + "]")
-    # one json.dumps for all, then each mark (keypoints, then polyline, per annotation) replaced
-    parts = json.dumps(annotations, separators=(",", ":"))[1:-1].split(_MARK_JSON)
-    text = [parts[0]]
-    for number, part in zip(numbers, parts[1:], strict=True):
-        text += [number, part]
+                                            if n else np.zeros(0), 1)
+    at = np.concatenate([[-1], polyline_ends])[polyline_bounds].tolist()
+    polylines = polylines.decode("ascii")
+    polyline_texts = [polylines[at[k] + 1:at[k + 1]] if at[k + 1] > at[k] else "" for k in range(n)]
+    annotations = _annotation_texts(annotated, rles, keypoint_texts, polyline_texts, areas, cfg, first_id, index + 1)
     v0s = []
     for v0 in picture.event.v0s:
         v0s.append({"species": v0.species, "vertex_px": [round(float(v), 2) for v in to_pixels(v0.vertex[None, :2], cfg)[0]],
@@ -301,7 +443,7 @@ def _describe(picture, cfg: ChamberConfig, seed: int, index: int, folder: Path) 
     image = {"id": index + 1, "file_name": f"images/{stem}.png", "width": width, "height": height,
              "hits_file": f"hits/{stem}.npz", "n_tracks": len(annotations), "n_primary": picture.event.n_primary,
              "n_particles": len(picture.tracks), "seed": seed, "index": index, "v0s": v0s}
-    return image, "".join(text), len(annotations)
+    return image, ",".join(annotations), len(annotations)
 
 
 def write_dataset(out: str | os.PathLike, n: int, config: ChamberConfig | None = None, *, seed: int = 0,

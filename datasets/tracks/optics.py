@@ -38,7 +38,7 @@ class TrackTruth:
     annotated: bool = False
     ionisation_median: float = math.nan  # of the hits
     _box: tuple[int, int, int, int] | None = field(default=None, repr=False, compare=False)
-    _rle: list[int] | None = field(default=None, repr=False, compare=False)
+    _rle: np.ndarray | None = field(default=None, repr=False, compare=False)  # the RLE counts
 
     @property
     def mask_pixels(self) -> np.ndarray | None:
@@ -92,7 +92,7 @@ class TrackTruth:
     def rle_counts(self) -> list[int]:
         """The mask as COCO's uncompressed RLE counts (column-major runs, zeros first)."""
         if self._rle is not None:
-            return self._rle
+            return self._rle.tolist()
         width, height = self.image_size
         return rle_counts(self.mask_pixels if self.mask_pixels is not None else np.zeros(0, np.int64),
                           width * height)
@@ -208,15 +208,17 @@ def _merge_runs(group: np.ndarray, start: np.ndarray, stop: np.ndarray) -> tuple
 
 def _masks(polylines: list[np.ndarray], hits: list[np.ndarray], radii: np.ndarray, width: int,
            height: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[tuple[int, int, int, int] | None],
-                                 list[list[int]]]:
+                                 tuple[np.ndarray, np.ndarray]]:
     """Each track's instance mask: the pixels its polyline passes through (sampled every ⅓ pixel)
     and its bubbles' pixels, dilated by a disk of its radius. Returned per track as runs of
-    column-major pixel indices (starts, stops), with the box (x0, y0, x1, y1) of each and its
-    uncompressed COCO RLE counts. Made from runs down the columns, never from a picture per track."""
+    column-major pixel indices (starts, stops), with the box (x0, y0, x1, y1) of each, and every
+    track's uncompressed COCO RLE counts together with where each track's begin (track k's are
+    ``counts[bounds[k]:bounds[k + 1]]``). Made from runs down the columns, never from a picture
+    per track."""
     size = width * height
     tracks = len(polylines)
     if not tracks:
-        return [], [], []
+        return [], [], (np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.intp))
     # the polylines, sampled every third of a pixel along each segment, and their last points
     lengths = np.array([len(q) for q in polylines])
     points = np.concatenate(polylines)
@@ -290,14 +292,14 @@ def _masks(polylines: list[np.ndarray], hits: list[np.ndarray], radii: np.ndarra
     tails = np.full(tracks, size, dtype=np.int64)
     full = np.flatnonzero(bounds[1:] > bounds[:-1])
     tails[full] = size - stop[bounds[full + 1] - 1]
-    flat_list, tail_list = flat.tolist(), tails.tolist()
-    rles = []
-    for k in range(tracks):
-        counts = flat_list[2 * bounds[k]:2 * bounds[k + 1]]
-        if tail_list[k] or not counts:
-            counts.append(tail_list[k])
-        rles.append(counts)
-    return masks, boxes, rles
+    # each track's counts: its runs' pairs, then its zeros after the last run (none where the mask
+    # reaches the picture's end, but for an empty mask)
+    last = tails != 0
+    last[bounds[1:] == bounds[:-1]] = True
+    counts = np.insert(flat, (2 * bounds[1:]).compress(last), tails.compress(last))
+    count_bounds = np.zeros(tracks + 1, dtype=np.intp)
+    np.cumsum(2 * np.diff(bounds) + last, out=count_bounds[1:])
+    return masks, boxes, (counts, count_bounds)
 
 
 @lru_cache(maxsize=32)
@@ -310,37 +312,51 @@ def _kernel(sigma: float) -> np.ndarray:
 
 
 def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
-    """A Gaussian blur of a float32 picture, separable, edges mirrored (as scipy's ``reflect``)."""
+    """A Gaussian blur of a float32 picture, separable, edges mirrored (as scipy's ``reflect``).
+
+    Both passes work on one flat buffer whose rows are ``width + 2 radius`` long (the picture's
+    columns, then room for the horizontal mirror), so every shifted copy of the picture is a
+    contiguous stretch of it and each operation runs over one contiguous array; the columns past
+    the picture's hold numbers never used. Returns a (height, width) view of that buffer.
+    """
     weights = _kernel(sigma)
     radius = len(weights) // 2
     if min(image.shape) <= radius:
         from scipy import ndimage
 
         return ndimage.gaussian_filter(image, sigma)
-    out = image
-    for axis in (1, 0):
-        n = out.shape[axis]
-        if axis == 1:
-            padded = np.empty((out.shape[0], n + 2 * radius), dtype=out.dtype)
-            padded[:, radius:radius + n] = out
-            padded[:, :radius] = out[:, radius - 1::-1]
-            padded[:, radius + n:] = out[:, :n - radius - 1:-1]
-        else:
-            padded = np.empty((n + 2 * radius, out.shape[1]), dtype=out.dtype)
-            padded[radius:radius + n] = out
-            padded[:radius] = out[radius - 1::-1]
-            padded[radius + n:] = out[:n - radius - 1:-1]
+    height, width = image.shape
+    stride = width + 2 * radius
+    # the horizontal pass: each row mirrored at both ends
+    rows = np.empty((height, stride), dtype=np.float32)
+    rows[:, radius:radius + width] = image
+    rows[:, :radius] = image[:, radius - 1::-1]
+    rows[:, radius + width:] = image[:, :width - radius - 1:-1]
+    flat = rows.reshape(-1)
+    length = height * stride - 2 * radius  # element i * stride + j is the result at (i, j), j < width
+    # its result goes to rows radius … radius + height − 1 of the vertical pass's buffer
+    columns = np.empty((height + 2 * radius, stride), dtype=np.float32)
+    column_flat = columns.reshape(-1)
+    column_flat[(radius + height) * stride - 2 * radius:(radius + height) * stride] = 0.0
+    _correlate(flat, column_flat[radius * stride:radius * stride + length], weights, 1, length)
+    columns[:radius] = columns[2 * radius - 1:radius - 1:-1]
+    columns[radius + height:] = columns[radius + height - 1:height - 1:-1]
+    out = np.empty((height, stride), dtype=np.float32)
+    _correlate(column_flat, out.reshape(-1), weights, stride, height * stride)
+    return out[:, :width]
 
-        def part(k: int, padded=padded, n=n, axis=axis) -> np.ndarray:
-            return padded[:, k:k + n] if axis == 1 else padded[k:k + n]
 
-        out = part(radius) * weights[radius]
-        pair = np.empty_like(out)
-        for k in range(radius):
-            np.add(part(k), part(2 * radius - k), out=pair)
-            pair *= weights[k]
-            out += pair
-    return out
+def _correlate(source: np.ndarray, out: np.ndarray, weights: np.ndarray, step: int, length: int) -> None:
+    """``out[m] = Σ_k weights[k] source[m + k step]`` for m < ``length`` (a symmetric kernel: the
+    centre's product first, then each pair of mirrored taps added, times its weight, in turn)."""
+    radius = len(weights) // 2
+    np.multiply(source[radius * step:radius * step + length], weights[radius], out=out)
+    pair = np.empty(length, dtype=np.float32)
+    for k in range(radius):
+        np.add(source[k * step:k * step + length], source[(2 * radius - k) * step:(2 * radius - k) * step + length],
+               out=pair)
+        pair *= weights[k]
+        out += pair
 
 
 def _splat(canvas: np.ndarray, points: np.ndarray, weights: np.ndarray) -> None:
@@ -524,10 +540,12 @@ def render(event: Event, cfg: ChamberConfig, rng: np.random.Generator) -> Pictur
     masks, boxes, rles = _masks([tracks[k].polyline for k in chosen],
                                 [tracks[k].hits[inside[hit_offsets[k]:hit_offsets[k + 1]]] for k in chosen],
                                 cfg.mask_radius_px + heavy.astype(np.int64), width, height)
-    for k, runs, box, rle in zip(chosen, masks, boxes, rles, strict=True):
-        tracks[k].mask_runs = runs
-        tracks[k].annotated = bool(len(runs[0]))
-        tracks[k]._box, tracks[k]._rle = box, rle
+    counts, count_bounds = rles
+    for j, (k, runs, box) in enumerate(zip(chosen.tolist(), masks, boxes, strict=True)):
+        track = tracks[k]
+        track.mask_runs = runs
+        track.annotated = bool(len(runs[0]))
+        track._box, track._rle = box, counts[count_bounds[j]:count_bounds[j + 1]]
     # the picture: opacity of the bubbles, blurred by their size and the optics
     opacity = np.zeros((height, width), dtype=np.float32)
     optics = cfg.blur_px

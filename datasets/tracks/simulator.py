@@ -474,14 +474,15 @@ def generate_events(cfg: ChamberConfig, rngs: list[np.random.Generator]) -> list
     engine.add(births)
     engine.run()
     points, starts, tracks = engine.paths()
+    every_xyz = np.ascontiguousarray(points[:3].T)  # (points, 3): each picture's a contiguous part
     events = []
     first = 0
     for picture in range(len(rngs)):
         last = first
         while last < len(tracks) and tracks[last].picture == picture:
             last += 1
-        xyz = np.ascontiguousarray(points[:3, starts[first]:starts[last]].T)
-        beta = points[3, starts[first]:starts[last]].copy()
+        xyz = every_xyz[starts[first]:starts[last]]
+        beta = points[3, starts[first]:starts[last]]
         offsets = starts[first:last + 1] - starts[first]
         particles = [Particle(t.index, t.species, t.origin, t.parent, t.vertex, t.momentum,
                               xyz[offsets[k]:offsets[k + 1]], beta[offsets[k]:offsets[k + 1]], t.end, t.decay_length_m)

@@ -88,6 +88,53 @@ def test_numbers_are_written_as_json_writes_them(decimals: int) -> None:
                                      for v in (x, y, 2)) + ","
 
 
+def test_rle_strings_are_pycocotools_compressed_counts() -> None:
+    from pycocotools import mask as mask_utils
+    from sciarch_datasets.tracks.coco import _rle_strings
+
+    rng = np.random.default_rng(3)
+    masks = [np.asfortranarray(rng.random((h, w)) < rng.random() ** 3, dtype=np.uint8)
+             for h, w in rng.integers(1, 200, (40, 2))]
+    masks += [np.zeros((7, 5), np.uint8, order="F"), np.ones((9, 4), np.uint8, order="F")]
+    counts = []
+    for mask in masks:  # uncompressed counts: runs of 0s and 1s in column order, 0s first
+        flat = mask.reshape(-1, order="F")
+        edges = np.concatenate([[0], np.flatnonzero(np.diff(flat)) + 1, [len(flat)]])
+        counts.append(([0] if flat[0] else []) + np.diff(edges).tolist())
+    counts.append([2 ** 19, 3, 2 ** 18 + 5, 1, 16, 2 ** 24 - 1])  # large counts and differences
+    bounds = np.concatenate([[0], np.cumsum([len(c) for c in counts])])
+    got = _rle_strings(np.concatenate([np.array(c) for c in counts]), bounds)
+    want = [mask_utils.frPyObjects([{"size": [sum(c), 1], "counts": c}], sum(c), 1)[0]["counts"].decode()
+            for c in counts]
+    assert got == want
+    assert got[:-1] == [mask_utils.encode(m)["counts"].decode() for m in masks]
+
+
+def test_annotation_texts_are_what_json_writes() -> None:
+    """The annotations written for all tracks at once are json.dumps's text of their entries, also
+    for numbers that need Python's own rounding (ties, exponents, NaN: written by json)."""
+    from sciarch_datasets.tracks.coco import _annotation_json, _annotation_texts
+
+    picture = simulate_picture(SMALL.with_(tracks=(12, 12)), 3, 0)
+    annotated = [t for t in picture.tracks if t.annotated]
+    assert len(annotated) >= 6
+    annotated[0].particle.momentum = np.array([0.0000125, 0.0, 0.5])  # a 6-decimal tie; p_t as 1e-05
+    annotated[1].particle.vertex = np.array([0.5, 0.5, 0.00004])  # vertex_z_m 4e-05: an exponent
+    annotated[2].particle.decay_length_m = 0.25
+    annotated[3].ionisation_median = float("nan")
+    annotated[4].length_px = 0.015  # numpy's round makes it 0.02, Python's 0.01
+    annotated = annotated[:6]
+    rles, keypoints = ["ab\\c", *"xyzuv"], ["1.0,2.0,2"] * 6
+    polylines = ["", "3.5,4.0", "1.0,1.0", "", "2.5,7.0", "0.5,0.0"]
+    areas = [t.mask_area for t in annotated]
+    got = _annotation_texts(annotated, rles, keypoints, polylines, areas, SMALL, 70001, 8)
+    want = [_annotation_json(t, SMALL, 70001 + k, 8, rles[k], keypoints[k], polylines[k])
+            for k, t in enumerate(annotated)]
+    assert got == want
+    assert all(json.loads(text)["attributes"]["polyline"] == json.loads("[" + line + "]")
+               for text, line in zip(got, polylines, strict=True))
+
+
 def test_an_empty_chamber_makes_pictures_without_tracks(tmp_path: Path) -> None:
     empty = ChamberConfig(image_size=(48, 48), tracks=(0, 0), beam_tracks=(0, 0))
     write_dataset(tmp_path / "empty", 2, empty, workers=1, progress=None)
