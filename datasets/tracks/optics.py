@@ -267,7 +267,8 @@ def _masks(polylines: list[np.ndarray], hits: list[np.ndarray], radii: np.ndarra
         moved_start.append(np.maximum(top - grow, 0).compress(mine))
         moved_stop.append(np.minimum(bottom + grow, height).compress(mine))
     group, start, stop = np.concatenate(moved_group), np.concatenate(moved_start), np.concatenate(moved_stop)
-    order = np.argsort(group * (height + 1) + start)
+    # each dc's runs are in order already: a stable sort (a merge of those runs) is the quickest
+    order = np.argsort(group * (height + 1) + start, kind="stable")
     group, start, stop = _merge_runs(group.take(order), start.take(order), stop.take(order))
     owner, col = np.divmod(group, width)
     # boxes from the runs; then the runs as column-major indices, joined across a column's end
@@ -359,6 +360,60 @@ def _correlate(source: np.ndarray, out: np.ndarray, weights: np.ndarray, step: i
         out += pair
 
 
+#: the side of the tiles that :func:`_blur_tiles` blurs
+TILE = 32
+
+
+def _blur_tiles(image: np.ndarray, sigma: float, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """:func:`_blur` of a picture that is zero but at pixels (``rows``, ``cols``) (some of those
+    may be zero too), number for number: only the tiles of :data:`TILE` pixels within reach of
+    those pixels are blurred (each with the same operations in the same order, on the picture
+    mirrored at its edges as :func:`_blur` mirrors it); elsewhere the blur of zeros is zero. The
+    whole picture is blurred where the tiles would cover most of it."""
+    weights = _kernel(sigma)
+    radius = len(weights) // 2
+    height, width = image.shape
+    if min(height, width) <= radius or 2 * radius >= TILE:
+        return _blur(image, sigma)
+    tiles_down, tiles_across = -(-height // TILE), -(-width // TILE)
+    # the tiles within the radius of a pixel (two at most each way; a pixel's mirror image beyond
+    # an edge reaches no further into the picture than the pixel itself)
+    near = np.zeros((tiles_down, tiles_across), dtype=bool)
+    rows, cols = rows.clip(0, height - 1), cols.clip(0, width - 1)
+    for down in ((rows - radius).clip(0) // TILE, np.minimum((rows + radius) // TILE, tiles_down - 1)):
+        for across in ((cols - radius).clip(0) // TILE, np.minimum((cols + radius) // TILE, tiles_across - 1)):
+            near[down, across] = True
+    down, across = np.nonzero(near)
+    side = TILE + 2 * radius
+    if len(down) * side * side > 0.5 * height * width:
+        return _blur(image, sigma)
+    # the picture mirrored by the radius all round (rows mirrored after columns, as _blur's
+    # vertical pass mirrors the horizontal pass's rows), then zeros up to whole tiles
+    padded = np.zeros((tiles_down * TILE + 2 * radius, tiles_across * TILE + 2 * radius), dtype=np.float32)
+    padded[radius:radius + height, radius:radius + width] = image
+    padded[radius:radius + height, :radius] = image[:, radius - 1::-1]
+    padded[radius:radius + height, radius + width:2 * radius + width] = image[:, :width - radius - 1:-1]
+    padded[:radius] = padded[2 * radius - 1:radius - 1:-1]
+    padded[radius + height:2 * radius + height] = padded[radius + height - 1:height - 1:-1]
+    step_row, step_col = padded.strides
+    windows = np.lib.stride_tricks.as_strided(padded, (tiles_down, tiles_across, side, side),
+                                              (TILE * step_row, TILE * step_col, step_row, step_col), writeable=False)
+    gathered = windows[down, across].reshape(-1)  # (tiles, side, side), each tile with its surround
+    size = len(gathered)
+    # the two passes on the tiles laid end to end: a tile's element (i, j) is the result for
+    # i, j < TILE (what lies past that, or past a tile's end, is never used)
+    across_pass = np.empty(size, dtype=np.float32)
+    across_pass[size - 2 * radius:] = 0.0
+    _correlate(gathered, across_pass[:size - 2 * radius], weights, 1, size - 2 * radius)
+    down_pass = np.empty(size, dtype=np.float32)
+    down_pass[size - 2 * radius * side:] = 0.0
+    _correlate(across_pass, down_pass[:size - 2 * radius * side], weights, side, size - 2 * radius * side)
+    out = np.zeros((tiles_down * TILE, tiles_across * TILE), dtype=np.float32)
+    out.reshape(tiles_down, TILE, tiles_across, TILE).transpose(0, 2, 1, 3)[down, across] = \
+        down_pass.reshape(-1, side, side)[:, :TILE, :TILE]
+    return out[:height, :width]
+
+
 def _splat(canvas: np.ndarray, points: np.ndarray, weights: np.ndarray) -> None:
     """Add each point's weight to its four neighbouring pixels (bilinear), in place."""
     canvas += _splatted(canvas.shape, points, weights).astype(canvas.dtype)
@@ -397,19 +452,23 @@ def _blurred_layer(canvas: np.ndarray, points: np.ndarray, sigma: float, gain: n
     y1 = min(height, int(math.ceil(points[:, 1].max())) + margin)
     # the crop reaches the picture's edge wherever it stops short of the margin: a corner outside
     # the crop is outside the picture (the splat made as a new layer: 0 + v is v)
-    layer = _splatted((y1 - y0, x1 - x0), points - np.array([x0, y0]),
-                      np.ones(len(points), dtype=np.float32)).astype(np.float32)
-    layer = _blur(layer, sigma)
+    points = points - np.array([x0, y0])
+    layer = _splatted((y1 - y0, x1 - x0), points, np.ones(len(points), dtype=np.float32)).astype(np.float32)
+    # the splat's pixels: each point's four neighbours (as _splatted finds them)
+    rows = np.floor(points[:, 1] - 0.5).astype(np.intp)
+    cols = np.floor(points[:, 0] - 0.5).astype(np.intp)
+    layer = _blur_tiles(layer, sigma, np.concatenate([rows, rows + 1]), np.concatenate([cols, cols + 1]))
     layer *= gain
     canvas[y0:y1, x0:x1] += layer
 
 
-def _blurred_spots(canvas: np.ndarray, points: np.ndarray, weights: np.ndarray, sigma: float) -> None:
-    """Add the blurred splat of a few points, in place: the image ``_blur(_splat(points), sigma)``
-    would give, made around each point only (cheaper than blurring the picture for sparse points)."""
+def _spot_values(height: int, width: int, points: np.ndarray, weights: np.ndarray,
+                 sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """The blurred splat of a few points (what blurring their bilinear splat by ``sigma`` gives),
+    made around each point only: the pixels it touches (flat indices, ascending) and its values
+    there, float32 (each pixel's shares summed in float64 in the points' order); zero elsewhere."""
     if not len(points):
-        return
-    height, width = canvas.shape
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
     kernel = _kernel(sigma).astype(np.float64)
     radius = len(kernel) // 2
     x = points[:, 0] - 0.5
@@ -428,7 +487,8 @@ def _blurred_spots(canvas: np.ndarray, points: np.ndarray, weights: np.ndarray, 
     share = wy[:, :, None] * wx[:, None, :] * weights[:, None, None]
     keys = rows[:, :, None] * width + cols[:, None, :]
     ok = (rows[:, :, None] >= 0) & (rows[:, :, None] < height) & (cols[:, None, :] >= 0) & (cols[:, None, :] < width)
-    canvas += np.bincount(keys[ok], share[ok], minlength=height * width).reshape(height, width).astype(canvas.dtype)
+    pixels, which = np.unique(keys[ok], return_inverse=True)
+    return pixels, np.bincount(which, share[ok], minlength=len(pixels)).astype(np.float32)
 
 
 def _lighting(cfg: ChamberConfig, rng: np.random.Generator) -> np.ndarray:
@@ -565,13 +625,14 @@ def render(event: Event, cfg: ChamberConfig, rng: np.random.Generator) -> Pictur
     picture = _lighting(cfg, rng)
     picture *= opacity
     if cfg.dust:
-        specks = np.zeros((height, width), dtype=np.float32)
         count = int(rng.poisson(cfg.dust))
         where = rng.random((count, 2)) * np.array([width, height])
         strength = rng.uniform(-1.5, 2.0, count)
-        _blurred_spots(specks, where, strength, 0.8 + rng.random())
-        np.negative(specks, out=specks)
-        picture *= np.exp(specks, out=specks)
+        # only where the dust is: elsewhere the picture is multiplied by exp(−0) = 1
+        pixels, values = _spot_values(height, width, where, strength, 0.8 + rng.random())
+        np.negative(values, out=values)
+        flat = picture.reshape(-1)
+        flat[pixels] = flat.take(pixels) * np.exp(values, out=values)
     if cfg.film_noise:
         grain = _film_grain(rng, height, width)
         grain *= np.float32(cfg.film_noise)

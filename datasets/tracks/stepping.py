@@ -253,13 +253,15 @@ class Transport:
             else:  # each picture's particles together, in their own order: new ones after its others
                 new = new.take(np.argsort(new[PICTURE], kind="stable"), axis=1)
                 old = self.state
-                at = np.searchsorted(old[PICTURE], new[PICTURE], side="right")
-                to_new = at + np.arange(len(at))
-                to_old = np.arange(old.shape[1]) + np.searchsorted(at, np.arange(old.shape[1]), side="right")
-                merged = np.empty((ROWS, old.shape[1] + new.shape[1]))
-                merged[:, to_old] = old
-                merged[:, to_new] = new
-                self.state = merged
+                at = np.searchsorted(old[PICTURE], new[PICTURE], side="right").tolist()
+                # the old columns in runs, each picture's new ones after its run (slices, not a scatter)
+                pieces, done, first = [], 0, 0
+                for k in range(1, len(at) + 1):
+                    if k == len(at) or at[k] != at[first]:
+                        pieces += [old[:, done:at[first]], new[:, first:k]]
+                        done, first = at[first], k
+                pieces.append(old[:, done:])
+                self.state = np.concatenate(pieces, axis=1)
 
     def _randoms(self, pictures: np.ndarray) -> np.ndarray:
         """(3, n) numbers for this step of particles of ``pictures`` (grouped by picture): each
@@ -455,20 +457,27 @@ class Transport:
         (particles + 1); and the particles in that order."""
         if not self.records:  # nothing was made (an empty chamber)
             return np.zeros((4, 0)), np.zeros(1, dtype=np.intp), []
-        records = np.concatenate(self.records, axis=1)
-        slots = records[SLOT].astype(np.intp)
-        counts = np.bincount(slots, minlength=len(self.tracks))
+        counts = np.zeros(len(self.tracks), dtype=np.intp)
+        for record in self.records:  # how many points each particle has: its last point number + 1
+            counts[record[SLOT].astype(np.intp)] = record[POINT].astype(np.intp)
+        counts += 1
         order = np.array(sorted(range(len(self.tracks)), key=lambda k: (self.tracks[k].picture,
                                                                         self.tracks[k].index)), dtype=np.intp)
         starts = np.zeros(len(self.tracks) + 1, dtype=np.intp)
         starts[1:] = np.cumsum(counts[order])
         offset = np.empty(len(self.tracks), dtype=np.intp)
         offset[order] = starts[:-1]
-        destination = offset.take(slots)
-        destination += records[POINT].astype(np.intp)
-        out = np.empty((4, records.shape[1]))
-        for row in range(4):  # row by row: a 1-d scatter is several times faster than a 2-d one
-            out[row][destination] = records[row]
+        # each step's points put in place (row by row: a 1-d scatter is several times faster than
+        # a 2-d one), without first joining the steps (which doubles the memory traffic)
+        out = np.empty((4, int(starts[-1])))
+        x, y, z, beta = out
+        for record in self.records:
+            destination = offset.take(record[SLOT].astype(np.intp))
+            destination += record[POINT].astype(np.intp)
+            x[destination] = record[X]
+            y[destination] = record[Y]
+            z[destination] = record[Z]
+            beta[destination] = record[BETA]
         return out, starts, [self.tracks[k] for k in order]
 
 

@@ -88,6 +88,44 @@ def test_the_blur_is_scipys_gaussian_filter(sigma: float) -> None:
     assert np.abs(_blur(image, sigma) - ndimage.gaussian_filter(image, sigma)).max() < 1e-6
 
 
+@pytest.mark.parametrize("sigma", [0.78, 1.03, 1.36])
+def test_the_blur_of_sparse_tiles_is_the_whole_blur(sigma: float, monkeypatch) -> None:
+    """Blurring only the tiles near a sparse picture's pixels gives the whole blur, bit for bit
+    (its edges and corners mirrored too); where the pixels are too many the whole is blurred."""
+    from sciarch_datasets.tracks import optics
+
+    rng = np.random.default_rng(5)
+    wholes = []
+    for height, width, n, whole in [(300, 200, 3, False), (70, 45, 0, True), (512, 512, 20, False),
+                                    (64, 64, 400, True)]:
+        image = np.zeros((height, width), dtype=np.float32)
+        rows = np.concatenate([rng.integers(0, height, n), [0, height - 1, 33]])  # corners, a tile's edge
+        cols = np.concatenate([rng.integers(0, width, n), [width - 1, 0, 31]])
+        image[rows, cols] = rng.random(len(rows)).astype(np.float32)
+        want = np.ascontiguousarray(_blur(image, sigma))
+        with monkeypatch.context() as patch:
+            patch.setattr(optics, "_blur", lambda *args: wholes.append(1) or _blur(*args))
+            got = np.ascontiguousarray(optics._blur_tiles(image, sigma, rows, cols))
+        assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+        assert len(wholes) == whole  # the tiles were blurred, or (too many) the whole picture
+        wholes.clear()
+
+
+def test_dust_spots_are_the_blurred_splat_where_they_are() -> None:
+    from sciarch_datasets.tracks.optics import _splat, _spot_values
+    from scipy import ndimage
+
+    rng = np.random.default_rng(8)
+    points, weights = rng.random((25, 2)) * [80, 60], rng.uniform(-1.5, 2.0, 25)
+    pixels, values = _spot_values(60, 80, points, weights, 1.1)
+    dense = np.zeros(60 * 80, dtype=np.float32)
+    dense[pixels] = values
+    splat = np.zeros((60, 80), dtype=np.float64)
+    _splat(splat, points, weights)
+    assert np.abs(dense.reshape(60, 80) - ndimage.gaussian_filter(splat, 1.1, mode="constant")).max() < 1e-5
+    assert np.all(np.diff(pixels) > 0)
+
+
 @pytest.mark.parametrize("encoder", ["isal", "zlib"])
 def test_png_reads_back_exactly(tmp_path, monkeypatch, encoder: str) -> None:
     import sys
