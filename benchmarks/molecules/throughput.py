@@ -10,7 +10,7 @@ Training: optimizer steps (forward, backward, Adam) over FreeSolv's training spl
 recipe's batch size, for each model (3D models on ETKDG conformers), and inference.
 
     python benchmarks/molecules/throughput.py [--threads 1] [--workers 2]
-    python benchmarks/molecules/throughput.py --only featurisers [--chemprop /tmp/chemprop-venv/bin/python]
+    python benchmarks/molecules/throughput.py --only featurisers [--chemprop /tmp/chemprop-venv/bin/python ...]
 
 ``--only featurisers``: molecules per CPU-second of the graph featuriser alone (parse, check, atom
 and bond features; no cache) on the same SMILES, today's (with the canonical SMILES a training run
@@ -18,8 +18,10 @@ groups duplicates by, and without: the same work as chemprop's) beside the one b
 rewrite (git, benchmarks/old_code.py; every graph is first checked to be identical) and chemprop's
 ``SimpleMoleculeMolGraphFeaturizer`` (run by the Python of a separate environment that has
 chemprop: ``python -m venv /tmp/chemprop-venv && /tmp/chemprop-venv/bin/pip install chemprop``; skipped, saying
-so, when there is none), alternating, in one run; and today's cold ``molecule_store`` (read,
-featurise, write the cache). Writes ``benchmarks/results/molecules-featurisation.json`` and ``.md``.
+so, when there is none; ``--chemprop`` again for each further environment, e.g. chemprop with the RDKit
+sciarch has, since RDKit releases differ in speed), alternating, in one run; and today's cold
+``molecule_store`` (read, featurise, write the cache). Writes
+``benchmarks/results/molecules-featurisation.json`` and ``.md``, each row naming its RDKit.
 
 Writes ``benchmarks/results/molecules-throughput.json`` and ``.md``, with the machine, the
 threads used and the load average, since the machine this was written on is shared.
@@ -108,7 +110,7 @@ OLD_FEATURISER_COMMIT = "1781684"
 
 CHEMPROP_TIMER = """
 import json, sys, time
-from rdkit import Chem
+from rdkit import Chem, rdBase
 from chemprop.featurizers import SimpleMoleculeMolGraphFeaturizer
 import chemprop
 smiles = open(sys.argv[1]).read().split("\\n")
@@ -123,7 +125,7 @@ cpu, wall = time.process_time(), time.perf_counter()
 for s in smiles:
     featurise(s)
 print(json.dumps({"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall, "n": len(smiles),
-                  "version": chemprop.__version__}))
+                  "version": chemprop.__version__, "rdkit": rdBase.rdkitVersion}))
 """
 
 
@@ -174,8 +176,10 @@ def identical(a: dict | str, b: dict | str) -> bool:
         for k in a)
 
 
-def featurisers(chemprop_python: str | None, repeats: int) -> dict:
+def featurisers(chemprop_pythons: list[str], repeats: int) -> dict:
     import subprocess
+
+    from rdkit import rdBase
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from old_code import import_old
@@ -184,11 +188,12 @@ def featurisers(chemprop_python: str | None, repeats: int) -> dict:
     old = import_old(OLD_FEATURISER_COMMIT, "datasets/molecules", "old_sciarch_molecules", ("featurise",))
     mine = {"today": Featuriser(), "today, no canonical SMILES": Featuriser(canonical_smiles=False),
             f"before ({OLD_FEATURISER_COMMIT})": old.featurise.Featuriser()}
-    chemprop_python = chemprop_python if chemprop_python and Path(chemprop_python).exists() else None
-    rows, note = [], None
-    if chemprop_python is None:
-        note = "chemprop not measured: no Python with chemprop given (--chemprop) or found at /tmp/chemprop-venv/bin/python"
-        print(note)
+    pythons = [python for python in chemprop_pythons if Path(python).exists()]
+    rows, notes = [], []
+    if not pythons:
+        notes.append("chemprop not measured: no Python with chemprop given (--chemprop) or found at "
+                     "/tmp/chemprop-venv/bin/python")
+        print(notes[-1])
     with tempfile.TemporaryDirectory() as tmp:
         for name, smiles in smiles_sets():
             path = Path(tmp) / "smiles.txt"
@@ -210,15 +215,16 @@ def featurisers(chemprop_python: str | None, repeats: int) -> dict:
                     bad = sum(isinstance(r, str) for r in results)
                     if label not in best or cpu < best[label]["cpu_seconds"]:
                         best[label] = {"cpu_seconds": round(cpu, 3), "wall_seconds": round(wall, 3), "bad": bad}
-                if chemprop_python:
-                    out = subprocess.run([chemprop_python, "-c", CHEMPROP_TIMER, str(path)], capture_output=True,
+                for python in list(pythons):
+                    out = subprocess.run([python, "-c", CHEMPROP_TIMER, str(path)], capture_output=True,
                                          text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
                     if out.returncode:
-                        note = f"chemprop failed: {out.stderr.strip().splitlines()[-1:]}"
-                        chemprop_python = None
+                        notes.append(f"chemprop ({python}) failed: {out.stderr.strip().splitlines()[-1:]}")
+                        pythons.remove(python)
                     else:
                         measured = json.loads(out.stdout.strip().splitlines()[-1])
-                        label = f"chemprop {measured['version']} SimpleMoleculeMolGraphFeaturizer"
+                        label = (f"chemprop {measured['version']} SimpleMoleculeMolGraphFeaturizer "
+                                 f"(RDKit {measured['rdkit']})")
                         if label not in best or measured["cpu"] < best[label]["cpu_seconds"]:
                             best[label] = {"cpu_seconds": round(measured["cpu"], 3),
                                            "wall_seconds": round(measured["wall"], 3), "bad": None}
@@ -227,7 +233,8 @@ def featurisers(chemprop_python: str | None, repeats: int) -> dict:
                              "molecules_per_cpu_second": round(len(smiles) / b["cpu_seconds"]),
                              "loadavg": [round(v, 2) for v in os.getloadavg()]})
                 print(rows[-1], flush=True)
-    return {"rows": rows, "note": note, "repeats": repeats, "old_commit": OLD_FEATURISER_COMMIT}
+    return {"rows": rows, "note": "; ".join(notes) or None, "repeats": repeats, "old_commit": OLD_FEATURISER_COMMIT,
+            "rdkit": rdBase.rdkitVersion}
 
 
 def featurisers_markdown(record: dict) -> str:
@@ -240,7 +247,9 @@ def featurisers_markdown(record: dict) -> str:
              "the canonical SMILES a training run groups duplicates by, \"no canonical SMILES\" does the same work "
              "as chemprop's), the fastest of "
              f"{record['featurisers']['repeats']} alternating runs each. Before timing, every molecule's graph "
-             "(features, edges, notes, SMILES, refusals) was checked to be identical today and before.", "",
+             "(features, edges, notes, SMILES, refusals) was checked to be identical today and before. "
+             f"sciarch's rows run with RDKit {record['featurisers'].get('rdkit', '?')}; each chemprop row in its own "
+             "environment, with the RDKit it names.", "",
              "| input | molecules | featuriser | CPU s | wall s | molecules / CPU-s |", "|---|---|---|---|---|---|"]
     for r in record["featurisers"]["rows"]:
         lines.append(f"| {r['input']} | {r['molecules']} | {r['featuriser']} | {r['cpu_seconds']} | "
@@ -325,7 +334,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2, help="processes for the parallel featurisation rows")
     parser.add_argument("--only", choices=("all", "featurisers"), default="all")
-    parser.add_argument("--chemprop", default="/tmp/chemprop-venv/bin/python", help="a Python that has chemprop")
+    parser.add_argument("--chemprop", action="append", default=None,
+                        help="a Python that has chemprop (again for more; default /tmp/chemprop-venv/bin/python)")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
@@ -339,7 +349,7 @@ def main() -> int:
               "machine": machine(args.threads), "loadavg_start": load_start}
     if args.only == "featurisers":
         record["benchmark"] = "molecule graph featurisation: today, before, chemprop (one thread, mol per CPU-second)"
-        record["featurisers"] = featurisers(args.chemprop, args.repeats)
+        record["featurisers"] = featurisers(args.chemprop or ["/tmp/chemprop-venv/bin/python"], args.repeats)
         record["featurisation"] = featurisation(args.workers, conformers=False, before=True)
         record["loadavg_end"] = os.getloadavg()
         write_results("molecules-featurisation", record, featurisers_markdown(record))

@@ -40,6 +40,7 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -111,6 +112,7 @@ def bond_features(bond: Any) -> np.ndarray:
 
 
 _NO_BOND_STEREO = (Chem.BondStereo.STEREONONE, Chem.BondStereo.STEREOANY)
+_STEREONONE, _STEREOANY = Chem.BondStereo.STEREONONE, Chem.BondStereo.STEREOANY
 
 
 def assign_stereo_labels(mol: Any) -> bool:
@@ -421,7 +423,7 @@ _CHI_UNSPECIFIED = Chem.ChiralType.CHI_UNSPECIFIED
 _ELEMENT_START, _DEGREE_START = _STARTS[0], _STARTS[1]
 _DEGREE_OTHER = _DEGREE_START + len(DEGREES)
 _CHIRALITY_NONE = _CHIRALITY_COLUMNS["none"]
-_STEREO_NONE = _STEREO_COLUMNS["none"]
+_STEREO_NONE, _STEREO_ANY = _STEREO_COLUMNS["none"], _STEREO_COLUMNS["any"]
 _STEREO_OTHER = _STEREO_START + len(BOND_STEREO)
 _CONJUGATED, _BOND_IN_RING = len(BOND_TYPES), len(BOND_TYPES) + 1
 _MAX_ELEMENT = max(ELEMENTS)
@@ -431,13 +433,125 @@ _ELEMENT_COLUMN = [0] + [_ELEMENT_START + ELEMENTS.index(z) for z in range(1, _M
 _MASS_OF = [0.0] + [Chem.Atom(z).GetMass() * 0.01 for z in range(1, _MAX_ELEMENT + 1)]
 
 
-def _metals() -> list[bool]:
+def _metals() -> set[int]:
     from .standardise import NON_METALS
 
-    return [z not in NON_METALS for z in range(_MAX_ELEMENT + 1)]
+    return {z for z in range(_MAX_ELEMENT + 1) if z not in NON_METALS}
 
 
-_IS_METAL = _metals()
+_METALS = _metals()
+
+
+class _Rows(dict):
+    """Feature rows by key, each made once and kept in one table, so that the rows of all the
+    atoms (or bonds) of a molecule are one ``table[ids]``: the ids come from one dictionary look-up
+    per atom of the tuple of RDKit values the row depends on. Real molecules have a few hundred
+    distinct keys; past ``capacity`` the table starts again (between molecules, see :meth:`ids`)."""
+
+    capacity = 4096
+    initial = 64  # rows; doubled as needed
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.width = width
+        self.reset()
+
+    def reset(self) -> None:
+        self.clear()
+        self.table = np.zeros((self.initial, self.width), dtype=np.float32)
+        self.z = np.zeros(self.initial, dtype=np.int64)
+        self.metals: set[int] = set()  # rows of metal atoms (a note)
+        self.invalid: set[int] = set()  # rows of atomic numbers without a column (a refusal)
+
+    def ids(self, keys: list[tuple]) -> list[int]:
+        if len(self) > self.capacity:
+            self.reset()
+        return list(map(self.__getitem__, keys))
+
+    def __missing__(self, key: tuple) -> int:
+        index = len(self)
+        if index == len(self.table):
+            self.table = np.concatenate([self.table, np.zeros_like(self.table)])
+            self.z = np.concatenate([self.z, np.zeros_like(self.z)])
+        self.fill(index, key)
+        self[key] = index
+        return index
+
+    def fill(self, index: int, key: tuple) -> None:
+        raise NotImplementedError
+
+
+class _AtomRows(_Rows):
+    """Atom rows by (atomic number, formal charge, total H, hybridisation, aromaticity): those
+    columns, chirality "none" and the element's mass; degree, ring membership, chirality and an
+    isotope's mass are set per molecule."""
+
+    def fill(self, index: int, key: tuple) -> None:
+        number, charge, hydrogens, hybridisation, aromatic = key
+        row = self.table[index]
+        self.z[index] = number
+        if not 0 < number <= _MAX_ELEMENT:
+            self.invalid.add(index)
+            return
+        if number in _METALS:
+            self.metals.add(index)
+        row[_ELEMENT_COLUMN[number]] = 1.0
+        row[_CHARGE_COLUMNS.get(charge, _CHARGE_OTHER)] = 1.0
+        row[_HYDROGEN_COLUMNS.get(hydrogens, _HYDROGEN_OTHER)] = 1.0
+        row[_HYBRID_COLUMNS.get(hybridisation, _HYBRID_OTHER)] = 1.0
+        row[_CHIRALITY_NONE] = 1.0
+        if aromatic:
+            row[_AROMATIC] = 1.0
+        row[_MASS] = _MASS_OF[number]
+
+
+class _BondRows(_Rows):
+    """Bond rows by (bond type, conjugation): those columns and stereo "none"; ring membership and
+    stereo are set per molecule."""
+
+    def fill(self, index: int, key: tuple) -> None:
+        bond_type, conjugated = key
+        row = self.table[index]
+        column = _BOND_TYPE_COLUMNS.get(bond_type)
+        if column is not None:  # an unknown type has no column
+            row[column] = 1.0
+        if conjugated:
+            row[_CONJUGATED] = 1.0
+        row[_STEREO_NONE] = 1.0
+
+
+_ATOM_ROWS, _BOND_ROWS = _AtomRows(ATOM_FEATURES), _BondRows(BOND_FEATURES)
+
+
+def _stereo_elements(atoms: list[Any], bonds: list[Any]) -> tuple[list[int], list[tuple[int, Any]]]:
+    """The indices of the atoms with a chiral tag, and ``(index, stereo)`` of the bonds with stereo."""
+    chiral = [i for i, a in enumerate(atoms) if a.GetChiralTag() != _CHI_UNSPECIFIED]
+    stereo_bonds = [(k, stereo) for k, b in enumerate(bonds) if (stereo := b.GetStereo()) != _STEREONONE]
+    return chiral, stereo_bonds
+
+
+def _label_parsed_stereo(mol: Any, smiles: str, chiral: list[int], stereo_bonds: list[tuple[int, Any]]) -> Any:
+    """:func:`assign_stereo_labels` for a molecule ``Chem.MolFromSmiles(smiles)`` has just made
+    (``chiral``, ``stereo_bonds``: its :func:`_stereo_elements`), with less work and the same
+    labels: the parser has already run RDKit's (legacy) stereo perception with ``cleanIt``, so the
+    chiral tags and bond stereo are those that running it again (``force``) leaves, and the CIP
+    labeller clears every ``_CIPCode`` before it labels. False without stereo elements, True when
+    ``mol`` is labelled; should the labeller give up, a fresh parse labelled by
+    :func:`assign_stereo_labels` (its legacy fallback), to read the labels from.
+    """
+    if not chiral and all(stereo == _STEREOANY for _, stereo in stereo_bonds):
+        return False
+    from rdkit.Chem import rdCIPLabeler
+
+    try:
+        with rdBase.CaptureErrorLog():
+            rdCIPLabeler.AssignCIPLabels(mol, maxRecursiveIterations=1_000_000)  # as assign_stereo_labels
+    except Exception:  # the labeller's iteration limit: the legacy labels, exactly as assign_stereo_labels
+        with rdBase.CaptureErrorLog():
+            fresh = Chem.MolFromSmiles(smiles)
+        assign_stereo_labels(fresh)
+        return fresh
+    return True
 
 
 def _arrays(mol: Any, smiles: str | None, *, notes: bool = True
@@ -446,10 +560,11 @@ def _arrays(mol: Any, smiles: str | None, *, notes: bool = True
     (:func:`.standardise.refusal`); ``notes`` as :func:`.standardise.notes` gives them.
 
     The features are :func:`atom_features` and :func:`bond_features` of every atom and bond, made
-    with as few calls into RDKit and numpy as possible: one pass over the atoms (element, degree,
-    charge, hydrogens, hybridisation, aromaticity) and one over the bonds (ends, type,
-    conjugation) collect the positions of the ones of the one-hot blocks, set in one step; ring
-    membership comes from the ring information in one call, masses from a table by element.
+    with as few calls into RDKit and numpy as possible: each atom's element, charge, hydrogens,
+    hybridisation and aromaticity (each bond's type and conjugation) pick a row of a table made
+    once per distinct combination (:class:`_AtomRows`, :class:`_BondRows`), all rows taken in one
+    step; degrees are counted from the bonds' ends, ring membership comes from the ring
+    information in one call, chirality and bond stereo are set where there are any.
     ``smiles``, the text the molecule was parsed from (None for any other source), rules out
     without looking what its characters cannot hold: chiral tags without ``@``, bond stereo
     without ``/`` or ``\\``, isotopes and radicals outside brackets, several fragments without a
@@ -460,89 +575,74 @@ def _arrays(mol: Any, smiles: str | None, *, notes: bool = True
     if n and smiles is None:
         get(0).IsInRing()  # a molecule read otherwise may have no ring information yet: made as IsInRing makes it
     rings = mol.GetRingInfo()
-    ring_atoms = {i for ring in rings.AtomRings() for i in ring}
-    width = ATOM_FEATURES
-    numbers: list[int] = []
-    masses: list[float] = []
-    ones: list[int] = []  # flat positions of the one-hot ones (and the flags) in x
-    bracketed = smiles is None or "[" in smiles
-    labelled = metal = False  # isotopes or radicals; metal atoms
-    charge_columns, hydrogen_columns, hybrid_columns = _CHARGE_COLUMNS, _HYDROGEN_COLUMNS, _HYBRID_COLUMNS
-    for i in range(n):
-        atom = get(i)
-        number = atom.GetAtomicNum()
-        if not 0 < number <= _MAX_ELEMENT:
-            from .standardise import refusal
+    atom_rings = rings.AtomRings()
+    atoms = [get(i) for i in range(n)]
+    rows = _ATOM_ROWS
+    ids = rows.ids([(a.GetAtomicNum(), a.GetFormalCharge(), a.GetTotalNumHs(), a.GetHybridization(),
+                     a.GetIsAromatic()) for a in atoms])
+    if rows.invalid and not rows.invalid.isdisjoint(ids):
+        from .standardise import refusal
 
-            return refusal(mol) or f"atomic number {number} cannot be featurised"
-        numbers.append(number)
-        masses.append(_MASS_OF[number])
-        base = i * width
-        degree = atom.GetDegree()
-        ones += (base + _ELEMENT_COLUMN[number],
-                 base + (_DEGREE_START + degree if degree <= 5 else _DEGREE_OTHER),
-                 base + charge_columns.get(atom.GetFormalCharge(), _CHARGE_OTHER),
-                 base + hydrogen_columns.get(atom.GetTotalNumHs(), _HYDROGEN_OTHER),
-                 base + hybrid_columns.get(atom.GetHybridization(), _HYBRID_OTHER))
-        if atom.GetIsAromatic():
-            ones.append(base + _AROMATIC)
-        if i in ring_atoms:
-            ones.append(base + _IN_RING)
-        if _IS_METAL[number]:
-            metal = True
-        if bracketed and not labelled and (atom.GetIsotope() or atom.GetNumRadicalElectrons()):
-            labelled = True
+        number = next(int(rows.z[i]) for i in ids if i in rows.invalid)
+        return refusal(mol) or f"atomic number {number} cannot be featurised"
+    labelled = (smiles is None or "[" in smiles) and any(a.GetIsotope() or a.GetNumRadicalElectrons() for a in atoms)
     said: list[str] = []
-    if notes and (labelled or metal or smiles is None or "." in smiles):
+    if notes and (labelled or smiles is None or "." in smiles or not rows.metals.isdisjoint(ids)):
         from .standardise import notes as notes_of
 
         said = notes_of(mol)
-    stereo = (smiles is None or "@" in smiles or "/" in smiles or "\\" in smiles) and assign_stereo_labels(mol)
-    if stereo:
-        for i in range(n):
-            atom = get(i)
-            if atom.GetChiralTag() == _CHI_UNSPECIFIED:
-                ones.append(i * width + _CHIRALITY_NONE)
-            else:
-                ones.append(i * width + (_CHIRALITY_COLUMNS.get(atom.GetProp("_CIPCode"), _CHIRALITY_OTHER)
-                                         if atom.HasProp("_CIPCode") else _CHIRALITY_OTHER))
-    else:
-        ones.extend(range(_CHIRALITY_NONE, n * width, width))
-    if labelled:  # an isotope's mass is its own
-        masses = [get(i).GetMass() * 0.01 for i in range(n)]
-    x = np.zeros(n * width, dtype=np.float32)
-    x[ones] = 1.0
-    x[_MASS::width] = masses
-    x = x.reshape(n, width)
-
     nb = mol.GetNumBonds()
     get_bond = mol.GetBondWithIdx
-    ring_bonds = {k for ring in rings.BondRings() for k in ring} if ring_atoms else set()
-    labels = stereo or smiles is None  # a file's bond may be drawn "any" without other stereo
-    bond_width = BOND_FEATURES
-    sources: list[int] = []
-    targets: list[int] = []
-    bond_ones: list[int] = []
-    types = _BOND_TYPE_COLUMNS
-    for k in range(nb):
-        bond = get_bond(k)
-        u, v = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
-        sources += (u, v)
-        targets += (v, u)
-        base = k * bond_width
-        column = types.get(bond.GetBondType())
-        if column is not None:  # an unknown type has no column
-            bond_ones.append(base + column)
-        if bond.GetIsConjugated():
-            bond_ones.append(base + _CONJUGATED)
-        if k in ring_bonds:
-            bond_ones.append(base + _BOND_IN_RING)
-        bond_ones.append(base + (_STEREO_COLUMNS.get(bond_stereo(bond), _STEREO_OTHER) if labels else _STEREO_NONE))
-    features = np.zeros(nb * bond_width, dtype=np.float32)
-    features[bond_ones] = 1.0
-    edge_attr = np.repeat(features.reshape(nb, bond_width), 2, axis=0)
-    edges = np.array((sources, targets), dtype=np.int64).reshape(2, 2 * nb)
-    return x, np.array(numbers, dtype=np.int64), edges, edge_attr, said
+    bonds = [get_bond(k) for k in range(nb)]
+    if smiles is None:
+        stereo = assign_stereo_labels(mol)
+        chiral, stereo_bonds = _stereo_elements(atoms, bonds)
+    elif "@" in smiles or "/" in smiles or "\\" in smiles:
+        chiral, stereo_bonds = _stereo_elements(atoms, bonds)
+        stereo = _label_parsed_stereo(mol, smiles, chiral, stereo_bonds)
+    else:
+        stereo, chiral, stereo_bonds = False, [], []
+    labelled_atoms, labelled_bonds = atoms, bonds  # where the stereo labels are read
+    if stereo is not True and stereo is not False:  # the labeller gave up: a fresh, legacy-labelled parse
+        labelled_atoms = [stereo.GetAtomWithIdx(i) for i in range(n)]
+        labelled_bonds = [stereo.GetBondWithIdx(k) for k in range(nb)]
+        chiral, stereo_bonds = _stereo_elements(labelled_atoms, labelled_bonds)
+        stereo = True
+
+    x = rows.table[ids]
+    edges = np.empty((2, 2 * nb), dtype=np.int64)
+    edges[0] = [i for b in bonds for i in (b.GetBeginAtomIdx(), b.GetEndAtomIdx())]
+    edges[1] = edges[0].reshape(nb, 2)[:, ::-1].reshape(-1)
+    degree = np.bincount(edges[0], minlength=n)
+    x[np.arange(n), _DEGREE_START + np.minimum(degree, len(DEGREES))] = 1.0
+    if atom_rings:
+        x[list(chain.from_iterable(atom_rings)), _IN_RING] = 1.0
+    if labelled:  # an isotope's mass is its own
+        x[:, _MASS] = [a.GetMass() * 0.01 for a in atoms]
+    if stereo:
+        for i in chiral:
+            atom = labelled_atoms[i]
+            x[i, _CHIRALITY_NONE] = 0.0
+            x[i, _CHIRALITY_COLUMNS.get(atom.GetProp("_CIPCode"), _CHIRALITY_OTHER)
+              if atom.HasProp("_CIPCode") else _CHIRALITY_OTHER] = 1.0
+
+    bond_ids = _BOND_ROWS.ids([(b.GetBondType(), b.GetIsConjugated()) for b in bonds])
+    features = _BOND_ROWS.table[bond_ids]  # after ids: they may have grown the table or started it again
+    if atom_rings:
+        bond_rings = rings.BondRings()
+        if bond_rings:
+            features[list(chain.from_iterable(bond_rings)), _BOND_IN_RING] = 1.0
+    if stereo or smiles is None:  # a file's bond may be drawn "any" without other stereo
+        for k, stereo_k in stereo_bonds:
+            features[k, _STEREO_NONE] = 0.0
+            if stereo_k == _STEREOANY:
+                features[k, _STEREO_ANY] = 1.0
+            else:
+                bond = labelled_bonds[k]
+                features[k, _STEREO_COLUMNS.get(bond.GetProp("_CIPCode"), _STEREO_OTHER)
+                         if bond.HasProp("_CIPCode") else _STEREO_OTHER] = 1.0
+    edge_attr = np.repeat(features, 2, axis=0)
+    return x, rows.z[ids], edges, edge_attr, said
 
 
 def descriptor_names() -> list[str]:

@@ -235,3 +235,18 @@ def test_without_canonical_smiles_the_graph_is_the_same_and_the_cache_key_differ
         assert "smiles" not in b and all(np.array_equal(a[k], b[k]) for k in ("x", "z", "edge_index", "edge_attr"))
     assert "canonical_smiles" not in plain.settings()  # the default: the keys of graphs cached before it existed
     assert without.settings()["canonical_smiles"] is False
+
+
+def test_the_feature_row_tables_give_the_same_graphs_when_they_start_again(monkeypatch):
+    # the tables of atom and bond rows grow (doubling) and start again past their capacity (between
+    # molecules): one row to start with and a capacity of 2 make them grow within molecules and start
+    # again before almost every one, and the graphs stay the same
+    expected = [Featuriser(canonical_smiles=False)((s,)) for s in ODD_MOLECULES]
+    monkeypatch.setattr(fz._Rows, "capacity", 2)
+    monkeypatch.setattr(fz._Rows, "initial", 1)
+    for table in (fz._ATOM_ROWS, fz._BOND_ROWS):
+        table.reset()
+    for smiles, graph in zip(ODD_MOLECULES, expected, strict=True):
+        again = Featuriser(canonical_smiles=False)((smiles,))
+        assert all(np.array_equal(graph[k], again[k]) for k in ("x", "z", "edge_index", "edge_attr")), smiles
+    assert len(fz._ATOM_ROWS) < 2 + max(len(g["z"]) for g in expected)
