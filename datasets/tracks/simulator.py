@@ -336,7 +336,7 @@ def _star(cfg: ChamberConfig, rng: np.random.Generator, vertex: np.ndarray, n_ch
     names = [n for n, _ in cfg.species_mix]
     weights = np.array([w for _, w in cfg.species_mix], dtype=float)
     u = rng.random((5, n_charged))  # family, charge sign, momentum, azimuth, dip
-    families = np.searchsorted(np.cumsum(weights / weights.sum()), u[0], side="right").clip(0, len(names) - 1)
+    families = np.minimum(np.searchsorted(np.cumsum(weights / weights.sum()), u[0], side="right"), len(names) - 1)
     momenta = np.exp(math.log(low) + u[2] * (math.log(high) - math.log(low)))
     phi, dip = 2 * math.pi * u[3], (2 * u[4] - 1) * cfg.max_dip_rad
     directions = np.stack([np.cos(dip) * np.cos(phi), np.cos(dip) * np.sin(phi), np.sin(dip)], axis=1)

@@ -93,7 +93,8 @@ def _tables(field_tesla: float, medium: Medium, delta_ray_min_mev: float, energy
 def lookup(table: np.ndarray, base: np.ndarray, p: np.ndarray) -> np.ndarray:
     """The tabulated quantities (3, n) at momenta ``p`` of species whose rows start at ``base``."""
     position = (np.log(p) - LN_P_LOW) * ((GRID - 1) / (LN_P_HIGH - LN_P_LOW))
-    np.clip(position, 0.0, GRID - 1.000001, out=position)
+    np.maximum(position, 0.0, out=position)  # (np.clip, with more overhead)
+    np.minimum(position, GRID - 1.000001, out=position)
     cell = position.astype(np.intp)
     weight = position - cell
     cell += base
