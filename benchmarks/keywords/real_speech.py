@@ -287,12 +287,14 @@ def coverage(recordings: list[Recording], keywords: list[str]) -> dict[str, dict
     """Per source: recordings, seconds, speakers, keyword occurrences by keyword, other words."""
     out: dict[str, dict] = {}
     for rec in recordings:
-        row = out.setdefault(rec.source, {"recordings": 0, "seconds": 0.0, "speakers": set(), "keywords": {},
-                                          "other_words": 0})
+        row = out.setdefault(rec.source, {"recordings": 0, "seconds": 0.0, "speakers": set(),
+                                          "recordings_without_speaker": 0, "keywords": {}, "other_words": 0})
         row["recordings"] += 1
         row["seconds"] += rec.wave.shape[0] / RATE
         if rec.speaker:
             row["speakers"].add(rec.speaker)
+        else:
+            row["recordings_without_speaker"] += 1
         for w in rec.words:
             if w.word in keywords:
                 row["keywords"][w.word] = row["keywords"].get(w.word, 0) + 1
@@ -454,7 +456,9 @@ def coverage_table(cover: dict[str, dict]) -> list[str]:
              "|---|---|---|---|---|---|---|"]
     for key, row in cover.items():
         package = PACKAGES[key]
-        speakers = f"{len(row['speakers'])} labelled" if row["speakers"] else "–"
+        speakers = f"{len(row['speakers'])} speaker labels"
+        if row["recordings_without_speaker"]:
+            speakers += f" (+ {row['recordings_without_speaker']} recordings unlabelled)"
         kws = ", ".join(f"{k} ×{n}" for k, n in row["keywords"].items()) or "none"
         lines.append(f"| {key} ({package.speech}) | {package.licence} | {row['recordings']} | {row['seconds']:.0f} | "
                      f"{speakers} | {kws} | {row['other_words']} |")
@@ -462,6 +466,10 @@ def coverage_table(cover: dict[str, dict]) -> list[str]:
     lines.append(f"| all | | {sum(r['recordings'] for r in cover.values())} | "
                  f"{sum(r['seconds'] for r in cover.values()):.0f} | | {total_kw} | "
                  f"{sum(r['other_words'] for r in cover.values())} |")
+    lines += ["", "Speaker labels are those of `real_speech_labels_packages.csv`: where a package does not say who "
+              "speaks, a group of its files gets one label (e.g. `praat-mfc`, `parselmouth-bat`), so the counts may "
+              "be off by a few; the MFA rows are one speaker (its author) but for the LibriSpeech and Common Voice "
+              "clips."]
     return lines
 
 

@@ -68,6 +68,7 @@ def test_recordings_are_read_from_a_tarball_or_a_folder_resampled_to_16k(rs, tmp
     cover = rs.coverage(recordings, ["on", "go", "yes"])
     assert cover[key]["keywords"] == {"go": 1, "on": 1} and cover[key]["other_words"] == 1
     assert cover[key]["speakers"] == ["spk-a", "spk-b"] and cover[key]["recordings"] == 2
+    assert cover[key]["recordings_without_speaker"] == 0
 
 
 def test_sources_are_found_by_name_in_the_folders_given(rs, tmp_path, monkeypatch):
