@@ -227,13 +227,15 @@ def _masks(polylines: list[np.ndarray], hits: list[np.ndarray], radii: np.ndarra
     dx, dy = np.diff(points[:, 0]), np.diff(points[:, 1])
     samples = np.maximum(1, np.ceil(np.sqrt(dx * dx + dy * dy) * 3).astype(np.intp))
     samples[ends[:-1]] = 0  # from one track's last point to the next track's first: nothing
-    segment = np.repeat(np.arange(len(dx)), samples)
+    # (each segment's numbers repeated for its samples: np.repeat, quicker than a take)
+    total = int(samples.sum())
     first_sample = np.cumsum(samples) - samples
-    t = (np.arange(len(segment)) - first_sample.take(segment)) / samples.take(segment)
+    t = (np.arange(total) - np.repeat(first_sample, samples)) / np.repeat(samples, samples)
     hit_xy = np.concatenate(hits) if sum(len(h) for h in hits) else np.zeros((0, 2))
-    x = np.concatenate([points[:, 0].take(segment) + t * dx.take(segment), points[ends, 0], hit_xy[:, 0]])
-    y = np.concatenate([points[:, 1].take(segment) + t * dy.take(segment), points[ends, 1], hit_xy[:, 1]])
-    who = np.concatenate([owner.take(segment), owner[ends], np.repeat(np.arange(tracks), [len(h) for h in hits])])
+    x = np.concatenate([np.repeat(points[:-1, 0], samples) + t * np.repeat(dx, samples), points[ends, 0], hit_xy[:, 0]])
+    y = np.concatenate([np.repeat(points[:-1, 1], samples) + t * np.repeat(dy, samples), points[ends, 1], hit_xy[:, 1]])
+    who = np.concatenate([np.repeat(owner[:-1], samples), owner[ends],
+                          np.repeat(np.arange(tracks), [len(h) for h in hits])])
     cols = np.floor(x).astype(np.int64)
     rows = np.floor(y).astype(np.int64)
     ok = (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
@@ -591,11 +593,12 @@ def render(event: Event, cfg: ChamberConfig, rng: np.random.Generator) -> Pictur
     inside_counts = np.bincount(hit_owner.compress(inside), minlength=n)
     annotated = (lengths >= cfg.min_track_px) & (inside_counts >= cfg.min_hits)
     medians = _group_medians(factor, hit_offsets)
-    tracks = [TrackTruth(particle, polyline_points[kept_offsets[k]:kept_offsets[k + 1]],
-                         hits[hit_offsets[k]:hit_offsets[k + 1]], factor[hit_offsets[k]:hit_offsets[k + 1]],
-                         float(lengths[k]), image_size=(width, height), annotated=bool(annotated[k]),
-                         ionisation_median=float(medians[k]))
-              for k, particle in enumerate(particles)]
+    kept_at, hit_at = kept_offsets.tolist(), hit_offsets.tolist()  # (Python numbers: quicker to use one by one)
+    tracks = [TrackTruth(particle, polyline_points[kept_at[k]:kept_at[k + 1]], hits[hit_at[k]:hit_at[k + 1]],
+                         factor[hit_at[k]:hit_at[k + 1]], length, image_size=(width, height), annotated=chosen,
+                         ionisation_median=median)
+              for k, (particle, length, chosen, median) in enumerate(zip(particles, lengths.tolist(), annotated.tolist(),
+                                                                         medians.tolist(), strict=True))]
     chosen = np.flatnonzero(annotated)
     heavy = np.nan_to_num(medians[chosen], nan=1.0) >= 4.0
     masks, boxes, rles = _masks([tracks[k].polyline for k in chosen],

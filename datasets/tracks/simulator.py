@@ -484,8 +484,9 @@ def generate_events(cfg: ChamberConfig, rngs: list[np.random.Generator]) -> list
         xyz = every_xyz[starts[first]:starts[last]]
         beta = points[3, starts[first]:starts[last]]
         offsets = starts[first:last + 1] - starts[first]
-        particles = [Particle(t.index, t.species, t.origin, t.parent, t.vertex, t.momentum,
-                              xyz[offsets[k]:offsets[k + 1]], beta[offsets[k]:offsets[k + 1]], t.end, t.decay_length_m)
+        at = offsets.tolist()
+        particles = [Particle(t.index, t.species, t.origin, t.parent, t.vertex, t.momentum, xyz[at[k]:at[k + 1]],
+                              beta[at[k]:at[k + 1]], t.end, t.decay_length_m)
                      for k, t in enumerate(tracks[first:last])]
         events.append(Event(particles, v0_lists[picture], totals[picture], xyz, beta, offsets))
         first = last

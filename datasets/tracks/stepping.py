@@ -158,6 +158,11 @@ class Transport:
         self.table = _tables(float(cfg.field_tesla), cfg.medium, float(cfg.delta_ray_min_mev), bool(cfg.energy_loss),
                              bool(cfg.delta_rays), bool(cfg.multiple_scattering))
         self.state = np.zeros((ROWS, 0))
+        # two flat buffers the state lives in by turns (a new state is written into the one it is
+        # not in): arrays of the state's size made afresh at every step would each cost their
+        # pages' faults (the allocator maps and unmaps blocks this large)
+        self._buffers = [np.empty(0), np.empty(0)]
+        self._in_buffer: int | None = None
         self.tracks: list[Track] = []  # by slot (the order they were made in, all pictures together)
         self.records: list[np.ndarray] = []  # (6, n) per step: x, y, z, β, slot, point number
         # each picture's stream of random numbers for steps: 2 normals and a uniform per step
@@ -248,9 +253,10 @@ class Transport:
             new = new[:, ~stopped]
         if new.shape[1]:
             if not self.state.shape[1]:
-                self.state = new.take(np.argsort(new[PICTURE], kind="stable"), axis=1)
+                self.state, self._in_buffer = new.take(np.argsort(new[PICTURE], kind="stable"), axis=1), None
             elif len(self.rngs) == 1:
-                self.state = np.concatenate([self.state, new], axis=1)
+                self._become(lambda out: np.concatenate([self.state, new], axis=1, out=out),
+                             self.state.shape[1] + new.shape[1])
             else:  # each picture's particles together, in their own order: new ones after its others
                 new = new.take(np.argsort(new[PICTURE], kind="stable"), axis=1)
                 old = self.state
@@ -262,7 +268,18 @@ class Transport:
                         pieces += [old[:, done:at[first]], new[:, first:k]]
                         done, first = at[first], k
                 pieces.append(old[:, done:])
-                self.state = np.concatenate(pieces, axis=1)
+                self._become(lambda out: np.concatenate(pieces, axis=1, out=out), old.shape[1] + new.shape[1])
+
+    def _become(self, fill, columns: int) -> np.ndarray:
+        """Make the state ``columns`` particles: ``fill(out)`` writes them into a (ROWS, columns)
+        part of the buffer the state is not in (grown, to twice what it needs, when too small)."""
+        spare = 1 if self._in_buffer == 0 else 0
+        if len(self._buffers[spare]) < ROWS * columns:
+            self._buffers[spare] = np.empty(ROWS * max(2 * columns, 256))
+        out = self._buffers[spare][:ROWS * columns].reshape(ROWS, columns)
+        fill(out)
+        self.state, self._in_buffer = out, spare
+        return out
 
     def _randoms(self, pictures: np.ndarray) -> np.ndarray:
         """(3, n) numbers for this step of particles of ``pictures`` (grouped by picture): each
@@ -291,8 +308,11 @@ class Transport:
 
     def run(self) -> None:
         self._flush()
-        while self.state.shape[1]:
-            self._step()
+        # a zero dE/dx, a particle stopped dead, a direction along the field: divisions by zero
+        # whose results are never used (set once here: np.errstate costs as much as a step's ufunc)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            while self.state.shape[1]:
+                self._step()
 
     def _step(self) -> None:
         cfg = self.cfg
@@ -305,9 +325,8 @@ class Transport:
         dedx, rate, highland = lookup(self.table, s[TABLE].astype(np.intp), p)
         ds = s[STEP_TURN] * p
         np.minimum(ds, self.step_max, out=ds)
-        if cfg.energy_loss:
-            with np.errstate(divide="ignore"):
-                np.minimum(ds, 0.05 * kinetic / dedx, out=ds)
+        if cfg.energy_loss:  # (a zero dE/dx: no limit)
+            np.minimum(ds, 0.05 * kinetic / dedx, out=ds)
         np.maximum(ds, 2e-5, out=ds)
         randoms = self._randoms(s[PICTURE].astype(np.intp))
         if cfg.delta_rays:
@@ -349,8 +368,7 @@ class Transport:
             p_new = p
             s[BETA] = p / energy
             kinetic_next = kinetic
-        with np.errstate(divide="ignore"):
-            s[PROPER] += ds * mass / p_new
+        s[PROPER] += ds * mass / p_new
         s[POINT] += 1.0
         self.records.append(s[:POINT + 1].copy())
         outside = np.abs(x - self.half_width) > self.half_width
@@ -374,7 +392,8 @@ class Transport:
             if stopped_now is not None:
                 code[stopped_now[which]] = _STOPPED
             finished = s[:, which]
-            self.state = s = s.take(np.flatnonzero(~ended), axis=1)
+            keep = np.flatnonzero(~ended)
+            s = self._become(lambda out: s.take(keep, axis=1, out=out, mode="clip"), len(keep))
             self._end(finished, code)
         if self._pending or self._ended:
             self._flush()
@@ -383,12 +402,12 @@ class Transport:
         """Kink the directions ``u`` by small angles ``a``, ``b`` about two axes perpendicular to them."""
         s = self.state
         norm = np.sqrt(ux * ux + uy * uy)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # e1 = u × z / |u × z| = (uy, −ux, 0)/n, e2 = u × e1 = (uz ux, uz uy, −n²)/n
-            ai = a / norm
-            bz = b * uz / norm
-        vx = ux * (1.0 + bz) + ai * uy
-        vy = uy * (1.0 + bz) - ai * ux
+        # e1 = u × z / |u × z| = (uy, −ux, 0)/n, e2 = u × e1 = (uz ux, uz uy, −n²)/n (n = 0: see steep)
+        ai = a / norm
+        bz = b * uz / norm
+        bz += 1.0
+        vx = ux * bz + ai * uy
+        vy = uy * bz - ai * ux
         vz = uz - b * norm
         steep = np.flatnonzero(np.abs(uz) >= 0.9)
         if len(steep):  # near the field: e1 = u × x / |u × x| = (0, uz, −uy)/n
