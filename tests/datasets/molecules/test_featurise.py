@@ -159,6 +159,7 @@ def test_when_the_cip_labeller_gives_up_the_legacy_labels_are_used(monkeypatch):
     expected = Featuriser()(("C[C@H](N)C(=O)O",))["x"]
     monkeypatch.setattr(rdCIPLabeler, "AssignCIPLabels", gives_up)
     assert (Featuriser()(("C[C@H](N)C(=O)O",))["x"] == expected).all()
+    assert (Featuriser()((" C[C@H](N)C(=O)O\n",))["x"] == expected).all()  # the SMILES as it was parsed: stripped
 
 
 def test_scaffolds_are_made_from_the_smiles_only_when_asked_for(tmp_path):
