@@ -380,13 +380,14 @@ def _blur_tiles(image: np.ndarray, sigma: float, rows: np.ndarray, cols: np.ndar
     tiles_down, tiles_across = -(-height // TILE), -(-width // TILE)
     # the tiles within the radius of a pixel (two at most each way; a pixel's mirror image beyond
     # an edge reaches no further into the picture than the pixel itself)
-    near = np.zeros((tiles_down, tiles_across), dtype=bool)
+    near = np.zeros(tiles_down * tiles_across, dtype=bool)
     # (np.maximum/np.minimum: np.clip's checks cost more than these small arrays)
     rows, cols = np.minimum(np.maximum(rows, 0), height - 1), np.minimum(np.maximum(cols, 0), width - 1)
-    for down in (np.maximum(rows - radius, 0) // TILE, np.minimum((rows + radius) // TILE, tiles_down - 1)):
-        for across in (np.maximum(cols - radius, 0) // TILE, np.minimum((cols + radius) // TILE, tiles_across - 1)):
-            near[down, across] = True
-    down, across = np.nonzero(near)
+    downs = (np.maximum(rows - radius, 0) // TILE * tiles_across, np.minimum((rows + radius) // TILE, tiles_down - 1)
+             * tiles_across)
+    acrosses = (np.maximum(cols - radius, 0) // TILE, np.minimum((cols + radius) // TILE, tiles_across - 1))
+    near[np.concatenate([down + across for down in downs for across in acrosses])] = True
+    down, across = np.divmod(np.flatnonzero(near), tiles_across)
     side = TILE + 2 * radius
     if len(down) * side * side > 0.5 * height * width:
         return _blur(image, sigma)

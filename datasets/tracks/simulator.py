@@ -217,9 +217,9 @@ def transport(species: Species, position: np.ndarray, momentum: np.ndarray, cfg:
     engine.add([Birth(0, species.name, np.asarray(position, dtype=np.float64), np.asarray(momentum, dtype=np.float64),
                       "primary", -1, interaction_length_m=interaction_length_m, delta_rays=allow_delta_rays)])
     engine.run()
-    points, _, (track,) = engine.paths()
+    xyz, betas, _, (track,) = engine.paths()
     secondaries = [(b.species, b.position, b.momentum, b.origin) for b in engine.secondaries[0]]
-    return Transported(np.ascontiguousarray(points[:3].T), points[3].copy(), track.end, track.momentum_end, secondaries)
+    return Transported(xyz, betas, track.end, track.momentum_end, secondaries)
 
 
 def _products(cfg: ChamberConfig, n_total: int, v0_lists: list[list[V0]] | None):
@@ -473,8 +473,7 @@ def generate_events(cfg: ChamberConfig, rngs: list[np.random.Generator]) -> list
     engine = Transport(cfg, rngs, on_end=_products_per_picture(cfg, totals, v0_lists))
     engine.add(births)
     engine.run()
-    points, starts, tracks = engine.paths()
-    every_xyz = np.ascontiguousarray(points[:3].T)  # (points, 3): each picture's a contiguous part
+    every_xyz, every_beta, starts, tracks = engine.paths()  # each picture's points a contiguous part
     events = []
     first = 0
     for picture in range(len(rngs)):
@@ -482,7 +481,7 @@ def generate_events(cfg: ChamberConfig, rngs: list[np.random.Generator]) -> list
         while last < len(tracks) and tracks[last].picture == picture:
             last += 1
         xyz = every_xyz[starts[first]:starts[last]]
-        beta = points[3, starts[first]:starts[last]]
+        beta = every_beta[starts[first]:starts[last]]
         offsets = starts[first:last + 1] - starts[first]
         at = offsets.tolist()
         particles = [Particle(t.index, t.species, t.origin, t.parent, t.vertex, t.momentum, xyz[at[k]:at[k + 1]],

@@ -471,12 +471,12 @@ class Transport:
 
     # -- results --------------------------------------------------------------------------------
 
-    def paths(self) -> tuple[np.ndarray, np.ndarray, list[Track]]:
-        """Every point of every particle (4, points: x, y, z, β), each particle's points together and
-        in order, the particles in order of (picture, index); the start of each particle's points
-        (particles + 1); and the particles in that order."""
+    def paths(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Track]]:
+        """Every point of every particle (points, 3: x, y, z) and its β (points,), each particle's
+        points together and in order, the particles in order of (picture, index); the start of each
+        particle's points (particles + 1); and the particles in that order."""
         if not self.records:  # nothing was made (an empty chamber)
-            return np.zeros((4, 0)), np.zeros(1, dtype=np.intp), []
+            return np.zeros((0, 3)), np.zeros(0), np.zeros(1, dtype=np.intp), []
         counts = np.zeros(len(self.tracks), dtype=np.intp)
         for record in self.records:  # how many points each particle has: its last point number + 1
             counts[record[SLOT].astype(np.intp)] = record[POINT].astype(np.intp)
@@ -487,10 +487,10 @@ class Transport:
         starts[1:] = np.cumsum(counts[order])
         offset = np.empty(len(self.tracks), dtype=np.intp)
         offset[order] = starts[:-1]
-        # each step's points put in place (row by row: a 1-d scatter is several times faster than
-        # a 2-d one), without first joining the steps (which doubles the memory traffic)
-        out = np.empty((4, int(starts[-1])))
-        x, y, z, beta = out
+        # each step's points put in place, coordinate by coordinate (a 1-d scatter is several times
+        # faster than a 2-d one), without first joining the steps (which doubles the memory traffic)
+        xyz, beta = np.empty((int(starts[-1]), 3)), np.empty(int(starts[-1]))
+        x, y, z = xyz.T
         for record in self.records:
             destination = offset.take(record[SLOT].astype(np.intp))
             destination += record[POINT].astype(np.intp)
@@ -498,7 +498,7 @@ class Transport:
             y[destination] = record[Y]
             z[destination] = record[Z]
             beta[destination] = record[BETA]
-        return out, starts, [self.tracks[k] for k in order]
+        return xyz, beta, starts, [self.tracks[k] for k in order]
 
 
 def tilt(u: np.ndarray, theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
