@@ -206,15 +206,15 @@ def _merge_runs(group: np.ndarray, start: np.ndarray, stop: np.ndarray) -> tuple
     return group[first], start[first], keyed_stop[last] - group[first] * span
 
 
-def _masks(polylines: list[np.ndarray], hits: list[np.ndarray], radii: np.ndarray, width: int,
-           height: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[tuple[int, int, int, int] | None],
+def _masks(polylines: list[np.ndarray], hits: list[np.ndarray] | tuple[np.ndarray, np.ndarray], radii: np.ndarray,
+           width: int, height: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[tuple[int, int, int, int] | None],
                                  tuple[np.ndarray, np.ndarray]]:
     """Each track's instance mask: the pixels its polyline passes through (sampled every ⅓ pixel)
     and its bubbles' pixels, dilated by a disk of its radius. Returned per track as runs of
     column-major pixel indices (starts, stops), with the box (x0, y0, x1, y1) of each, and every
     track's uncompressed COCO RLE counts together with where each track's begin (track k's are
     ``counts[bounds[k]:bounds[k + 1]]``). Made from runs down the columns, never from a picture
-    per track."""
+    per track. ``hits``: each track's, or all tracks' together and the track of each (xy, track)."""
     size = width * height
     tracks = len(polylines)
     if not tracks:
@@ -231,11 +231,14 @@ def _masks(polylines: list[np.ndarray], hits: list[np.ndarray], radii: np.ndarra
     total = int(samples.sum())
     first_sample = np.cumsum(samples) - samples
     t = (np.arange(total) - np.repeat(first_sample, samples)) / np.repeat(samples, samples)
-    hit_xy = np.concatenate(hits) if sum(len(h) for h in hits) else np.zeros((0, 2))
+    if isinstance(hits, tuple):
+        hit_xy, hit_track = hits
+    else:
+        hit_xy = np.concatenate(hits) if sum(len(h) for h in hits) else np.zeros((0, 2))
+        hit_track = np.repeat(np.arange(tracks), [len(h) for h in hits])
     x = np.concatenate([np.repeat(points[:-1, 0], samples) + t * np.repeat(dx, samples), points[ends, 0], hit_xy[:, 0]])
     y = np.concatenate([np.repeat(points[:-1, 1], samples) + t * np.repeat(dy, samples), points[ends, 1], hit_xy[:, 1]])
-    who = np.concatenate([np.repeat(owner[:-1], samples), owner[ends],
-                          np.repeat(np.arange(tracks), [len(h) for h in hits])])
+    who = np.concatenate([np.repeat(owner[:-1], samples), owner[ends], hit_track])
     cols = np.floor(x).astype(np.int64)
     rows = np.floor(y).astype(np.int64)
     ok = (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
@@ -602,8 +605,12 @@ def render(event: Event, cfg: ChamberConfig, rng: np.random.Generator) -> Pictur
                                                                          medians.tolist(), strict=True))]
     chosen = np.flatnonzero(annotated)
     heavy = np.nan_to_num(medians[chosen], nan=1.0) >= 4.0
-    masks, boxes, rles = _masks([tracks[k].polyline for k in chosen],
-                                [tracks[k].hits[inside[hit_offsets[k]:hit_offsets[k + 1]]] for k in chosen],
+    # the chosen tracks' hits inside the picture, all together, with their track's place among them
+    place = np.full(n, -1, dtype=np.intp)
+    place[chosen] = np.arange(len(chosen))
+    hit_place = place.take(hit_owner)
+    mine = inside & (hit_place >= 0)
+    masks, boxes, rles = _masks([tracks[k].polyline for k in chosen], (hits.compress(mine, axis=0), hit_place.compress(mine)),
                                 cfg.mask_radius_px + heavy.astype(np.int64), width, height)
     counts, count_bounds = rles
     for j, (k, runs, box) in enumerate(zip(chosen.tolist(), masks, boxes, strict=True)):
