@@ -233,11 +233,13 @@ class Transport:
         uniforms = np.empty((2, n))
         if len(self.rngs) == 1:
             uniforms[:] = self.rngs[0].random((n, 2)).T
-        else:
-            pictures = np.array(pictures)
-            for picture in np.unique(pictures):
-                mine = np.flatnonzero(pictures == picture)
-                uniforms[:, mine] = self.rngs[picture].random((len(mine), 2)).T
+        else:  # (grouped in Python: a few particles of a few pictures at a time)
+            groups: dict[int, list[int]] = {}
+            for j, picture in enumerate(pictures):
+                groups.setdefault(picture, []).append(j)
+            for picture, mine in groups.items():
+                where = slice(mine[0], mine[-1] + 1) if mine[-1] - mine[0] + 1 == len(mine) else mine
+                uniforms[:, where] = self.rngs[picture].random((len(mine), 2)).T
         ctau = CTAUS[kinds]
         length = np.array(lengths)
         with np.errstate(divide="ignore", invalid="ignore"):
