@@ -283,11 +283,14 @@ def _masks(polylines: list[np.ndarray], hits: list[np.ndarray] | tuple[np.ndarra
     if len(full):
         low = np.minimum.reduceat(start, bounds[full])
         high = np.maximum.reduceat(stop, bounds[full])
-        for j, k in enumerate(full):
-            boxes[k] = (int(col[bounds[k]]), int(low[j]), int(col[bounds[k + 1] - 1]) + 1, int(high[j]))
+        corners = zip(col.take(bounds[full]).tolist(), low.tolist(), (col.take(bounds[full + 1] - 1) + 1).tolist(),
+                      high.tolist(), strict=True)
+        for k, box in zip(full.tolist(), corners, strict=True):
+            boxes[k] = box
     owner, start, stop = _merge_runs(owner, col * height + start, col * height + stop)
     bounds = np.searchsorted(owner, np.arange(tracks + 1))
-    masks = [(start[bounds[k]:bounds[k + 1]], stop[bounds[k]:bounds[k + 1]]) for k in range(tracks)]
+    at = bounds.tolist()
+    masks = [(start[at[k]:at[k + 1]], stop[at[k]:at[k + 1]]) for k in range(tracks)]
     # COCO RLE counts: (zeros before, ones) per run, then the zeros after the last run
     gaps = start.copy()
     same = owner[1:] == owner[:-1]

@@ -178,6 +178,8 @@ class Transport:
         self.step_max = 3 * cfg.pixel_size_m
         self.half_width, self.half_height, self.half_depth = \
             0.5 * cfg.chamber_width_m, 0.5 * cfg.height_m, 0.5 * cfg.depth_m
+        self.centre = np.array([[self.half_width], [self.half_height], [0.0]])
+        self.centre_reach = np.array([[self.half_width], [self.half_height], [self.half_depth]])
 
     # -- making particles -----------------------------------------------------------------------
 
@@ -373,9 +375,8 @@ class Transport:
         s[PROPER] += ds * mass / p_new
         s[POINT] += 1.0
         self.records.append(s[:POINT + 1].copy())
-        outside = np.abs(x - self.half_width) > self.half_width
-        outside |= np.abs(y - self.half_height) > self.half_height
-        outside |= np.abs(z) > self.half_depth
+        # out of the chamber: |x − w/2| > w/2, |y − h/2| > h/2 or |z − 0| > d/2 (the three at once)
+        outside = (np.abs(s[X:Z + 1] - self.centre) > self.centre_reach).any(axis=0)
         decayed = s[PROPER] >= s[DECAY_AT]
         interacted = s[TRAVELLED] >= s[INTERACT_AT]
         limit = s[POINT] >= self.max_steps
