@@ -1,5 +1,5 @@
 """Simulator speed: pictures per CPU-second at 512×512 with 50 primary tracks, one process, today's
-simulator beside the one before the vectorised rewrite and the previous vectorised one (same run,
+simulator beside the one before the vectorised rewrite and a previous vectorised one (same run,
 alternating, same pictures asked).
 
     python benchmarks/tracks/simulator_speed.py [--pictures 128] [--old-pictures 16] [--repeats 3]
@@ -33,8 +33,9 @@ from old_code import import_old  # noqa: E402
 
 #: the last commit with the per-particle (pure-Python step loop) simulator
 OLD_COMMIT = "f93b603"
-#: the first vectorised simulator (every particle of a batch stepped together)
-PREVIOUS_COMMIT = "028533a"
+#: the vectorised simulator (every particle of a batch stepped together, 028533a) as it was before
+#: its annotations' text, RLE strings, sparse blurs and state buffers were made at once (same output)
+PREVIOUS_COMMIT = "ee61282"
 
 
 def timed_folder(write_dataset, config, pictures: int, seed: int, keep: Path | None = None) -> dict:
