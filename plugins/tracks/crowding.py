@@ -129,8 +129,8 @@ def run_crowding(out: Path, runs: dict[str, Path | str], *, hough: bool = True,
     """Score each run in ``runs`` (name → run directory; ``DIR@soft-gaussian`` runs that detector
     with Soft-NMS instead of the suppression it was trained with; for a Hit R-CNN run, ``DIR@hough``
     or ``DIR@hybrid`` gives it the Hough transform's arcs as proposals, instead of or beside its
-    RPN's; ``DIR@name=value,…`` sets inference settings of its model, such as the GNN's edge
-    threshold) and, with ``hough``, the Hough
+    RPN's; ``DIR@name=value,…`` sets inference settings of its model or task, such as the GNN's
+    edge threshold) and, with ``hough``, the Hough
     baseline. Every detector's operating threshold is chosen afresh, the same way for all, on
     ``validation_pictures`` pictures of 5–100 tracks (never on the test pictures). With
     ``oracles``, the true boxes (claiming hits smallest first) and the true masks go through the
@@ -150,12 +150,14 @@ def run_crowding(out: Path, runs: dict[str, Path | str], *, hough: bool = True,
         task = sciarch.Run(Path(path)).load_task()
         if variant in FIRST_STAGES:  # Hit R-CNN with another first stage
             task.first_stage = variant
-        elif "=" in variant:  # inference settings of the model, e.g. the GNN's DIR@edge_threshold=0.6,max_degree=4
+        elif "=" in variant:  # inference settings of the model or task: DIR@edge_threshold=0.6,direction=geometry
             for setting in variant.split(","):
                 key, _, value = setting.partition("=")
-                if not hasattr(task.model, key):
-                    raise sciarch.UsageError(f"{path}: the model has no setting {key!r}")
-                setattr(task.model, key, type(getattr(task.model, key))(float(value)))
+                owner = task.model if hasattr(task.model, key) else task
+                if key.startswith("_") or not hasattr(owner, key):
+                    raise sciarch.UsageError(f"{path}: neither the model nor the task has a setting {key!r}")
+                current = getattr(owner, key)
+                setattr(owner, key, value if isinstance(current, str) else type(current)(float(value)))
         elif variant:
             set_suppression(task.model, variant)  # type: ignore[arg-type]
         tasks[name] = task
