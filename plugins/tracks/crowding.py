@@ -121,6 +121,30 @@ def choose_threshold(task: Any, folder: Path) -> tuple[float, list[dict[str, flo
     return best["threshold"], table_rows
 
 
+def apply_settings(task: Any, settings: str, where: str = "run") -> None:
+    """Set inference settings ``name=value,…`` on a loaded task's model (or the task, where the model
+    has no such attribute), each value converted to the type of the setting it replaces; an unknown
+    or private name is a :class:`sciarch.UsageError` naming ``where``."""
+    for setting in settings.split(","):
+        key, _, value = setting.partition("=")
+        key = key.strip()
+        owner = task.model if hasattr(task.model, key) else task
+        if not key or key.startswith("_") or not hasattr(owner, key):
+            raise sciarch.UsageError(f"{where}: neither the model nor the task has a setting {key!r}")
+        current = getattr(owner, key)
+        if isinstance(current, str):
+            setattr(owner, key, value)
+        elif isinstance(current, bool):
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise sciarch.UsageError(f"{where}: {key} takes true or false, not {value!r}")
+            setattr(owner, key, value.lower() in ("true", "1"))
+        else:
+            try:
+                setattr(owner, key, type(current)(float(value)))
+            except ValueError:
+                raise sciarch.UsageError(f"{where}: {key} takes a number, not {value!r}") from None
+
+
 def run_crowding(out: Path, runs: dict[str, Path | str], *, hough: bool = True,
                  multiplicities: list[int] | tuple[int, ...] = (5, 10, 20, 40, 70, 100), pictures: int = 20,
                  size: int = 256, seed: int = 1000, label: str = "", hough_options: dict | None = None,
@@ -151,13 +175,7 @@ def run_crowding(out: Path, runs: dict[str, Path | str], *, hough: bool = True,
         if variant in FIRST_STAGES:  # Hit R-CNN with another first stage
             task.first_stage = variant
         elif "=" in variant:  # inference settings of the model or task: DIR@edge_threshold=0.6,direction=geometry
-            for setting in variant.split(","):
-                key, _, value = setting.partition("=")
-                owner = task.model if hasattr(task.model, key) else task
-                if key.startswith("_") or not hasattr(owner, key):
-                    raise sciarch.UsageError(f"{path}: neither the model nor the task has a setting {key!r}")
-                current = getattr(owner, key)
-                setattr(owner, key, value if isinstance(current, str) else type(current)(float(value)))
+            apply_settings(task, variant, path)
         elif variant:
             set_suppression(task.model, variant)  # type: ignore[arg-type]
         tasks[name] = task
