@@ -105,13 +105,27 @@ def configure(module: Any, optimizer_cfg: dict[str, Any], scheduler_cfg: dict[st
     cls = optimizer_class(name)
     if "fused" not in cfg and params and all(p.is_cuda for p in params) and _takes(cls, "fused"):
         cfg["fused"] = True  # one kernel for the whole update on a GPU (Lightning moved the model there)
-    optimizer = cls(params, **cfg)
+    optimizer = cls(param_groups(params), **cfg)
     if not scheduler_cfg:
         return optimizer
     sched_cfg = dict(scheduler_cfg)
     sched_name = sched_cfg.pop("name")
     total, per_epoch = step_counts(module.trainer)
     return {"optimizer": optimizer, "lr_scheduler": SCHEDULERS[sched_name](optimizer, total, per_epoch, **sched_cfg)}
+
+
+def param_groups(params: list[Any]) -> list[Any]:
+    """The parameters as optimizer groups: one per distinct ``_optim`` dict that a model set on some of
+    them (its own ``lr`` or ``weight_decay``, as S4 marks its state-space parameters: Gu et al., ICLR
+    2022), the unmarked ones in the first group with the recipe's settings. No marks: the plain list."""
+    marked: dict[tuple, list[Any]] = {}
+    for p in params:
+        if getattr(p, "_optim", None):
+            marked.setdefault(tuple(sorted(p._optim.items())), []).append(p)
+    if not marked:
+        return params
+    plain = [p for p in params if not getattr(p, "_optim", None)]
+    return ([{"params": plain}] if plain else []) + [{"params": group, **dict(key)} for key, group in marked.items()]
 
 
 def _takes(cls: type, argument: str) -> bool:

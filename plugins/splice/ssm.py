@@ -62,12 +62,16 @@ class S4DKernel(nn.Module):
         dt_min (float), dt_max (float): range of the log-uniform initial step ``Δ``; a smaller step
             decays more slowly (``1/Δ`` positions), so ``dt_min`` sets the longest initial memory.
         kernel_chunk (int): length of the block of powers ``λ^l`` shared by all chunks of the kernel.
+        ssm_lr (float | None): learning rate of ``Δ`` and ``A`` with no weight decay, in their own
+            optimizer group (S4 and S4D practice: Gu et al. 2022 train these at 1e-3 and without weight
+            decay whatever the rest of the network uses, as a large step on ``Δ`` or ``A`` moves every
+            kernel at once); None: the recipe's optimizer settings, like every other parameter.
 
     Shapes: ``forward(L)`` → ``(directions, H, L)``.
     """
 
     def __init__(self, channels: int, state: int = 64, *, directions: int = 2, dt_min: float = 1e-4,
-                 dt_max: float = 1e-1, kernel_chunk: int = 2048) -> None:
+                 dt_max: float = 1e-1, kernel_chunk: int = 2048, ssm_lr: float | None = None) -> None:
         super().__init__()
         if state % 2:
             raise ValueError(f"state must be even (complex-conjugate pairs), got {state}")
@@ -78,6 +82,9 @@ class S4DKernel(nn.Module):
         self.log_a_real = nn.Parameter(torch.empty(channels, modes))
         self.a_imag = nn.Parameter(torch.empty(channels, modes))
         self.c = nn.Parameter(torch.empty(directions, channels, modes, 2))
+        if ssm_lr is not None:  # read by sciarch's optimizer set-up (core/optim.py, param_groups)
+            for p in (self.log_dt, self.log_a_real, self.a_imag):
+                p._optim = {"lr": ssm_lr, "weight_decay": 0.0}
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -141,11 +148,12 @@ class S4DBlock(nn.Module):
     """
 
     def __init__(self, d_model: int, state: int = 64, *, dropout: float = 0.1, bidirectional: bool = True,
-                 dt_min: float = 1e-4, dt_max: float = 1e-1, kernel_chunk: int = 2048) -> None:
+                 dt_min: float = 1e-4, dt_max: float = 1e-1, kernel_chunk: int = 2048,
+                 ssm_lr: float | None = None) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(d_model)
         self.kernel = S4DKernel(d_model, state, directions=2 if bidirectional else 1, dt_min=dt_min,
-                                dt_max=dt_max, kernel_chunk=kernel_chunk)
+                                dt_max=dt_max, kernel_chunk=kernel_chunk, ssm_lr=ssm_lr)
         self.skip = nn.Parameter(torch.randn(d_model))
         self.output = nn.Conv1d(d_model, 2 * d_model, 1)
         self.dropout = nn.Dropout(dropout)
@@ -170,13 +178,15 @@ class SpliceSSM(nn.Module):
         front_units (int): SpliceAI residual units (kernel ``front_kernel``, dilation 1) before the
             SSM blocks; 0 for a pure SSM.
         dropout (float): dropout inside the blocks.
+        dt_min, dt_max, kernel_chunk, ssm_lr: as :class:`S4DKernel`.
 
     Shapes: input ``(N, 4, SL + context)``, output ``(N, 3, SL)`` logits.
     """
 
     def __init__(self, *, context: int = 10000, d_model: int = 64, n_layers: int = 6, state: int = 64,
                  front_units: int = 0, front_kernel: int = 11, dropout: float = 0.1, bidirectional: bool = True,
-                 dt_min: float = 1e-4, dt_max: float = 1e-1, kernel_chunk: int = 2048) -> None:
+                 dt_min: float = 1e-4, dt_max: float = 1e-1, kernel_chunk: int = 2048,
+                 ssm_lr: float | None = None) -> None:
         super().__init__()
         if context % 2:
             raise ValueError(f"context must be even, got {context}")
@@ -184,7 +194,8 @@ class SpliceSSM(nn.Module):
         self.embed = nn.Conv1d(4, d_model, 1)
         self.front = nn.Sequential(*(ResidualUnit(d_model, front_kernel, 1) for _ in range(front_units)))
         self.blocks = nn.ModuleList(S4DBlock(d_model, state, dropout=dropout, bidirectional=bidirectional,
-                                             dt_min=dt_min, dt_max=dt_max, kernel_chunk=kernel_chunk)
+                                             dt_min=dt_min, dt_max=dt_max, kernel_chunk=kernel_chunk,
+                                             ssm_lr=ssm_lr)
                                     for _ in range(n_layers))
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Conv1d(d_model, 3, 1)
@@ -214,16 +225,18 @@ class SpliceSSM(nn.Module):
 
 def splice_ssm(*, context: int = 10000, d_model: int = 64, n_layers: int = 6, state: int = 64, dropout: float = 0.1,
                bidirectional: bool = True, dt_min: float = 1e-4, dt_max: float = 1e-1,
-               kernel_chunk: int = 2048) -> SpliceSSM:
+               kernel_chunk: int = 2048, ssm_lr: float | None = None) -> SpliceSSM:
     """A pure bidirectional S4D network (1×1 embedding, no convolutional front)."""
     return SpliceSSM(context=context, d_model=d_model, n_layers=n_layers, state=state, dropout=dropout,
-                     bidirectional=bidirectional, dt_min=dt_min, dt_max=dt_max, kernel_chunk=kernel_chunk)
+                     bidirectional=bidirectional, dt_min=dt_min, dt_max=dt_max, kernel_chunk=kernel_chunk,
+                     ssm_lr=ssm_lr)
 
 
 def splice_ssm_hybrid(*, context: int = 10000, d_model: int = 64, n_layers: int = 4, state: int = 64,
                       front_units: int = 4, front_kernel: int = 11, dropout: float = 0.1, bidirectional: bool = True,
-                      dt_min: float = 1e-4, dt_max: float = 1e-1, kernel_chunk: int = 2048) -> SpliceSSM:
+                      dt_min: float = 1e-4, dt_max: float = 1e-1, kernel_chunk: int = 2048,
+                      ssm_lr: float | None = None) -> SpliceSSM:
     """The hybrid: SpliceAI residual units (11/1) for local motifs, then bidirectional S4D blocks."""
     return SpliceSSM(context=context, d_model=d_model, n_layers=n_layers, state=state, front_units=front_units,
                      front_kernel=front_kernel, dropout=dropout, bidirectional=bidirectional, dt_min=dt_min,
-                     dt_max=dt_max, kernel_chunk=kernel_chunk)
+                     dt_max=dt_max, kernel_chunk=kernel_chunk, ssm_lr=ssm_lr)

@@ -114,6 +114,20 @@ def test_ssm_reads_context_from_both_sides_and_crops_it():
     assert hybrid(x).shape == (1, 3, 60) and len(hybrid.front) == 2
 
 
+def test_ssm_lr_puts_delta_and_a_in_their_own_optimizer_group_without_weight_decay():
+    from sciarch.optim import param_groups
+
+    model = splice_ssm_hybrid(context=40, d_model=8, n_layers=2, state=8, front_units=1, ssm_lr=1e-3)
+    groups = param_groups([p for p in model.parameters()])
+    special = {id(p) for b in model.blocks for p in (b.kernel.log_dt, b.kernel.log_a_real, b.kernel.a_imag)}
+    assert len(groups) == 2 and {id(p) for p in groups[1]["params"]} == special
+    optimizer = torch.optim.AdamW(groups, lr=4e-3, weight_decay=0.05)
+    assert [(g["lr"], g["weight_decay"]) for g in optimizer.param_groups] == [(4e-3, 0.05), (1e-3, 0.0)]
+    assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
+    plain = list(splice_ssm(context=40, d_model=8, n_layers=1, state=8).parameters())
+    assert param_groups(plain) == plain  # no ssm_lr: one group with the recipe's settings
+
+
 def test_spliceai_batchnorm_epsilon_and_activation_are_model_arguments():
     model = spliceai_80(eps=1e-3, negative_slope=0.1).eval()
     norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d)]
