@@ -14,7 +14,7 @@ test molecule is never also a training molecule (:mod:`.splits`, ``groups=``).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,14 +42,16 @@ def _value(v: float) -> str:
     return "missing" if math.isnan(v) else f"{v:g}"
 
 
-def find_duplicates(identities: Sequence[str], targets: np.ndarray, labels: Sequence[str],
+def find_duplicates(identities: Sequence[Hashable], targets: np.ndarray, labels: Sequence[str],
                     target_names: Sequence[str], *, tolerance: float = 1e-6) -> Duplicates:
     """Duplicates among records; ``labels`` name records in reports ("mixed.csv row 12 (line 13)").
+    ``identities`` are canonical SMILES, or anything hashable that no other record shares (the
+    ``(None, index)`` of :func:`.graphs.identities`: never in a group, so never shown).
 
     Values that differ by more than ``tolerance`` (absolute) on a target both records have make
     a conflict; a value present in one record and missing in the other does not.
     """
-    by_identity: dict[str, list[int]] = {}
+    by_identity: dict[Hashable, list[int]] = {}
     for i, identity in enumerate(identities):
         by_identity.setdefault(identity, []).append(i)
     out = Duplicates(notes=[[] for _ in identities])

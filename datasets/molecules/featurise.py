@@ -36,6 +36,7 @@ is large enough to be worth their start-up.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Sequence
@@ -255,8 +256,10 @@ class Featuriser:
     fragments: str = "largest"
     neutralise: bool = True
     tautomers: bool = False
-    #: write each molecule's canonical isomeric SMILES (``"smiles"``: the identity duplicates and
-    #: splits group by, and what reports show); off, a graph costs a tenth less
+    #: each molecule's canonical isomeric SMILES (``"smiles"``: the identity duplicates are grouped
+    #: by, and what reports show): written with the graph for an SDF record or a standardised
+    #: molecule; for a SMILES input, made only when asked for (:func:`canonical_smiles`), which a
+    #: store does only for records whose :func:`graph_keys` another record shares; off, none
     canonical_smiles: bool = True
 
     @property
@@ -269,8 +272,8 @@ class Featuriser:
 
     def settings(self) -> dict[str, Any]:
         settings = {"featuriser_version": FEATURISER_VERSION, **asdict(self)}
-        if self.canonical_smiles:  # the default: cache keys stay those of the graphs written before it existed
-            del settings["canonical_smiles"]
+        if self.canonical_smiles:  # the default: SMILES on demand (graphs.CanonicalSmiles); a new cache
+            settings["canonical_smiles"] = f"on demand, graph keys {GRAPH_KEY_VERSION}"  # key: not the eager stores
         return settings
 
     # -- one molecule ------------------------------------------------------------------------
@@ -372,7 +375,7 @@ class Featuriser:
             graph = {"x": x, "z": z, "edge_index": edges, "edge_attr": features,
                      "notes": noted if notes is None else notes}
             if self.canonical_smiles:
-                graph["smiles"] = Chem.MolToSmiles(mols[0])
+                self._smiles(graph, mols, hints)
             return graph
         parts, z_parts, edge_parts, edge_feature_parts = [], [], [], []
         said: list[str] = []
@@ -401,8 +404,91 @@ class Featuriser:
             "notes": said if notes is None else notes,
         }
         if self.canonical_smiles:
-            graph["smiles"] = ".".join(Chem.MolToSmiles(m) for m in mols)
+            self._smiles(graph, mols, hints)
         return graph
+
+    @staticmethod
+    def _smiles(graph: dict[str, Any], mols: list[Any], hints: list[str | None]) -> None:
+        """``"smiles"`` where it cannot be made later from the input SMILES (an SDF record, a
+        standardised molecule); a SMILES input's is made on demand (:func:`canonical_smiles`)."""
+        if any(hint is None for hint in hints):
+            graph["smiles"] = ".".join(Chem.MolToSmiles(m) for m in mols)
+
+
+def canonical_smiles(smiles: Sequence[str]) -> str:
+    """The canonical isomeric SMILES a :class:`Featuriser` (``canonical_smiles``, no
+    ``standardise``) gives the SMILES ``smiles`` (one per column, joined by dots), made only when
+    asked for: a store keeps the input instead (:class:`.graphs.CanonicalSmiles`)."""
+    out = []
+    for text in smiles:
+        mol, reason = parse_smiles(text)
+        if mol is None:  # the featuriser refused it: there is no graph to name
+            raise ValueError(f"not a featurised SMILES {text!r}: {reason}")
+        out.append(Chem.MolToSmiles(mol))
+    return ".".join(out)
+
+
+def smiles_of(graph: dict[str, Any], item: Any) -> str:
+    """The canonical isomeric SMILES of ``graph``, what a :class:`Featuriser` with
+    ``canonical_smiles`` made of ``item``: written with the graph, or made now from the input."""
+    return graph["smiles"] if "smiles" in graph else canonical_smiles(item)
+
+
+#: names the scheme of :func:`graph_keys`; part of the cache key of stores whose SMILES are made on
+#: demand (the keys themselves are never stored: they are made from a store's graphs when needed)
+GRAPH_KEY_VERSION = 1
+
+
+def graph_keys(x: np.ndarray, edge_index: np.ndarray, edge_attr: np.ndarray, node_ptr: np.ndarray,
+               edge_ptr: np.ndarray) -> np.ndarray:
+    """One 64-bit key (int64) per graph of a store's stacked arrays (:class:`.store.GraphStore`:
+    ``edge_index`` local to each graph, ``node_ptr``/``edge_ptr`` where each graph starts), that
+    does not depend on the order of a graph's atoms or bonds: atom codes (the feature row, refined
+    once by the multiset of (bond row, neighbour's row) around the atom) and bond codes (feature
+    row and both ends' codes) summed per graph, with wrapping 64-bit arithmetic, and mixed. The
+    chirality, bond-stereo and mass columns (and the SMILES-column marker) are left out, so that
+    stereoisomers and isotopologues share a key.
+
+    Molecules with equal canonical isomeric SMILES have equal graphs up to the order of their
+    atoms (the featuriser's invariance) and so equal keys; different molecules (stereoisomers,
+    rarely others) may share one too, and only those need their SMILES made to be told apart
+    (:func:`.graphs.identities`). Exact integer arithmetic only, so that any order gives the same
+    key: the one-hot columns weighted by integers below 2**20 (at most seven set per atom: float32
+    sums them exactly), neighbour sums of 39-bit values (exact in float64 below 2**14 neighbours),
+    uint64 products and sums that wrap.
+    """
+    n_graphs = len(node_ptr) - 1
+    atoms = (x[:, :ATOM_FEATURES] @ _ATOM_KEY_WEIGHTS).astype(np.uint64)
+    bonds = (edge_attr @ _BOND_KEY_WEIGHTS).astype(np.uint64)
+    start = np.asarray(node_ptr[:-1], dtype=np.int64)
+    edge_graph = np.repeat(np.arange(n_graphs), np.diff(edge_ptr))
+    src = edge_index[0] + start[edge_graph]
+    dst = edge_index[1] + start[edge_graph]
+    seen = _mix(atoms[dst] * _KEY_MIX[0] + bonds) >> np.uint64(25)
+    around = np.bincount(src, seen.astype(np.float64), len(atoms)).astype(np.uint64)
+    codes = _mix(atoms * _KEY_MIX[1] + around)
+    ends = _mix(codes[src] + codes[dst] + bonds * _KEY_MIX[2])  # symmetric in the two ends
+    atom_sums, bond_sums = _segment_sums(codes, node_ptr), _segment_sums(ends, edge_ptr)
+    counts = np.diff(node_ptr).astype(np.uint64)
+    return _mix(_mix(atom_sums + counts * _KEY_MIX[3]) + bond_sums).view(np.int64)
+
+
+def _mix(v: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser, elementwise (uint64, wrapping): a new array."""
+    v = v ^ (v >> np.uint64(30))
+    v *= np.uint64(0xBF58476D1CE4E5B9)
+    v ^= v >> np.uint64(27)
+    v *= np.uint64(0x94D049BB133111EB)
+    v ^= v >> np.uint64(31)
+    return v
+
+
+def _segment_sums(values: np.ndarray, ptr: np.ndarray) -> np.ndarray:
+    """Wrapping uint64 sums of ``values[ptr[g]:ptr[g + 1]]`` for every ``g`` (0 for an empty one)."""
+    running = np.zeros(len(values) + 1, dtype=np.uint64)
+    np.cumsum(values, out=running[1:])
+    ptr = np.asarray(ptr, dtype=np.int64)
+    return running[ptr[1:]] - running[ptr[:-1]]
 
 
 def _columns(choices: Sequence[Any], start: int) -> tuple[dict[Any, int], int]:
@@ -431,6 +517,18 @@ _MAX_ELEMENT = max(ELEMENTS)
 #: (what ``Atom.GetMass`` gives) and whether the element is a metal (a note)
 _ELEMENT_COLUMN = [0] + [_ELEMENT_START + ELEMENTS.index(z) for z in range(1, _MAX_ELEMENT + 1)]
 _MASS_OF = [0.0] + [Chem.Atom(z).GetMass() * 0.01 for z in range(1, _MAX_ELEMENT + 1)]
+#: :func:`graph_keys`' weights, fixed by a hash of the block and column (the same in every process
+#: and numpy release): none on chirality, mass or bond stereo
+def _key_weights(block: str, count: int, skip: Sequence[int]) -> np.ndarray:
+    weights = np.array([1 + int.from_bytes(hashlib.blake2b(f"{block} {i}".encode(), digest_size=4).digest(), "little")
+                        % (2**20 - 1) for i in range(count)], dtype=np.float32)
+    weights[list(skip)] = 0.0
+    return weights
+
+
+_ATOM_KEY_WEIGHTS = _key_weights("atom", ATOM_FEATURES, [*range(_STARTS[3], _STARTS[4]), _MASS])
+_BOND_KEY_WEIGHTS = _key_weights("bond", BOND_FEATURES, range(_STEREO_START, BOND_FEATURES))
+_KEY_MIX = [np.uint64(c) for c in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)]
 
 
 def _metals() -> set[int]:

@@ -63,15 +63,112 @@ def featurise_table(table: MoleculeTable, featuriser: Featuriser, *, workers: in
         "target_names": list(table.target_names),
         "rows": [table.rows[i] for i in good],
         "labels": [table.labels[i] for i in good],
-        "smiles": [g.get("smiles", "") for g in graphs],
         "notes": [g.get("notes", []) for g in graphs],
         "bad": table.report.to_dict(),
     }
+    if featuriser.canonical_smiles:  # plain lists (a cache is read with weights_only); "smiles" made of them
+        meta["canonical_smiles"] = [g.get("smiles") for g in graphs]
+        meta["smiles_inputs"] = [None if "smiles" in g else list(table.molecules[i])
+                                 for i, g in zip(good, graphs, strict=True)]
+    else:
+        meta["smiles"] = ["" for _ in graphs]
     for g in graphs:
         g.pop("smiles", None)
         g.pop("notes", None)
     targets = table.targets[good] if len(good) else np.zeros((0, len(table.target_names)), dtype=np.float32)
-    return GraphStore.from_graphs(graphs, targets, meta)
+    store = GraphStore.from_graphs(graphs, targets, meta)
+    attach_smiles(store.meta)
+    return store
+
+
+def attach_smiles(meta: dict[str, Any]) -> None:
+    """``meta["smiles"]`` (:class:`CanonicalSmiles`) and ``meta["scaffolds"]`` (:class:`Scaffolds`)
+    of a store's saved fields; neither is saved."""
+    if "canonical_smiles" in meta:
+        meta["smiles"] = CanonicalSmiles(meta["canonical_smiles"], meta["smiles_inputs"])
+    meta["scaffolds"] = Scaffolds(meta["smiles"])
+
+
+def saved_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """``meta`` without what :func:`attach_smiles` makes (when it can make it again)."""
+    drop = {"scaffolds", "smiles"} if "canonical_smiles" in meta else {"scaffolds"}
+    return {k: v for k, v in meta.items() if k not in drop}
+
+
+class CanonicalSmiles(Sequence):
+    """Each record's canonical isomeric SMILES, made (and kept) only when it is asked for: what
+    the featuriser wrote (an SDF record, a standardised molecule) or
+    :func:`~.featurise.canonical_smiles` of the record's input SMILES, exactly the string it
+    would have written. ``values`` (``None`` where not made yet) is filled in place."""
+
+    def __init__(self, values: list[str | None], inputs: list[list[str] | None]) -> None:
+        if len(values) != len(inputs):
+            raise ValueError(f"{len(values)} SMILES but {len(inputs)} inputs")
+        self.values, self.inputs = values, inputs
+
+    @classmethod
+    def concat(cls, parts: Sequence[CanonicalSmiles]) -> CanonicalSmiles:
+        return cls([v for p in parts for v in p.values], [v for p in parts for v in p.inputs])
+
+    def made(self) -> int:
+        """How many have been made or stored so far."""
+        return sum(v is not None for v in self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def _one(self, index: int) -> str:
+        value = self.values[index]
+        if value is None:
+            from .featurise import canonical_smiles
+
+            value = self.values[index] = canonical_smiles(self.inputs[index])
+        return value
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self._one(i) for i in range(*index.indices(len(self)))]
+        return self._one(index)
+
+    def as_used(self, index: int) -> str:
+        """A SMILES of the molecule record ``index`` was featurised from, without making its
+        canonical one: that where it is made (or written), else the input SMILES (the columns
+        joined by dots: each column parses on its own, so joined they are the same molecules)."""
+        value = self.values[index]
+        return value if value is not None else ".".join(text.strip() for text in self.inputs[index])
+
+
+def smiles_as_used(smiles: Sequence[str], index: int) -> str:
+    """:meth:`CanonicalSmiles.as_used` for any store's SMILES (a plain list: the SMILES itself)."""
+    return smiles.as_used(index) if isinstance(smiles, CanonicalSmiles) else smiles[index]
+
+
+def store_keys(store: GraphStore) -> np.ndarray:
+    """:func:`~.featurise.graph_keys` of every graph of ``store`` (made from its tensors, never stored)."""
+    from .featurise import graph_keys
+
+    t = store.tensors
+    if len(store) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return graph_keys(t["x"].numpy(), t["edge_index"].numpy(), t["edge_attr"].numpy(), t["node_ptr"].numpy(),
+                      t["edge_ptr"].numpy())
+
+
+def identities(smiles: Sequence[str], keys: Sequence[int] | np.ndarray) -> list[Any]:
+    """One identity per record, for duplicates and splits: records with equal identities are one
+    molecule. The canonical SMILES (``smiles``, made on demand where a :class:`CanonicalSmiles`)
+    of the records whose graph key (``keys``: :func:`store_keys`) another record shares; a unique
+    ``(None, index)`` for the others, which cannot be the same molecule as any other record (equal
+    canonical SMILES mean equal keys), so their SMILES are not made. Records of one molecule get
+    the same identity as with every SMILES made; identities are hashable, not sortable."""
+    keys = np.asarray(keys, dtype=np.int64)
+    if len(keys) != len(smiles):
+        raise ValueError(f"{len(smiles)} SMILES but {len(keys)} graph keys")
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    out: list[Any] = [(None, i) for i in range(len(keys))]
+    for i in np.flatnonzero(counts[inverse] > 1).tolist():
+        out[i] = smiles[i]
+    return out
 
 
 def molecule_store(path: str | Path, featuriser: Featuriser, *, smiles_columns: list[str] | None = None,
@@ -89,16 +186,15 @@ def molecule_store(path: str | Path, featuriser: Featuriser, *, smiles_columns: 
         table = read_table(path, smiles_columns=smiles_columns, targets=targets, strict=strict, limit=limit)
         store = featurise_table(table, featuriser, workers=workers)
         if cache:
-            store.save(where)
+            GraphStore(store.tensors, saved_meta(store.meta)).save(where)
         store.meta["cache"] = "written"
     else:
+        attach_smiles(store.meta)
         store.meta["cache"] = "hit"
         if strict and store.meta["bad"]["skipped"]:
             first = store.meta["bad"]["records"][0]
             raise sciarch.DataError(first["reason"], file=first["file"], record=first["record"])
     store.meta["cache_file"] = str(where)
-    if "scaffolds" not in store.meta:  # computed from the SMILES when a scaffold split asks for them
-        store.meta["scaffolds"] = Scaffolds(store.meta["smiles"])
     if not quiet:
         # a fresh read already logged each skipped record as it went; a cache hit repeats them here
         report_bad_records(store.meta["bad"], show=20 if store.meta["cache"] == "hit" else 0)
@@ -107,11 +203,12 @@ def molecule_store(path: str | Path, featuriser: Featuriser, *, smiles_columns: 
 
 
 class Scaffolds(Sequence):
-    """The Bemis–Murcko scaffold (canonical SMILES) of each molecule, from its canonical SMILES,
-    computed all at once the first time one is asked for (only a scaffold split needs them, and
-    featurising without them is a tenth faster)."""
+    """The Bemis–Murcko scaffold (canonical SMILES) of each molecule, from a SMILES of it as used
+    (:func:`smiles_as_used`: its canonical SMILES are not made for this), computed all at once
+    the first time one is asked for (only a scaffold split needs them, and featurising without
+    them is a tenth faster)."""
 
-    def __init__(self, smiles: list[str]) -> None:
+    def __init__(self, smiles: Sequence[str]) -> None:
         self.smiles = smiles
         self._values: list[str] | None = None
 
@@ -120,7 +217,8 @@ class Scaffolds(Sequence):
             from .featurise import Chem, murcko_scaffold
 
             self._values = []
-            for smiles in self.smiles:
+            for i in range(len(self.smiles)):
+                smiles = smiles_as_used(self.smiles, i)
                 mol = Chem.MolFromSmiles(smiles) if smiles else None
                 self._values.append(murcko_scaffold(mol) if mol is not None else smiles)
         return self._values

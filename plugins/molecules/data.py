@@ -64,10 +64,17 @@ def concat_stores(stores: list[Any]) -> Any:
             tensors[key] = torch.cat(parts, dim=1)
         else:
             tensors[key] = torch.cat(parts)
+    from sciarch_datasets.molecules.graphs import CanonicalSmiles, Scaffolds
+
     meta: dict[str, Any] = {"parts": [], "target_names": stores[0].meta["target_names"]}
-    for key in ("rows", "labels", "smiles", "scaffolds", "ids", "notes"):
+    for key in ("rows", "labels", "smiles", "ids", "notes"):
         if all(key in s.meta for s in stores):
-            meta[key] = [v for s in stores for v in s.meta[key]]
+            if key == "smiles" and all(isinstance(s.meta[key], CanonicalSmiles) for s in stores):
+                meta[key] = CanonicalSmiles.concat([s.meta[key] for s in stores])  # still made on demand
+            else:
+                meta[key] = [v for s in stores for v in s.meta[key]]
+    if all("scaffolds" in s.meta for s in stores) and "smiles" in meta:
+        meta["scaffolds"] = Scaffolds(meta["smiles"])  # computed only if a scaffold split asks
     meta["files"] = [v for s in stores for v in [s.meta["source"]] * len(s)]
     for s in stores:
         meta["parts"].append({"source": s.meta["source"], "graphs": len(s), "cache": s.meta.get("cache")})
@@ -111,9 +118,10 @@ class GraphData(pl.LightningDataModule):
         if stage == "fit":
             self._write_split()
 
-    def identities(self) -> list[str] | None:
-        """One canonical identity per record: records with equal identities are one molecule
-        (reported as duplicates, kept on one side of a split). None: no two records are the same."""
+    def identities(self) -> list[Any] | None:
+        """One identity per record (hashable; not sortable: strings and tuples may mix): records with
+        equal identities are one molecule (reported as duplicates, kept on one side of a split).
+        None: no two records are the same."""
         return None
 
     duplicates: Any = None
@@ -126,7 +134,7 @@ class GraphData(pl.LightningDataModule):
         from sciarch_datasets.molecules.duplicates import find_duplicates
 
         meta = self.store.meta
-        labels = [self.describe_record(i)[0] for i in range(len(self.store))]
+        labels = [self.record_label(i) for i in range(len(self.store))]  # not describe_record: no SMILES
         found = find_duplicates(identities, self.store.targets.numpy(), labels, meta["target_names"])
         self.duplicates = found
         if not found.groups:
@@ -172,7 +180,7 @@ class GraphData(pl.LightningDataModule):
             raise sciarch.UsageError(f"the {self.split} split left no training records ({n} in all)")
         return {"train": train, "val": val, "test": test}
 
-    def _split_one(self, n: int, sizes: tuple[float, ...], groups: list[str] | None = None
+    def _split_one(self, n: int, sizes: tuple[float, ...], groups: list[Any] | None = None
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from sciarch_datasets.molecules import splits
 
@@ -249,14 +257,16 @@ class GraphData(pl.LightningDataModule):
             stds.append(std if std > 0 and math.isfinite(std) else 1.0)
         return means, stds
 
-    def describe_record(self, index: int) -> tuple[str, str]:
-        """(where the record is, its SMILES) for test outputs."""
+    def record_label(self, index: int) -> str:
+        """Where the record is ("train.csv row 12 (line 13)")."""
         meta = self.store.meta
         files = meta.get("files")
         where = meta["labels"][index]
-        if files:
-            where = f"{Path(files[index]).name} {where}"
-        return where, meta["smiles"][index]
+        return f"{Path(files[index]).name} {where}" if files else where
+
+    def describe_record(self, index: int) -> tuple[str, str]:
+        """(where the record is, its SMILES) for test outputs (the SMILES made now if on demand)."""
+        return self.record_label(index), self.store.meta["smiles"][index]
 
     def _subset(self, part: str) -> GraphSubset:
         return GraphSubset(self.store, self.split_indices[part])
@@ -336,14 +346,22 @@ class MoleculeData(GraphData):
 
     # -- what the model and task need -------------------------------------------------------------
 
-    def identities(self) -> list[str] | None:
-        return list(self.store.meta["smiles"])
+    def identities(self) -> list[Any] | None:
+        from sciarch_datasets.molecules.graphs import identities, store_keys
+
+        meta = self.store.meta
+        if "canonical_smiles" not in meta and not any(meta["smiles"]):  # a featuriser without SMILES
+            return None
+        return identities(meta["smiles"], store_keys(self.store))  # SMILES made only where a graph key is shared
 
     def domain(self) -> Any:
+        """The training split's domain, from each training molecule as used (its input SMILES where
+        its canonical SMILES are not made: the same molecule, parsed once more by the profile)."""
         from sciarch_datasets.molecules.domain import Domain
+        from sciarch_datasets.molecules.graphs import smiles_as_used
 
         smiles = self.store.meta["smiles"]
-        return Domain.of([smiles[int(i)] for i in self.split_indices["train"]])
+        return Domain.of([smiles_as_used(smiles, int(i)) for i in self.split_indices["train"]])
 
     @property
     def featuriser(self) -> Any:
@@ -404,7 +422,7 @@ class MoleculeData(GraphData):
         ``graphs[i]`` is None where record ``i`` cannot be used; ``records[i].error`` says why.
         The graphs are featurised exactly as this data set's training graphs were.
         """
-        from sciarch_datasets.molecules.featurise import featurise_all
+        from sciarch_datasets.molecules.featurise import featurise_all, smiles_of
         from sciarch_datasets.molecules.inputs import read_prediction_inputs
         from sciarch_datasets.molecules.store import GraphStore
 
@@ -420,7 +438,7 @@ class MoleculeData(GraphData):
                 records[i].error = result
             else:
                 records[i].notes = "; ".join(result.get("notes", []))
-                records[i].smiles = result.get("smiles", "")
+                records[i].smiles = smiles_of(result, records[i].molecule)
                 good.append((i, result))
         if good:
             for g in (g for _, g in good):

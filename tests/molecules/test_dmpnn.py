@@ -13,8 +13,6 @@ from torch_geometric.data import Batch
 
 def graphs(*smiles):
     feats = [Featuriser()((s,)) for s in smiles]
-    for f in feats:
-        f.pop("smiles")
     store = GraphStore.from_graphs(feats, torch.zeros(len(feats), 1).numpy(), {})
     return Batch.from_data_list([store.get(i) for i in range(len(store))])
 
@@ -75,8 +73,6 @@ def test_molecule_descriptors_are_standardised_and_feed_the_head():
     from sciarch_datasets.molecules.featurise import descriptor_names
 
     feats = [Featuriser(descriptors=True)((s,)) for s in ("CCO", "c1ccccc1O", "CC(=O)O")]
-    for f in feats:
-        f.pop("smiles")
     store = GraphStore.from_graphs(feats, torch.zeros(3, 1).numpy(), {})
     batch = Batch.from_data_list([store.get(i) for i in range(3)])
     n = len(descriptor_names())

@@ -22,10 +22,10 @@ def test_duplicates_are_found_and_conflicts_reported_with_every_value():
 
 
 def test_featurised_identities_are_canonical_and_keep_stereo(tmp_path):
-    from sciarch_datasets.molecules.featurise import Featuriser
+    from sciarch_datasets.molecules.featurise import Featuriser, smiles_of
 
     smiles = ["CCO", "OCC", "C(O)C", "C[C@H](N)C(=O)O", "C[C@@H](N)C(=O)O", "CC(=O)[O-].[Na+]", "CC(=O)O"]
-    ids = [Featuriser()((s,))["smiles"] for s in smiles]
+    ids = [smiles_of(Featuriser()((s,)), (s,)) for s in smiles]
     assert ids[0] == ids[1] == ids[2] and ids[3] != ids[4] and ids[5] != ids[6]
     standardised = [Featuriser(standardise=True)((s,))["smiles"] for s in smiles]
     assert standardised[5] == standardised[6]  # the sodium salt is its acid once standardised

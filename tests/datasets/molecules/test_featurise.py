@@ -87,7 +87,7 @@ def test_several_smiles_columns_make_one_graph_marking_each_atom_with_its_column
     graph = Featuriser(components=2)(("CCO", "O"))
     assert graph["x"].shape == (4, ATOM_FEATURES + 2)
     assert graph["x"][:, -2:].tolist() == [[1, 0], [1, 0], [1, 0], [0, 1]]
-    assert graph["smiles"] == "CCO.O"
+    assert "smiles" not in graph and fz.smiles_of(graph, ("CCO", "O")) == "CCO.O"  # made on demand
 
 
 def test_invalid_smiles_return_rdkit_reason():
@@ -122,7 +122,7 @@ def test_store_round_trip_gives_back_each_graph(tmp_path):
     items = [("CCO",), ("c1ccccc1",), ("[Na+]",)]
     graphs = featurise_all(Featuriser(), items, workers=0)
     for g in graphs:
-        g.pop("smiles")
+        assert "smiles" not in g  # made only when asked for (graphs.CanonicalSmiles)
         assert "scaffold" not in g  # made only when a scaffold split asks (graphs.Scaffolds)
     store = GraphStore.from_graphs(graphs, np.array([[1.0], [2.0], [np.nan]]), {"rows": [1, 2, 3]})
     store.save(tmp_path / "s.pt")
@@ -223,7 +223,7 @@ def test_the_one_pass_features_are_those_of_atom_features_and_bond_features_one_
         assert graph["x"].dtype == np.float32 and np.array_equal(graph["x"], x), shown
         assert np.array_equal(graph["edge_index"], edge_index) and np.array_equal(graph["edge_attr"], edge_attr), shown
         assert graph["notes"] == notes(mol), shown
-        assert graph["smiles"] == Chem.MolToSmiles(mol), shown
+        assert fz.smiles_of(graph, item) == Chem.MolToSmiles(mol), shown
     # refusals are those of the checks one by one, too
     assert featuriser(("*CC",)).startswith("dummy atom '*'")
     assert "outside the elements 1-100" in featuriser(("[Og]",))
@@ -234,7 +234,8 @@ def test_without_canonical_smiles_the_graph_is_the_same_and_the_cache_key_differ
     for smiles in ODD_MOLECULES:
         a, b = plain((smiles,)), without((smiles,))
         assert "smiles" not in b and all(np.array_equal(a[k], b[k]) for k in ("x", "z", "edge_index", "edge_attr"))
-    assert "canonical_smiles" not in plain.settings()  # the default: the keys of graphs cached before it existed
+    # a new cache key: stores cached with eager SMILES (no such setting) are not read as on-demand ones
+    assert plain.settings()["canonical_smiles"] == f"on demand, graph keys {fz.GRAPH_KEY_VERSION}"
     assert without.settings()["canonical_smiles"] is False
 
 

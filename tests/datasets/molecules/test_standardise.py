@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sciarch_datasets.molecules.featurise import Featuriser
+from sciarch_datasets.molecules.featurise import Featuriser, smiles_of
 from sciarch_datasets.molecules.graphs import featurise_table, note_counts
 from sciarch_datasets.molecules.standardise import Standardiser
 from sciarch_datasets.molecules.tables import read_smiles_csv
@@ -12,7 +12,7 @@ from sciarch_datasets.molecules.tables import read_smiles_csv
 def used(smiles, **settings):
     graph = Featuriser(**settings)((smiles,))
     assert not isinstance(graph, str), graph
-    return graph["smiles"], graph["notes"]
+    return smiles_of(graph, (smiles,)), graph["notes"]
 
 
 @pytest.mark.parametrize("smiles", ["CC O", "CC\tO", "c1ccccc1 CCO"])
