@@ -65,6 +65,18 @@ def ladder(rows: list[dict]) -> list[dict]:
     return out
 
 
+def reused_row(name: str, recipe: str, seed: int | None) -> dict:
+    """The row of ``recipe`` (its label included) and ``seed`` in ``benchmarks/results/<name>.json`` (seed None:
+    the row trained without ``--seed``), unchanged but for ``reused_from``: its figures, command, CPU seconds
+    and loads are those it was measured with."""
+    rows = json.loads((RESULTS / f"{name}.json").read_text())["rows"]
+    match = [r for r in rows if r["recipe"] == recipe
+             and (r["seed"] == seed if seed is not None else "--seed" not in r["command"].split())]
+    if len(match) != 1:
+        raise SystemExit(f"--reuse: {len(match)} rows of {recipe} seed {seed} in {name}.json, need exactly one")
+    return {**match[0], "reused_from": f"{name}.json"}
+
+
 def pwm_baseline(block_length: int = 5000, context: int = 10000) -> dict[str, float]:
     """Top-k and PR-AUC of motif log-odds alone on the test chromosomes of the default simulated genome."""
     import numpy as np
@@ -129,6 +141,9 @@ def main() -> None:
     parser.add_argument("--name", default="splice_accuracy")
     parser.add_argument("--existing", nargs="*", default=[], metavar="RECIPE=RUN_DIR",
                         help="collect an already finished run instead of training that recipe again")
+    parser.add_argument("--reuse", nargs="*", default=[], metavar="RECIPE=NAME",
+                        help="take that recipe's row (same label and seed) from an earlier results file "
+                             "benchmarks/results/NAME.json, as it was measured there (for runs whose directory is gone)")
     parser.add_argument("--note", action="append", default=[], metavar="RECIPE=TEXT",
                         help="a note kept with that recipe's row (how an --existing run was made)")
     parser.add_argument("--seeds", type=int, nargs="*", default=[None], help="train each recipe once per seed")
@@ -148,6 +163,7 @@ def main() -> None:
         earlier.update({r["run"]: r for r in json.loads(path.read_text()).get("rows", [])})
     existing = dict(item.split("=", 1) for item in args.existing)
     notes = dict(item.split("=", 1) for item in args.note)
+    reuse = dict(item.split("=", 1) for item in args.reuse)
     rows = []
     for item, seed in [(i, s) for s in args.seeds for i in args.recipes]:
         # "ssm:pure" trains recipe ssm under the label "pure" (its own --existing/--note key and row);
@@ -156,6 +172,10 @@ def main() -> None:
             item, seed = item.split("@")[0], int(item.split("@")[1])
         recipe, _, label = item.partition(":")
         key = item if seed is None else f"{item}@{seed}"
+        if key in reuse:
+            rows.append(reused_row(reuse[key], f"splice/{recipe}" + (f" ({label})" if label else ""), seed))
+            print(json.dumps({k: v for k, v in rows[-1].items() if k != "config"}), flush=True)
+            continue
         run_dir = Path(existing.get(key) or Path(args.runs) /
                        f"{key.replace(':', '-').replace('@', '-s')}-{time.strftime('%Y%m%d-%H%M%S')}")
         load_before = loadavg()

@@ -18,9 +18,18 @@ one block of ``kernel_chunk`` powers ``λ^l`` shared by every chunk of the seque
 layer at 100 kb+ of context needs ``O(H·L + H·N·chunk)`` memory, not ``O(H·N·L)``.
 
 A block is ``x + Dropout(GLU(W · Dropout(GELU(S4D(LayerNorm(x))))))``. The model embeds one-hot
-bases with a 1×1 convolution, optionally passes them through a short front of SpliceAI residual
-units (the hybrid: local motifs from the CNN, long range from the SSM), stacks ``n_layers`` blocks,
+bases with a 1×1 convolution, optionally passes them through a front of SpliceAI residual units
+(the hybrid: local motifs from the CNN, long range from the SSM), stacks ``n_layers`` blocks,
 crops ``context/2`` from each end and scores (none, acceptor, donor) per base.
+
+The front is either ``front_units`` undilated units (11/1, SpliceAI-80's: ±40 bases) or, with
+``front="400"``, SpliceAI-400's dilated stack (11/1 ×4 then 11/4 ×4, Jaganathan et al. 2019: ±200
+bases), so that the convolutions resolve what splicing reads within a couple of hundred bases
+(branch point and tract, the exon-definition partner of a site 50–300 nt across the exon) and the
+S4D layers are left the long range: the division of labour of the convolution + SSM hybrids for
+DNA (Caduceus's and HyenaDNA's short convolutions before the long-range operator, Schiff et al.
+2024, Nguyen et al. 2023; H3's shift SSM before its diagonal one, Fu et al. 2023), where the local
+filters here are SpliceAI's own.
 
 Shapes: input ``(N, 4, SL + context)``, output ``(N, 3, SL)`` logits.
 """
@@ -33,7 +42,21 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .spliceai import ResidualUnit
+from .spliceai import SPLICEAI_UNITS, ResidualUnit
+
+
+def front_units_of(front: str | int | list | None, units: int, kernel: int) -> list[tuple[int, int]]:
+    """``(kernel, dilation)`` of the hybrid's residual front: a SpliceAI variant's units (``"80"``,
+    ``"400"``, …), an explicit list of pairs, or (``front`` None) ``units`` undilated ``kernel``-wide ones."""
+    if front is None:
+        return [(kernel, 1)] * units
+    if isinstance(front, (str, int)):  # `--set model.args.front=400` arrives as a number
+        front = str(front)
+        if front not in SPLICEAI_UNITS:
+            raise ValueError(f"front must be one of {sorted(SPLICEAI_UNITS)} or a list of [kernel, dilation], "
+                             f"got {front!r}")
+        return list(SPLICEAI_UNITS[front])
+    return [(int(k), int(d)) for k, d in front]
 
 
 def next_fast_length(n: int) -> int:
@@ -177,6 +200,8 @@ class SpliceSSM(nn.Module):
         state (int): SSM state size ``N`` per channel.
         front_units (int): SpliceAI residual units (kernel ``front_kernel``, dilation 1) before the
             SSM blocks; 0 for a pure SSM.
+        front (str | int | list | None): instead of ``front_units``, the front's units by SpliceAI variant
+            (``"400"``: 11/1 ×4, 11/4 ×4, ±200 bases) or as ``[[kernel, dilation], …]``.
         dropout (float): dropout inside the blocks.
         dt_min, dt_max, kernel_chunk, ssm_lr: as :class:`S4DKernel`.
 
@@ -184,15 +209,18 @@ class SpliceSSM(nn.Module):
     """
 
     def __init__(self, *, context: int = 10000, d_model: int = 64, n_layers: int = 6, state: int = 64,
-                 front_units: int = 0, front_kernel: int = 11, dropout: float = 0.1, bidirectional: bool = True,
-                 dt_min: float = 1e-4, dt_max: float = 1e-1, kernel_chunk: int = 2048,
-                 ssm_lr: float | None = None) -> None:
+                 front_units: int = 0, front_kernel: int = 11, front: str | int | list | None = None,
+                 dropout: float = 0.1, bidirectional: bool = True, dt_min: float = 1e-4, dt_max: float = 1e-1,
+                 kernel_chunk: int = 2048, ssm_lr: float | None = None) -> None:
         super().__init__()
         if context % 2:
             raise ValueError(f"context must be even, got {context}")
-        self.context, self.d_model, self.n_layers, self.front_units = context, d_model, n_layers, front_units
+        units = front_units_of(front, front_units, front_kernel)
+        self.context, self.d_model, self.n_layers, self.front_units = context, d_model, n_layers, len(units)
         self.embed = nn.Conv1d(4, d_model, 1)
-        self.front = nn.Sequential(*(ResidualUnit(d_model, front_kernel, 1) for _ in range(front_units)))
+        self.front = nn.Sequential(*(ResidualUnit(d_model, k, d) for k, d in units))
+        #: bases each side that the convolutional front sees (the S4D blocks reach the whole window)
+        self.front_reach = sum(u.reach for u in self.front)
         self.blocks = nn.ModuleList(S4DBlock(d_model, state, dropout=dropout, bidirectional=bidirectional,
                                              dt_min=dt_min, dt_max=dt_max, kernel_chunk=kernel_chunk,
                                              ssm_lr=ssm_lr)
@@ -218,7 +246,7 @@ class SpliceSSM(nn.Module):
 
     def describe(self) -> str:
         params = sum(p.numel() for p in self.parameters())
-        front = f"{self.front_units} residual units + " if self.front_units else ""
+        front = f"{self.front_units} residual units (±{self.front_reach}) + " if self.front_units else ""
         return f"SpliceSSM: {front}{self.n_layers} bidirectional S4D blocks, {self.d_model} channels, " \
                f"context {self.context}, {params:,} parameters"
 
@@ -233,10 +261,11 @@ def splice_ssm(*, context: int = 10000, d_model: int = 64, n_layers: int = 6, st
 
 
 def splice_ssm_hybrid(*, context: int = 10000, d_model: int = 64, n_layers: int = 4, state: int = 64,
-                      front_units: int = 4, front_kernel: int = 11, dropout: float = 0.1, bidirectional: bool = True,
-                      dt_min: float = 1e-4, dt_max: float = 1e-1, kernel_chunk: int = 2048,
-                      ssm_lr: float | None = None) -> SpliceSSM:
-    """The hybrid: SpliceAI residual units (11/1) for local motifs, then bidirectional S4D blocks."""
+                      front_units: int = 4, front_kernel: int = 11, front: str | int | list | None = None,
+                      dropout: float = 0.1, bidirectional: bool = True, dt_min: float = 1e-4, dt_max: float = 1e-1,
+                      kernel_chunk: int = 2048, ssm_lr: float | None = None) -> SpliceSSM:
+    """The hybrid: SpliceAI residual units (11/1, or ``front="400"``'s dilated stack) for local motifs,
+    then bidirectional S4D blocks."""
     return SpliceSSM(context=context, d_model=d_model, n_layers=n_layers, state=state, front_units=front_units,
-                     front_kernel=front_kernel, dropout=dropout, bidirectional=bidirectional, dt_min=dt_min,
+                     front_kernel=front_kernel, front=front, dropout=dropout, bidirectional=bidirectional, dt_min=dt_min,
                      dt_max=dt_max, kernel_chunk=kernel_chunk, ssm_lr=ssm_lr)

@@ -114,6 +114,32 @@ def test_ssm_reads_context_from_both_sides_and_crops_it():
     assert hybrid(x).shape == (1, 3, 60) and len(hybrid.front) == 2
 
 
+def test_hybrid_front_400_is_spliceai_400s_dilated_stack_reaching_200_bases_a_side():
+    torch.manual_seed(5)
+    model = splice_ssm_hybrid(context=500, d_model=8, n_layers=1, state=8, front="400").eval()
+    assert [(u.kernel_size, u.dilation) for u in model.front] == [(11, 1)] * 4 + [(11, 4)] * 4
+    assert model.front_reach == 200 and model.front_units == 8
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (1, 900)), 4).permute(0, 2, 1).float()
+    assert model(x).shape == (1, 3, 400)
+    offsets = torch.arange(-300, 301)
+    y = x.repeat(len(offsets), 1, 1)  # one copy per offset, with the base at 450 + offset changed
+    y[torch.arange(len(offsets)), :, 450 + offsets] = y[torch.arange(len(offsets)), :, 450 + offsets].roll(1, -1)
+    with torch.no_grad():  # the unchanged window in the same batch: the same kernels, bit for bit
+        out = model.front(model.embed(torch.cat([x, y])))[:, :, 450]
+        changed = (out[1:] != out[0]).any(dim=1)
+    seen = offsets[changed]
+    # the convolutions stop at ±200 (ReLUs may close the outermost paths of random weights); the S4D blocks
+    # then reach the whole window; an 11/1 x4 front would stop at ±40
+    assert seen.abs().max() <= 200 and seen.min() < -150 and seen.max() > 150
+    assert model.describe().startswith("SpliceSSM: 8 residual units (±200)")
+    pairs = splice_ssm_hybrid(context=40, d_model=8, n_layers=1, state=8, front=[[11, 1], [5, 2]])
+    assert [(u.kernel_size, u.dilation) for u in pairs.front] == [(11, 1), (5, 2)] and pairs.front_reach == 18
+    assert splice_ssm_hybrid(context=40, d_model=8, n_layers=1, state=8, front=80).front_reach == 40  # --set 80
+    assert splice_ssm_hybrid(context=40, d_model=8, n_layers=1, state=8).front_reach == 40  # default 11/1 x4
+    with pytest.raises(ValueError, match="front must be one of"):
+        splice_ssm_hybrid(context=40, d_model=8, n_layers=1, state=8, front="300")
+
+
 def test_ssm_lr_puts_delta_and_a_in_their_own_optimizer_group_without_weight_decay():
     from sciarch.optim import param_groups
 
