@@ -280,8 +280,10 @@ class ArcNet(nn.Module):
                  iterations: int = 3, accept_score: float = 0.3, member_threshold: float = 0.5, min_hits: int = 5,
                  proposals_per_picture_train: int = 96, replay_proposals: int = 0, proposals_per_step: int = 128,
                  merge: bool = True, clean_px: float = 0.0, extend_rms: float = 0.0,
-                 reclaim: bool = False, find_iterations: int | None = None, direction_weight: float = 0.5) -> None:
+                 reclaim: bool = False, find_iterations: int | None = None, direction_weight: float = 0.5,
+                 split_kinks: bool = False, join_gap_px: float = 0.0) -> None:
         super().__init__()
+        self.split_kinks, self.join_gap_px = split_kinks, join_gap_px
         self.reclaim, self.direction_weight = reclaim, direction_weight
         self.find_iterations = iterations if find_iterations is None else find_iterations
         self.extend_rms = extend_rms
@@ -518,6 +520,14 @@ class ArcNet(nn.Module):
             scores = [scores[t] for t, _ in kept]
         if self.merge:
             boxes, scores, members = self._merge(hits, boxes, scores, members)
+        if self.split_kinks:  # a found track that is two end to end, cut where they meet
+            from .pieces import split_kinked
+
+            members, scores = split_kinked(hits, members, scores)
+        if self.join_gap_px > 0:  # the pieces of one track: facing ends close, one circle locally
+            from .pieces import join_pieces
+
+            members, scores = join_pieces(hits, members, scores, gap_px=self.join_gap_px)
         boxes = [[*hits[m[0]].min(axis=0), *hits[m[0]].max(axis=0)] for m in members]  # tracks extended since
         return {"boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
                 "scores": torch.tensor(scores, dtype=torch.float32),
@@ -529,7 +539,8 @@ def arc_net(*, hidden: int = 64, band_px: float = 5.0, max_band_hits: int = 384,
             proposals_per_picture_train: int = 96, replay_proposals: int = 0, proposals_per_step: int = 128,
             merge: bool = True, clean_px: float = 0.0, extend_rms: float = 0.0,
             reclaim: bool = False, find_iterations: int | None = None, direction_weight: float = 0.5,
-            num_classes: int | None = None, **_: Any) -> nn.Module:
+            split_kinks: bool = False, join_gap_px: float = 0.0, num_classes: int | None = None,
+            **_: Any) -> nn.Module:
     """Arc Net (see the module docstring): ``band_px`` the band's half-width around each Hough arc,
     ``max_band_hits`` its cap, ``iterations`` the Hough passes (``find_iterations``: when finding
     tracks, if other than in training), ``accept_score`` the track score whose hits are removed
@@ -539,10 +550,14 @@ def arc_net(*, hidden: int = 64, band_px: float = 5.0, max_band_hits: int = 384,
     to that many) fill each step up to ``proposals_per_step``; ``direction_weight`` the direction
     loss's weight. Post-processing: ``extend_rms`` > 0 lets a proposal whose taken members are
     mostly one earlier track's extend that track (union circle rms at most that, pixels);
-    ``clean_px`` > 0 keeps of each track only the hits on its robust circle fit."""
+    ``clean_px`` > 0 keeps of each track only the hits on its robust circle fit; ``split_kinks`` cuts
+    a found track that is two end to end where they meet (:func:`~.pieces.split_kinked`);
+    ``join_gap_px`` > 0 joins found tracks that are pieces of one, facing ends within that many
+    pixels (:func:`~.pieces.join_pieces`)."""
     return ArcNet(hidden=hidden, band_px=band_px, max_band_hits=max_band_hits, hough_min_hits=hough_min_hits,
                   iterations=iterations, accept_score=accept_score, member_threshold=member_threshold,
                   min_hits=min_hits, proposals_per_picture_train=proposals_per_picture_train,
                   replay_proposals=replay_proposals, proposals_per_step=proposals_per_step, merge=merge,
                   clean_px=clean_px, extend_rms=extend_rms, reclaim=reclaim,
-                  find_iterations=find_iterations, direction_weight=direction_weight)
+                  find_iterations=find_iterations, direction_weight=direction_weight, split_kinks=split_kinks,
+                  join_gap_px=join_gap_px)
