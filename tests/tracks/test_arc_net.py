@@ -178,3 +178,14 @@ def test_with_reclaim_found_tracks_still_own_disjoint_hits() -> None:
     taken = np.concatenate([np.asarray(index) for index, _, _ in output["members"]] or [np.zeros(0, int)])
     assert len(taken) == len(np.unique(taken))
     assert all(len(index) >= model.min_hits for index, _, _ in output["members"])
+
+
+def test_with_kinks_cut_and_pieces_joined_found_tracks_still_own_disjoint_hits() -> None:
+    torch.manual_seed(0)
+    image, target = _picture(tracks=8)
+    model = arc_net(**TINY, reclaim=True, extend_rms=0.9, find_iterations=3, split_kinks=True, join_gap_px=30.0)
+    model.eval()
+    output = model([image], [target["hits"]])[0]
+    taken = np.concatenate([np.asarray(index) for index, _, _ in output["members"]] or [np.zeros(0, int)])
+    assert len(taken) == len(np.unique(taken))
+    assert len(output["scores"]) == len(output["members"]) == len(output["boxes"])
