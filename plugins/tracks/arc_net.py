@@ -400,19 +400,12 @@ class ArcNet(nn.Module):
         the better piece ran."""
         from .arcs import GAP_PX, quick_fit
         from .curves import arc_positions
+        from .pieces import close_end_pairs
 
         tracks = [[index, prob, order, score] for (index, prob, order), score in zip(members, scores, strict=True)]
         rejected: set[tuple[int, int]] = set()
         while len(tracks) > 1:
-            ends = []
-            for index, _, order, _ in tracks:
-                ranked = index[np.argsort(order, kind="stable")]
-                ends.append(hits[[ranked[0], ranked[-1]]])
-            ends_array = np.array(ends)  # (T, 2, 2)
-            gaps = np.hypot(ends_array[:, None, :, None, 0] - ends_array[None, :, None, :, 0],
-                            ends_array[:, None, :, None, 1] - ends_array[None, :, None, :, 1]).min(axis=(2, 3))
-            pairs = np.argwhere(np.triu(gaps <= 2 * GAP_PX, k=1))
-            pairs = pairs[np.argsort(gaps[pairs[:, 0], pairs[:, 1]], kind="stable")]
+            pairs = close_end_pairs(hits, tracks, 2 * GAP_PX)
             joined = False
             for i, j in pairs:
                 key = (id(tracks[i][0]), id(tracks[j][0]))

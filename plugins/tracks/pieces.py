@@ -101,6 +101,17 @@ def _joined(hits: np.ndarray, first: Track, second: Track, j: dict[str, float], 
     return np.concatenate([first[0], second[0]]), np.concatenate([first[1], second[1]]), order
 
 
+def close_end_pairs(hits: np.ndarray, tracks: list, limit_px: float) -> np.ndarray:
+    """Pairs ``(i, k)``, ``i < k``, of tracks (hit indices first, order along third) whose closest
+    ends are within ``limit_px``, closest first: the pair search of :func:`join_pieces` and of Arc
+    Net's merge of one track claimed in two."""
+    ends = np.array([hits[[r[0], r[-1]]] for r in (t[0][_ranked(t)] for t in tracks)])
+    gaps = np.hypot(ends[:, None, :, None, 0] - ends[None, :, None, :, 0],
+                    ends[:, None, :, None, 1] - ends[None, :, None, :, 1]).min(axis=(2, 3))  # (T, T)
+    pairs = np.argwhere(np.triu(gaps <= limit_px, k=1))
+    return pairs[np.argsort(gaps[pairs[:, 0], pairs[:, 1]], kind="stable")]
+
+
 def join_pieces(hits: np.ndarray, tracks: list[Track], scores: list[float], *, gap_px: float = 30.0,
                 rms_px: float = 0.8, angle_deg: float = 15.0, overlap_px: float = 3.0,
                 tail_hits: int = 15) -> tuple[list[Track], list[float]]:
@@ -112,15 +123,7 @@ def join_pieces(hits: np.ndarray, tracks: list[Track], scores: list[float], *, g
     tracks, scores = list(tracks), list(scores)
     refused: set[tuple[int, int]] = set()
     while len(tracks) > 1:
-        ends = []
-        for track in tracks:
-            ranked = track[0][_ranked(track)]
-            ends.append(hits[[ranked[0], ranked[-1]]])
-        ends_array = np.array(ends)  # (T, 2, 2)
-        gaps = np.hypot(ends_array[:, None, :, None, 0] - ends_array[None, :, None, :, 0],
-                        ends_array[:, None, :, None, 1] - ends_array[None, :, None, :, 1]).min(axis=(2, 3))
-        pairs = np.argwhere(np.triu(gaps <= gap_px, k=1))
-        pairs = pairs[np.argsort(gaps[pairs[:, 0], pairs[:, 1]], kind="stable")]
+        pairs = close_end_pairs(hits, tracks, gap_px)
         done = False
         for i, k in pairs:
             key = (id(tracks[i][0]), id(tracks[k][0]))
