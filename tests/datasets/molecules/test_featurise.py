@@ -186,9 +186,9 @@ ODD_MOLECULES = ["CCO", "C/C=C/[C@H](F)Cl", "C[C@H]1CC[C@@H](C)CC1", "[2H]C([2H]
                  "C1CC2CCC1CC2", "c1ccc2ccccc2c1", "B(O)(O)c1ccccc1", "[Si](C)(C)(C)C", "CS(=O)(=O)O", "[O-][Cl+3]([O-])([O-])O"]
 
 
-def _one_by_one(mol):
+def _one_by_one(mol, exact: bool):
     """The reference: :func:`atom_features` and :func:`bond_features` called atom by atom, bond by bond."""
-    fz.assign_stereo_labels(mol)
+    fz.assign_stereo_labels(mol, exact)
     x = np.stack([fz.atom_features(mol.GetAtomWithIdx(i)) for i in range(mol.GetNumAtoms())])
     rows, ends = [], []
     for k in range(mol.GetNumBonds()):
@@ -201,7 +201,8 @@ def _one_by_one(mol):
     return x, edge_index, edge_attr
 
 
-def test_the_one_pass_features_are_those_of_atom_features_and_bond_features_one_by_one():
+@pytest.mark.parametrize("labels", ["fast", "exact"])
+def test_the_one_pass_features_are_those_of_atom_features_and_bond_features_one_by_one(labels):
     from rdkit import Chem
     from sciarch_datasets.molecules.embedded import embedded_file
     from sciarch_datasets.molecules.standardise import notes
@@ -209,7 +210,7 @@ def test_the_one_pass_features_are_those_of_atom_features_and_bond_features_one_
     supplier = Chem.SDMolSupplier(str(embedded_file("solubility-train")), removeHs=False)
     records = [m for _, m in zip(range(150), supplier, strict=False) if m is not None]
     items = [(s,) for s in ODD_MOLECULES] + [(Chem.MolToSmiles(m),) for m in records] + records
-    featuriser = Featuriser()
+    featuriser = Featuriser(stereo_labels=labels)
     for item in items:
         graph = featuriser(item)
         assert not isinstance(graph, str), (item, graph)
@@ -218,7 +219,7 @@ def test_the_one_pass_features_are_those_of_atom_features_and_bond_features_one_
         else:  # an SDF record, prepared as the featuriser prepares it
             mol = Chem.RemoveHs(Chem.Mol(item), sanitize=False)
             mol.UpdatePropertyCache(strict=False)
-        x, edge_index, edge_attr = _one_by_one(mol)
+        x, edge_index, edge_attr = _one_by_one(mol, labels == "exact")
         shown = item if isinstance(item, tuple) else Chem.MolToSmiles(item)
         assert graph["x"].dtype == np.float32 and np.array_equal(graph["x"], x), shown
         assert np.array_equal(graph["edge_index"], edge_index) and np.array_equal(graph["edge_attr"], edge_attr), shown
