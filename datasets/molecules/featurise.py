@@ -541,7 +541,8 @@ _HYBRID_COLUMNS, _HYBRID_OTHER = _columns([getattr(Chem.HybridizationType, h) fo
 _AROMATIC, _IN_RING, _MASS = _STARTS[6], _STARTS[7], _STARTS[8]
 _BOND_TYPE_COLUMNS = {getattr(Chem.BondType, t): k for k, t in enumerate(BOND_TYPES)}
 #: a bond's type from its order (``GetBondTypeAsDouble``, a float: cheaper than the type's enum), for
-#: a SMILES without dative bonds (``->``, ``<-``), where an order of 1, 1.5, 2, 3 or 4 is only these
+#: a SMILES without dative bonds, where an order of 1, 1.5, 2, 3 or 4 is only these: none written
+#: (``->``, ``<-``) and no metal (RDKit's parser makes some bonds to a metal dative)
 _TYPE_OF_ORDER = {1.0: Chem.BondType.SINGLE, 1.5: Chem.BondType.AROMATIC, 2.0: Chem.BondType.DOUBLE,
                   3.0: Chem.BondType.TRIPLE, 4.0: Chem.BondType.QUADRUPLE}
 _STEREO_START = len(BOND_TYPES) + 2
@@ -785,7 +786,7 @@ def _arrays(mol: Any, smiles: str | None, *, notes: bool = True, exact_stereo: b
             x[i, _CHIRALITY_COLUMNS.get(atom.GetProp("_CIPCode"), _CHIRALITY_OTHER)
               if atom.HasProp("_CIPCode") else _CHIRALITY_OTHER] = 1.0
 
-    if smiles is not None and ">" not in smiles and "<" not in smiles:
+    if smiles is not None and ">" not in smiles and "<" not in smiles and rows.metals.isdisjoint(ids):
         of_order = _TYPE_OF_ORDER.get
         bond_ids = _BOND_ROWS.ids([(of_order(b.GetBondTypeAsDouble()) or b.GetBondType(), b.GetIsConjugated())
                                    for b in bonds])

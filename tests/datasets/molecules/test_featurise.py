@@ -57,6 +57,22 @@ def test_chirality_and_bond_stereo_are_encoded_as_cip_labels():
     assert trans["x"][1][_block("chirality")][fz.CHIRALITY.index("s")] == 1
 
 
+@pytest.mark.parametrize("labels", ["fast", "exact"])
+def test_both_stereo_labellings_name_the_same_stereo_of_ordinary_molecules(labels):
+    # L-alanine S, (R)-glyceraldehyde, (2Z)-but-2-ene, and a pseudo-asymmetric centre (the fast
+    # labels leave it unnamed, so the new labeller names it)
+    f = Featuriser(stereo_labels=labels)
+    assert f(("C[C@H](N)C(=O)O",))["x"][1][_block("chirality")][fz.CHIRALITY.index("S")] == 1
+    assert f(("OC[C@@H](O)C=O",))["x"][2][_block("chirality")][fz.CHIRALITY.index("R")] == 1
+    assert f(("C/C=C\\C",))["edge_attr"][:, 6:][:, fz.BOND_STEREO.index("Z")].sum() == 2
+    assert f(("C[C@H]1CC[C@@H](C)CC1",))["x"][1][_block("chirality")][fz.CHIRALITY.index("s")] == 1
+
+
+def test_an_unknown_stereo_labelling_is_refused_by_name():
+    with pytest.raises(ValueError, match="stereo_labels must be 'fast' or 'exact', not 'cip'"):
+        Featuriser(stereo_labels="cip")
+
+
 def test_sdf_records_with_explicit_hydrogens_give_the_graph_of_their_smiles():
     from rdkit import Chem
     from rdkit.Chem import AllChem
@@ -183,7 +199,10 @@ def test_scaffolds_are_made_from_the_smiles_only_when_asked_for(tmp_path):
 ODD_MOLECULES = ["CCO", "C/C=C/[C@H](F)Cl", "C[C@H]1CC[C@@H](C)CC1", "[2H]C([2H])Cl", "[13CH4]", "[CH3]", "[CH2]C",
                  "[Na+].[Cl-]", "CC(=O)[O-].[NH4+]", "C1.C1", "[Fe]", "[Cu+2].O", "O=N(=O)c1ccccc1", "N#[N+][O-]",
                  "c1cc[nH]c1", "C[S@@](=O)c1ccccc1", "[H][H]", "[H]", "C", "C#N", "F/C=C\\F", "O=C1CC[C@@H](N1)C(=O)O",
-                 "C1CC2CCC1CC2", "c1ccc2ccccc2c1", "B(O)(O)c1ccccc1", "[Si](C)(C)(C)C", "CS(=O)(=O)O", "[O-][Cl+3]([O-])([O-])O"]
+                 "C1CC2CCC1CC2", "c1ccc2ccccc2c1", "B(O)(O)c1ccccc1", "[Si](C)(C)(C)C", "CS(=O)(=O)O", "[O-][Cl+3]([O-])([O-])O",
+                 # a bond to a metal RDKit's parser makes dative, and one written dative
+                 "CN(C)C[C-]12C3=C4C5=C1[Fe++]23456789[C-]%10C6=C7C8=C9%10", "N->[Pt](Cl)(Cl)<-N",
+                 "[CH3][C@@H]1CC[C@H]([CH3])CC1", "C1=CC=CC=C1"]
 
 
 def _one_by_one(mol, exact: bool):
