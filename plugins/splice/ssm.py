@@ -166,19 +166,25 @@ class S4DBlock(nn.Module):
         state (int): SSM state size ``N``.
         dropout (float): dropout after the activation and after the gated projection.
         bidirectional (bool): two kernels, forwards and backwards along the sequence.
+        zero_init (bool): the gated output projection starts at zero, so the block starts as the identity
+            (the zero-initialised last layer of a residual branch: Goyal et al. 2017, Bachlechner et al.
+            2021's ReZero); the hybrid then starts as its convolutional front with a head.
 
     Shapes: ``(B, H, L)`` → ``(B, H, L)``.
     """
 
     def __init__(self, d_model: int, state: int = 64, *, dropout: float = 0.1, bidirectional: bool = True,
                  dt_min: float = 1e-4, dt_max: float = 1e-1, kernel_chunk: int = 2048,
-                 ssm_lr: float | None = None) -> None:
+                 ssm_lr: float | None = None, zero_init: bool = False) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(d_model)
         self.kernel = S4DKernel(d_model, state, directions=2 if bidirectional else 1, dt_min=dt_min,
                                 dt_max=dt_max, kernel_chunk=kernel_chunk, ssm_lr=ssm_lr)
         self.skip = nn.Parameter(torch.randn(d_model))
         self.output = nn.Conv1d(d_model, 2 * d_model, 1)
+        if zero_init:  # the block starts as the identity (GLU(0) = 0); its output weights still get gradient
+            nn.init.zeros_(self.output.weight)
+            nn.init.zeros_(self.output.bias)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -204,6 +210,7 @@ class SpliceSSM(nn.Module):
             (``"400"``: 11/1 ×4, 11/4 ×4, ±200 bases) or as ``[[kernel, dilation], …]``.
         dropout (float): dropout inside the blocks.
         dt_min, dt_max, kernel_chunk, ssm_lr: as :class:`S4DKernel`.
+        zero_init (bool): as :class:`S4DBlock`.
 
     Shapes: input ``(N, 4, SL + context)``, output ``(N, 3, SL)`` logits.
     """
@@ -211,7 +218,7 @@ class SpliceSSM(nn.Module):
     def __init__(self, *, context: int = 10000, d_model: int = 64, n_layers: int = 6, state: int = 64,
                  front_units: int = 0, front_kernel: int = 11, front: str | int | list | None = None,
                  dropout: float = 0.1, bidirectional: bool = True, dt_min: float = 1e-4, dt_max: float = 1e-1,
-                 kernel_chunk: int = 2048, ssm_lr: float | None = None) -> None:
+                 kernel_chunk: int = 2048, ssm_lr: float | None = None, zero_init: bool = False) -> None:
         super().__init__()
         if context % 2:
             raise ValueError(f"context must be even, got {context}")
@@ -223,7 +230,7 @@ class SpliceSSM(nn.Module):
         self.front_reach = sum(u.reach for u in self.front)
         self.blocks = nn.ModuleList(S4DBlock(d_model, state, dropout=dropout, bidirectional=bidirectional,
                                              dt_min=dt_min, dt_max=dt_max, kernel_chunk=kernel_chunk,
-                                             ssm_lr=ssm_lr)
+                                             ssm_lr=ssm_lr, zero_init=zero_init)
                                     for _ in range(n_layers))
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Conv1d(d_model, 3, 1)
@@ -253,19 +260,19 @@ class SpliceSSM(nn.Module):
 
 def splice_ssm(*, context: int = 10000, d_model: int = 64, n_layers: int = 6, state: int = 64, dropout: float = 0.1,
                bidirectional: bool = True, dt_min: float = 1e-4, dt_max: float = 1e-1,
-               kernel_chunk: int = 2048, ssm_lr: float | None = None) -> SpliceSSM:
+               kernel_chunk: int = 2048, ssm_lr: float | None = None, zero_init: bool = False) -> SpliceSSM:
     """A pure bidirectional S4D network (1×1 embedding, no convolutional front)."""
     return SpliceSSM(context=context, d_model=d_model, n_layers=n_layers, state=state, dropout=dropout,
                      bidirectional=bidirectional, dt_min=dt_min, dt_max=dt_max, kernel_chunk=kernel_chunk,
-                     ssm_lr=ssm_lr)
+                     ssm_lr=ssm_lr, zero_init=zero_init)
 
 
 def splice_ssm_hybrid(*, context: int = 10000, d_model: int = 64, n_layers: int = 4, state: int = 64,
                       front_units: int = 4, front_kernel: int = 11, front: str | int | list | None = None,
                       dropout: float = 0.1, bidirectional: bool = True, dt_min: float = 1e-4, dt_max: float = 1e-1,
-                      kernel_chunk: int = 2048, ssm_lr: float | None = None) -> SpliceSSM:
+                      kernel_chunk: int = 2048, ssm_lr: float | None = None, zero_init: bool = False) -> SpliceSSM:
     """The hybrid: SpliceAI residual units (11/1, or ``front="400"``'s dilated stack) for local motifs,
     then bidirectional S4D blocks."""
     return SpliceSSM(context=context, d_model=d_model, n_layers=n_layers, state=state, front_units=front_units,
                      front_kernel=front_kernel, front=front, dropout=dropout, bidirectional=bidirectional, dt_min=dt_min,
-                     dt_max=dt_max, kernel_chunk=kernel_chunk, ssm_lr=ssm_lr)
+                     dt_max=dt_max, kernel_chunk=kernel_chunk, ssm_lr=ssm_lr, zero_init=zero_init)

@@ -140,6 +140,31 @@ def test_hybrid_front_400_is_spliceai_400s_dilated_stack_reaching_200_bases_a_si
         splice_ssm_hybrid(context=40, d_model=8, n_layers=1, state=8, front="300")
 
 
+def test_hybrid_front_2k_reaches_1000_bases_and_zero_init_blocks_start_as_the_identity():
+    torch.manual_seed(7)
+    model = splice_ssm_hybrid(context=2200, d_model=8, n_layers=2, state=8, front="2k", zero_init=True)
+    assert [(u.kernel_size, u.dilation) for u in model.front] == [(11, 1)] * 4 + [(11, 4)] * 4 + [(21, 10)] * 4
+    assert model.front_reach == 1000 and model.front_units == 12
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (2, 2300)), 4).permute(0, 2, 1).float()
+    model.eval()
+    with torch.no_grad():  # every S4D block adds zero at first: the front, the norm and the head alone
+        h = model.front(model.embed(x))[..., 1100:-1100]
+        alone = model.head(model.norm(h.transpose(1, 2)).transpose(1, 2))
+        assert torch.equal(model(x), alone)
+    model.train()
+    model(x).square().mean().backward()  # the zeroed projections still learn, and through them the SSMs do
+    assert all(b.output.weight.grad.abs().sum() > 0 for b in model.blocks)
+    assert all(b.kernel.log_dt.grad is None or not b.kernel.log_dt.grad.any() for b in model.blocks)
+    model.zero_grad()
+    with torch.no_grad():
+        for b in model.blocks:
+            b.output.weight.normal_(0.0, 0.1)
+    model(x).square().mean().backward()
+    assert all(b.kernel.log_dt.grad.abs().sum() > 0 for b in model.blocks)
+    plain = splice_ssm_hybrid(context=40, d_model=8, n_layers=1, state=8)
+    assert plain.blocks[0].output.weight.abs().sum() > 0  # off by default
+
+
 def test_ssm_lr_puts_delta_and_a_in_their_own_optimizer_group_without_weight_decay():
     from sciarch.optim import param_groups
 
