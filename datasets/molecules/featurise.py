@@ -47,7 +47,6 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -622,12 +621,12 @@ class _Rows(dict):
 
 
 class _AtomRows(_Rows):
-    """Atom rows by (atomic number, formal charge, total H, hybridisation, aromaticity): those
-    columns, chirality "none" and the element's mass; degree, ring membership, chirality and an
+    """Atom rows by (atomic number, formal charge, total H, hybridisation, aromaticity, degree, ring
+    membership): those columns, chirality "none" and the element's mass; chirality and an
     isotope's mass are set per molecule."""
 
     def fill(self, index: int, key: tuple) -> None:
-        number, charge, hydrogens, hybridisation, aromatic = key
+        number, charge, hydrogens, hybridisation, aromatic, degree, in_ring = key
         row = self.table[index]
         self.z[index] = number
         if not 0 < number <= _MAX_ELEMENT:
@@ -642,21 +641,26 @@ class _AtomRows(_Rows):
         row[_CHIRALITY_NONE] = 1.0
         if aromatic:
             row[_AROMATIC] = 1.0
+        row[_DEGREE_START + min(degree, len(DEGREES))] = 1.0
+        if in_ring:
+            row[_IN_RING] = 1.0
         row[_MASS] = _MASS_OF[number]
 
 
 class _BondRows(_Rows):
-    """Bond rows by (bond type, conjugation): those columns and stereo "none"; ring membership and
-    stereo are set per molecule."""
+    """Bond rows by (bond type, conjugation, ring membership): those columns and stereo "none";
+    stereo is set per molecule."""
 
     def fill(self, index: int, key: tuple) -> None:
-        bond_type, conjugated = key
+        bond_type, conjugated, in_ring = key
         row = self.table[index]
         column = _BOND_TYPE_COLUMNS.get(bond_type)
         if column is not None:  # an unknown type has no column
             row[column] = 1.0
         if conjugated:
             row[_CONJUGATED] = 1.0
+        if in_ring:
+            row[_BOND_IN_RING] = 1.0
         row[_STEREO_NONE] = 1.0
 
 
@@ -720,8 +724,7 @@ def _arrays(mol: Any, smiles: str | None, *, notes: bool = True, exact_stereo: b
     with as few calls into RDKit and numpy as possible: each atom's element, charge, hydrogens,
     hybridisation and aromaticity (each bond's type and conjugation) pick a row of a table made
     once per distinct combination (:class:`_AtomRows`, :class:`_BondRows`), all rows taken in one
-    step; degrees are counted from the bonds' ends, ring membership comes from the rings'
-    bonds in one call, chirality and bond stereo are set where there are any.
+    step (degree and ring membership are part of an atom's key, ring membership of a bond's), chirality and bond stereo are set where there are any.
     ``smiles``, the text the molecule was parsed from (None for any other source), rules out
     without looking what its characters cannot hold: chiral tags without ``@``, bond stereo
     without ``/`` or ``\\``, isotopes and radicals outside brackets, several fragments without a
@@ -731,11 +734,10 @@ def _arrays(mol: Any, smiles: str | None, *, notes: bool = True, exact_stereo: b
     get = mol.GetAtomWithIdx
     if n and smiles is None:
         get(0).IsInRing()  # a molecule read otherwise may have no ring information yet: made as IsInRing makes it
-    rings = mol.GetRingInfo()
     atoms = [get(i) for i in range(n)]
     rows = _ATOM_ROWS
     ids = rows.ids([(a.GetAtomicNum(), a.GetFormalCharge(), a.GetTotalNumHs(), a.GetHybridization(),
-                     a.GetIsAromatic()) for a in atoms])
+                     a.GetIsAromatic(), a.GetDegree(), a.IsInRing()) for a in atoms])
     if rows.invalid and not rows.invalid.isdisjoint(ids):
         from .standardise import refusal
 
@@ -771,12 +773,6 @@ def _arrays(mol: Any, smiles: str | None, *, notes: bool = True, exact_stereo: b
     edges = np.empty((2, 2 * nb), dtype=np.int64)
     edges[0] = [i for b in bonds for i in (b.GetBeginAtomIdx(), b.GetEndAtomIdx())]
     edges[1] = edges[0].reshape(nb, 2)[:, ::-1].reshape(-1)
-    degree = np.bincount(edges[0], minlength=n)
-    x[np.arange(n), _DEGREE_START + np.minimum(degree, len(DEGREES))] = 1.0
-    bond_rings = rings.BondRings()
-    if bond_rings:  # an atom is in a ring where one of its bonds is
-        ring_bonds = list(chain.from_iterable(bond_rings))
-        x[edges[0].reshape(nb, 2)[ring_bonds].ravel(), _IN_RING] = 1.0
     if labelled:  # an isotope's mass is its own
         x[:, _MASS] = [a.GetMass() * 0.01 for a in atoms]
     if stereo:
@@ -788,13 +784,11 @@ def _arrays(mol: Any, smiles: str | None, *, notes: bool = True, exact_stereo: b
 
     if smiles is not None and ">" not in smiles and "<" not in smiles and rows.metals.isdisjoint(ids):
         of_order = _TYPE_OF_ORDER.get
-        bond_ids = _BOND_ROWS.ids([(of_order(b.GetBondTypeAsDouble()) or b.GetBondType(), b.GetIsConjugated())
-                                   for b in bonds])
+        bond_ids = _BOND_ROWS.ids([(of_order(b.GetBondTypeAsDouble()) or b.GetBondType(), b.GetIsConjugated(),
+                                    b.IsInRing()) for b in bonds])
     else:
-        bond_ids = _BOND_ROWS.ids([(b.GetBondType(), b.GetIsConjugated()) for b in bonds])
+        bond_ids = _BOND_ROWS.ids([(b.GetBondType(), b.GetIsConjugated(), b.IsInRing()) for b in bonds])
     features = _BOND_ROWS.table[bond_ids]  # after ids: they may have grown the table or started it again
-    if bond_rings:
-        features[ring_bonds, _BOND_IN_RING] = 1.0
     if stereo or smiles is None:  # a file's bond may be drawn "any" without other stereo
         for k, stereo_k in stereo_bonds:
             features[k, _STEREO_NONE] = 0.0
