@@ -307,6 +307,8 @@ class MoleculeData(GraphData):
         keep_mixtures: with ``standardise``, keep every fragment instead of the largest.
         neutralise: with ``standardise``, neutralise charges where a hydrogen can be moved.
         tautomers: with ``standardise``, use RDKit's canonical tautomer (off: see the guide).
+        stereo_labels: ``fast`` (RDKit's legacy CIP codes, the new CIP labeller where they leave a
+            stereo element unnamed) or ``exact`` (the new labeller for every stereo molecule).
         batch_size: molecules per batch.
         limit: read only the first rows (smoke runs, quick looks).
         strict: stop at the first invalid record instead of skipping and reporting it.
@@ -325,11 +327,12 @@ class MoleculeData(GraphData):
                  split_seed: int = 0, num_folds: int = 5, fold: int = 0, conformers: bool = False,
                  descriptors: bool = False, batch_size: int = 50, limit: int | None = None, strict: bool = False,
                  workers: int = -1, cache: bool = True, seed: int = 0, standardise: bool = False,
-                 keep_mixtures: bool = False, neutralise: bool = True, tautomers: bool = False) -> None:
+                 keep_mixtures: bool = False, neutralise: bool = True, tautomers: bool = False,
+                 stereo_labels: Literal["fast", "exact"] = "fast") -> None:
         super().__init__()
         self.descriptors = descriptors
         self.standardise, self.keep_mixtures = standardise, keep_mixtures
-        self.neutralise, self.tautomers = neutralise, tautomers
+        self.neutralise, self.tautomers, self.stereo_labels = neutralise, tautomers, stereo_labels
         if not targets:
             raise sciarch.UsageError("name at least one target column (targets: [...])")
         if split == "predefined" and not test_path:
@@ -370,7 +373,7 @@ class MoleculeData(GraphData):
         return Featuriser(components=len(self.smiles_columns or [None]), conformers=self.conformers,
                           descriptors=self.descriptors, standardise=self.standardise,
                           fragments="keep" if self.keep_mixtures else "largest", neutralise=self.neutralise,
-                          tautomers=self.tautomers)
+                          tautomers=self.tautomers, stereo_labels=self.stereo_labels)
 
     def hints(self) -> dict[str, Any]:
         from sciarch_datasets.molecules.featurise import ATOM_FEATURES, BOND_FEATURES, descriptor_names

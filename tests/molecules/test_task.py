@@ -114,3 +114,24 @@ def test_standardisation_uses_the_training_split_only(tmp_path, monkeypatch):
     mean, std = data.target_statistics()
     expected = np.asarray(values)[train]
     assert mean[0] == pytest.approx(expected.mean()) and std[0] == pytest.approx(expected.std())
+
+
+
+def test_the_stereo_labelling_is_a_data_setting_that_reaches_the_graphs(tmp_path):
+    from sciarch_datasets.molecules.featurise import ATOM_FEATURE_BLOCKS, CHIRALITY
+    from sciarch_molecules.data import MoleculeData
+
+    start = 0
+    for name, width in ATOM_FEATURE_BLOCKS:
+        if name == "chirality":
+            break
+        start += width
+    # a sulfoxide (armodafinil, charge-separated) whose centre RDKit's legacy CIP code calls S and the
+    # new labeller R: the fast and exact labellings differ on it
+    smiles = "NC(=O)C[S@@+]([O-])C(c1ccccc1)c1ccccc1"
+    path = tmp_path / "t.csv"
+    path.write_text("smiles,y\n" + "".join(f"{smiles},{v}\n" for v in range(4)))
+    for labels, expected in (("fast", "S"), ("exact", "R")):
+        data = MoleculeData(path=str(path), targets=["y"], stereo_labels=labels, cache=False)
+        graph = data.featuriser((smiles,))
+        assert graph["x"][4, start + CHIRALITY.index(expected)] == 1.0, labels
