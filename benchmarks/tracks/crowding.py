@@ -39,9 +39,10 @@ def main() -> None:
                         help="A run of tracks/crowding-masks (Mask R-CNN) to score as well.")
     parser.add_argument("--hit-rcnn", type=Path, default=None,
                         help="A run of tracks/hit-rcnn (Hit R-CNN) to score as well (with --add: added).")
-    parser.add_argument("--arc-net", type=Path, default=None,
+    parser.add_argument("--arc-net", action="append", default=None,
                         help="A run of tracks/arc-net or tracks/arc-net-long (Hough arcs + a network over their "
-                             "hits) to score as well (with --add: added).")
+                             "hits) to score as well (with --add: added); repeatable, each with its own "
+                             "--arc-net-label (RUN@name=value,… sets inference settings).")
     parser.add_argument("--gnn", type=Path, default=None,
                         help="A run of tracks/gnn (the hit-graph edge-classifying GNN baseline) to score as well "
                              "(with --add: added).")
@@ -49,9 +50,12 @@ def main() -> None:
                         help="Hit R-CNN's first stages to score: its RPN, the Hough transform's arcs as proposals, "
                              "or both (the Hough variants keep the run's own threshold: a validation scan would "
                              "run the Hough transform on every validation picture).")
-    parser.add_argument("--arc-net-label", default=None,
+    parser.add_argument("--arc-net-label", action="append", default=None,
                         help=f"The method name of the --arc-net run's rows (default: {ARC_NET_NAME!r}), e.g. to add "
-                             "a second Arc Net run beside the first.")
+                             "a second Arc Net run beside the first; one per --arc-net, in the same order.")
+    parser.add_argument("--hough", action="store_true",
+                        help="With --add: score the Hough transform again in the same run (its rows replaced), "
+                             "side by side with the added runs under the same load.")
     parser.add_argument("--keep-oracles", action="store_true",
                         help="Take the true-box and true-mask rows from tracks_crowding_classical.json (the same "
                              "pictures through the same hit assignment) instead of computing them again.")
@@ -103,8 +107,7 @@ def main() -> None:
         if args.masks is not None:
             runs["two-stage with masks (Mask R-CNN)"] = args.masks
         runs.update(hit_rcnn_runs(args))
-        if args.arc_net is not None:
-            runs[args.arc_net_label or ARC_NET_NAME] = args.arc_net
+        runs.update(arc_net_runs(args))
         if args.gnn is not None:
             runs[GNN_NAME] = args.gnn
     work = args.out / "tracks_crowding_work"
@@ -160,6 +163,16 @@ def hit_rcnn_runs(args: argparse.Namespace) -> dict[str, str]:
             for stage in args.first_stages}
 
 
+def arc_net_runs(args: argparse.Namespace) -> dict[str, str]:
+    """The --arc-net runs by their --arc-net-label names (the first without one: ARC_NET_NAME)."""
+    given = args.arc_net or []
+    labels = args.arc_net_label or []
+    if len(labels) > len(given) or (len(given) > 1 and len(labels) != len(given)):
+        raise SystemExit("give one --arc-net-label per --arc-net (or none for a single run)")
+    labels = labels or [ARC_NET_NAME]
+    return {label: str(run) for label, run in zip(labels, given, strict=False)}
+
+
 def _add(args: argparse.Namespace) -> None:
     """Score the given runs on the committed experiment's pictures and merge their rows into it."""
     import json
@@ -172,8 +185,7 @@ def _add(args: argparse.Namespace) -> None:
                                             ("one-stage (RetinaNet)", args.one_stage),
                                             ("two-stage with masks (Mask R-CNN)", args.masks)) if given is not None}
     runs.update(hit_rcnn_runs(args))
-    if args.arc_net is not None:
-        runs[args.arc_net_label or ARC_NET_NAME] = str(args.arc_net)
+    runs.update(arc_net_runs(args))
     if args.gnn is not None:
         runs[GNN_NAME] = str(args.gnn)
     if not runs:
@@ -181,12 +193,13 @@ def _add(args: argparse.Namespace) -> None:
     committed = args.out / "tracks_crowding.json"
     earlier = json.loads(committed.read_text())
     work = args.out / "tracks_crowding_work"
-    result = run_crowding(work, runs, hough=False, oracles=False, multiplicities=args.multiplicities,
+    result = run_crowding(work, runs, hough=args.hough, oracles=False, multiplicities=args.multiplicities,
                           pictures=args.pictures, keep_thresholds=tuple(n for n in runs if "Hough arcs" in n))
     if (earlier["pictures_per_multiplicity"], earlier["seed"]) != (args.pictures, result["seed"]):
         raise SystemExit(f"{committed} was measured on other pictures (--pictures {earlier['pictures_per_multiplicity']})")
-    rows = [r for r in earlier["rows"] if r["method"] not in runs] + result["rows"]
-    order = list(dict.fromkeys([r["method"] for r in earlier["rows"]] + list(runs)))
+    replaced = {(r["method"], r["primary_tracks"]) for r in result["rows"]}
+    rows = [r for r in earlier["rows"] if (r["method"], r["primary_tracks"]) not in replaced] + result["rows"]
+    order = list(dict.fromkeys([r["method"] for r in earlier["rows"]] + list(runs) + ["hough"]))
     rows.sort(key=lambda r: (r["primary_tracks"], order.index(r["method"])))
     earlier["rows"] = rows
     earlier["runs"] = {**earlier.get("runs", {}), **result["runs"]}
@@ -207,7 +220,7 @@ def _add(args: argparse.Namespace) -> None:
         text = "\n".join(lines) + "\n"
     else:
         text += "\n" + earlier["table"] + "\n"
-    added = ", ".join(runs) + (f": {args.note}" if args.note else "")
+    added = ", ".join(list(runs) + (["hough (re-run)"] if args.hough else [])) + (f": {args.note}" if args.note else "")
     text += (f"\nAdded later with `python {shlex.join(sys.argv)}` ({added}, the same test pictures and threshold rule; "
              f"{machine_line(bench_machine(1))}).\n")
     with sciarch.atomic_write(md) as handle:
