@@ -211,6 +211,11 @@ class SpliceSSM(nn.Module):
         dropout (float): dropout inside the blocks.
         dt_min, dt_max, kernel_chunk, ssm_lr: as :class:`S4DKernel`.
         zero_init (bool): as :class:`S4DBlock`.
+        skip_sum (bool): SpliceAI's own output path instead of LayerNorm + head: 1×1 skip
+            convolutions from the embedding and every 4th front unit (and the last) summed, the S4D
+            blocks' output added to that sum through a 1×1 convolution that starts at zero, and a
+            1×1 output. At initialisation the network is then exactly a SpliceAI network with the
+            front's units, which the S4D blocks can only add to.
 
     Shapes: input ``(N, 4, SL + context)``, output ``(N, 3, SL)`` logits.
     """
@@ -218,7 +223,8 @@ class SpliceSSM(nn.Module):
     def __init__(self, *, context: int = 10000, d_model: int = 64, n_layers: int = 6, state: int = 64,
                  front_units: int = 0, front_kernel: int = 11, front: str | int | list | None = None,
                  dropout: float = 0.1, bidirectional: bool = True, dt_min: float = 1e-4, dt_max: float = 1e-1,
-                 kernel_chunk: int = 2048, ssm_lr: float | None = None, zero_init: bool = False) -> None:
+                 kernel_chunk: int = 2048, ssm_lr: float | None = None, zero_init: bool = False,
+                 skip_sum: bool = False) -> None:
         super().__init__()
         if context % 2:
             raise ValueError(f"context must be even, got {context}")
@@ -232,12 +238,26 @@ class SpliceSSM(nn.Module):
                                              dt_min=dt_min, dt_max=dt_max, kernel_chunk=kernel_chunk,
                                              ssm_lr=ssm_lr, zero_init=zero_init)
                                     for _ in range(n_layers))
-        self.norm = nn.LayerNorm(d_model)
-        self.head = nn.Conv1d(d_model, 3, 1)
+        self.skip_sum = skip_sum
+        if skip_sum:
+            if not units:
+                raise ValueError("skip_sum needs a convolutional front (front or front_units)")
+            self.skip_in = nn.Conv1d(d_model, d_model, 1)
+            self.skip_taps = [i for i in range(len(units)) if (i + 1) % 4 == 0 or i + 1 == len(units)]
+            self.skips = nn.ModuleList(nn.Conv1d(d_model, d_model, 1) for _ in self.skip_taps)
+            self.ssm_out = nn.Conv1d(d_model, d_model, 1)
+            nn.init.zeros_(self.ssm_out.weight)
+            nn.init.zeros_(self.ssm_out.bias)
+            self.output = nn.Conv1d(d_model, 3, 1)
+        else:
+            self.norm = nn.LayerNorm(d_model)
+            self.head = nn.Conv1d(d_model, 3, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] <= self.context:
             raise ValueError(f"SpliceSSM with context {self.context} needs more bases than that, got {x.shape[-1]}")
+        if self.skip_sum:
+            return self._forward_skip_sum(x)
         h = self.front(self.embed(x))
         for block in self.blocks:
             h = block(h)
@@ -246,6 +266,22 @@ class SpliceSSM(nn.Module):
             h = h[..., half:-half]
         h = self.norm(h.transpose(1, 2)).transpose(1, 2)
         return self.head(h)
+
+    def _forward_skip_sum(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.embed(x)
+        skip = self.skip_in(h)
+        taps = dict(zip(self.skip_taps, self.skips, strict=True))
+        for i, unit in enumerate(self.front):
+            h = unit(h)
+            if i in taps:
+                skip = skip + taps[i](h)
+        for block in self.blocks:
+            h = block(h)
+        skip = skip + self.ssm_out(h)
+        half = self.context // 2
+        if half:
+            skip = skip[..., half:-half]
+        return self.output(skip)
 
     @torch.no_grad()
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
@@ -270,9 +306,11 @@ def splice_ssm(*, context: int = 10000, d_model: int = 64, n_layers: int = 6, st
 def splice_ssm_hybrid(*, context: int = 10000, d_model: int = 64, n_layers: int = 4, state: int = 64,
                       front_units: int = 4, front_kernel: int = 11, front: str | int | list | None = None,
                       dropout: float = 0.1, bidirectional: bool = True, dt_min: float = 1e-4, dt_max: float = 1e-1,
-                      kernel_chunk: int = 2048, ssm_lr: float | None = None, zero_init: bool = False) -> SpliceSSM:
+                      kernel_chunk: int = 2048, ssm_lr: float | None = None, zero_init: bool = False,
+                      skip_sum: bool = False) -> SpliceSSM:
     """The hybrid: SpliceAI residual units (11/1, or ``front="400"``'s dilated stack) for local motifs,
     then bidirectional S4D blocks."""
     return SpliceSSM(context=context, d_model=d_model, n_layers=n_layers, state=state, front_units=front_units,
                      front_kernel=front_kernel, front=front, dropout=dropout, bidirectional=bidirectional, dt_min=dt_min,
-                     dt_max=dt_max, kernel_chunk=kernel_chunk, ssm_lr=ssm_lr, zero_init=zero_init)
+                     dt_max=dt_max, kernel_chunk=kernel_chunk, ssm_lr=ssm_lr, zero_init=zero_init,
+                     skip_sum=skip_sum)

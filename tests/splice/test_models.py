@@ -230,3 +230,29 @@ def test_spliceai_inference_and_training_paths_agree():
     assert trimmed.shape == plain.shape == (2, 3, 57)
     assert torch.allclose(trimmed, plain, atol=1e-5) and torch.allclose(plain, folded.detach(), atol=1e-5)
     assert plain.abs().max() > 0.1  # not a comparison of zeros
+
+
+def test_hybrid_with_skip_sum_starts_as_the_spliceai_network_of_its_front_units():
+    from sciarch_splice.spliceai import SpliceAI
+
+    torch.manual_seed(3)
+    model = splice_ssm_hybrid(context=2200, d_model=8, n_layers=2, state=8, front="2k", skip_sum=True).eval()
+    reference = SpliceAI([(u.kernel_size, u.dilation) for u in model.front], channels=8).eval()
+    reference.input.load_state_dict(model.embed.state_dict())
+    reference.skip_in.load_state_dict(model.skip_in.state_dict())
+    reference.units.load_state_dict(model.front.state_dict())
+    reference.skips.load_state_dict(model.skips.state_dict())
+    reference.output.load_state_dict(model.output.state_dict())
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (2, 2300)), 4).permute(0, 2, 1).float()
+    with torch.no_grad():  # the S4D blocks enter through a 1×1 convolution that starts at zero
+        assert torch.allclose(model(x), reference(x)[..., 100:-100], atol=1e-5)
+    model.train()
+    model(x).square().mean().backward()
+    assert model.ssm_out.weight.grad.abs().sum() > 0  # it learns, and through it the blocks will
+    with torch.no_grad():
+        model.ssm_out.weight.normal_(0.0, 0.1)
+    model.zero_grad()
+    model(x).square().mean().backward()
+    assert all(b.kernel.log_dt.grad.abs().sum() > 0 for b in model.blocks)
+    with pytest.raises(ValueError, match="skip_sum needs a convolutional front"):
+        splice_ssm_hybrid(context=40, d_model=8, n_layers=1, state=8, front_units=0, skip_sum=True)
