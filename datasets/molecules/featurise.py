@@ -687,8 +687,12 @@ _CHIRAL_TAG = require("rdkit.Chem.rdqueries", "chemistry").HasChiralTagQueryAtom
 def _stereo_elements(atoms: list[Any], bonds: list[Any]) -> tuple[list[int], list[tuple[int, Any]]]:
     """The indices of the atoms with a chiral tag, and ``(index, stereo)`` of the bonds with stereo."""
     chiral = [i for i, a in enumerate(atoms) if a.GetChiralTag() != _CHI_UNSPECIFIED]
-    stereo_bonds = [(k, stereo) for k, b in enumerate(bonds) if (stereo := b.GetStereo()) != _STEREONONE]
-    return chiral, stereo_bonds
+    return chiral, _stereo_bonds(bonds)
+
+
+def _stereo_bonds(bonds: list[Any]) -> list[tuple[int, Any]]:
+    """``(index, stereo)`` of the bonds with stereo."""
+    return [(k, stereo) for k, b in enumerate(bonds) if (stereo := b.GetStereo()) != _STEREONONE]
 
 
 def _label_parsed_stereo(mol: Any, smiles: str, chiral: list[int], stereo_bonds: list[tuple[int, Any]],
@@ -725,9 +729,10 @@ def _arrays(mol: Any, smiles: str | None, *, notes: bool = True, exact_stereo: b
 
     The features are :func:`atom_features` and :func:`bond_features` of every atom and bond, made
     with as few calls into RDKit and numpy as possible: each atom's element, charge, hydrogens,
-    hybridisation and aromaticity (each bond's type and conjugation) pick a row of a table made
-    once per distinct combination (:class:`_AtomRows`, :class:`_BondRows`), all rows taken in one
-    step (degree and ring membership are part of an atom's key, ring membership of a bond's), chirality and bond stereo are set where there are any.
+    hybridisation, aromaticity, degree and ring membership (each bond's type, conjugation and ring
+    membership) pick a row of a table made once per distinct combination (:class:`_AtomRows`,
+    :class:`_BondRows`), all rows taken in one step; chirality and bond stereo are set where there
+    are any.
     ``smiles``, the text the molecule was parsed from (None for any other source), rules out
     without looking what its characters cannot hold: chiral tags without ``@``, bond stereo
     without ``/`` or ``\\``, isotopes and radicals outside brackets, several fragments without a
@@ -760,8 +765,7 @@ def _arrays(mol: Any, smiles: str | None, *, notes: bool = True, exact_stereo: b
         chiral, stereo_bonds = _stereo_elements(atoms, bonds)
     elif "@" in smiles or "/" in smiles or "\\" in smiles:  # a chiral tag needs "@", bond stereo "/" or "\\"
         chiral = [a.GetIdx() for a in mol.GetAtomsMatchingQuery(_CHIRAL_TAG)] if "@" in smiles else []
-        stereo_bonds = ([(k, stereo) for k, b in enumerate(bonds) if (stereo := b.GetStereo()) != _STEREONONE]
-                        if "/" in smiles or "\\" in smiles else [])
+        stereo_bonds = _stereo_bonds(bonds) if "/" in smiles or "\\" in smiles else []
         stereo = _label_parsed_stereo(mol, smiles, chiral, stereo_bonds, exact_stereo)
     else:
         stereo, chiral, stereo_bonds = False, [], []

@@ -158,6 +158,12 @@ class ResidualUnit(nn.Module):
         return f"{type(self).__name__}({self.channels}, kernel_size={self.kernel_size}, dilation={self.dilation})"
 
 
+def skip_taps(units: int, every: int = 4) -> list[int]:
+    """The units whose output a 1×1 skip convolution adds to SpliceAI's skip sum: every
+    ``every``-th and the last."""
+    return [i for i in range(units) if (i + 1) % every == 0 or i + 1 == units]
+
+
 class SpliceAI(nn.Module):
     """A SpliceAI network from its residual units' ``(kernel size, dilation)`` pairs.
 
@@ -186,8 +192,7 @@ class SpliceAI(nn.Module):
         if temperature is not None and len(temperature) != 3:
             raise ValueError(f"temperature needs one value per class (3), got {list(temperature)}")
         self.temperature = None if temperature is None else tuple(float(t) for t in temperature)
-        taps = [i for i in range(len(self.units)) if (i + 1) % skip_every == 0 or i + 1 == len(self.units)]
-        self.skip_taps = taps
+        self.skip_taps = taps = skip_taps(len(self.units), skip_every)
         self.skips = nn.ModuleList(nn.Conv1d(channels, channels, 1) for _ in taps)
         self.output = nn.Conv1d(channels, 3, 1)
         self.context = 2 * sum(u.reach for u in self.units)

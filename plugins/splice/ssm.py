@@ -42,7 +42,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .spliceai import SPLICEAI_UNITS, ResidualUnit
+from .spliceai import SPLICEAI_UNITS, ResidualUnit, skip_taps
 
 
 def front_units_of(front: str | int | list | None, units: int, kernel: int) -> list[tuple[int, int]]:
@@ -243,7 +243,7 @@ class SpliceSSM(nn.Module):
             if not units:
                 raise ValueError("skip_sum needs a convolutional front (front or front_units)")
             self.skip_in = nn.Conv1d(d_model, d_model, 1)
-            self.skip_taps = [i for i in range(len(units)) if (i + 1) % 4 == 0 or i + 1 == len(units)]
+            self.skip_taps = skip_taps(len(units))
             self.skips = nn.ModuleList(nn.Conv1d(d_model, d_model, 1) for _ in self.skip_taps)
             self.ssm_out = nn.Conv1d(d_model, d_model, 1)
             nn.init.zeros_(self.ssm_out.weight)
