@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from . import compiled
 from .simulator import ChamberConfig, Event, Particle
 
 
@@ -219,6 +220,8 @@ def _masks(polylines: list[np.ndarray], hits: list[np.ndarray] | tuple[np.ndarra
     tracks = len(polylines)
     if not tracks:
         return [], [], (np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.intp))
+    if compiled.enabled():
+        return _compiled_masks(polylines, hits, radii, width, height)
     # the polylines, sampled every third of a pixel along each segment, and their last points
     lengths = np.array([len(q) for q in polylines])
     points = np.concatenate(polylines)
@@ -311,6 +314,30 @@ def _masks(polylines: list[np.ndarray], hits: list[np.ndarray] | tuple[np.ndarra
     return masks, boxes, (counts, count_bounds)
 
 
+def _compiled_masks(polylines, hits, radii, width, height):
+    """:func:`_masks` by the compiled kernel (the same numbers)."""
+    tracks = len(polylines)
+    point_bounds = np.zeros(tracks + 1, dtype=np.int64)
+    np.cumsum([len(q) for q in polylines], out=point_bounds[1:])
+    points = np.ascontiguousarray(np.concatenate(polylines), dtype=np.float64)
+    if isinstance(hits, tuple):
+        hit_xy, hit_track = hits
+    else:
+        hit_xy = np.concatenate(hits) if sum(len(h) for h in hits) else np.zeros((0, 2))
+        hit_track = np.repeat(np.arange(tracks), [len(h) for h in hits])
+    if len(hit_track) > 1 and (np.diff(hit_track) < 0).any():
+        order = np.argsort(hit_track, kind="stable")
+        hit_xy, hit_track = hit_xy[order], hit_track[order]
+    hit_bounds = np.searchsorted(hit_track, np.arange(tracks + 1)).astype(np.int64)
+    start, stop, run_bounds, box_array, counts, count_bounds = compiled.track_masks(
+        points, point_bounds, np.ascontiguousarray(hit_xy, dtype=np.float64), hit_bounds,
+        np.ascontiguousarray(radii, dtype=np.int64), int(width), int(height))
+    at = run_bounds.tolist()
+    masks = [(start[at[k]:at[k + 1]], stop[at[k]:at[k + 1]]) for k in range(tracks)]
+    boxes = [None if box[0] < 0 else tuple(box) for box in box_array.tolist()]
+    return masks, boxes, (counts, count_bounds.astype(np.intp))
+
+
 @lru_cache(maxsize=32)
 def _kernel(sigma: float) -> np.ndarray:
     """scipy.ndimage's Gaussian kernel (truncated at 4σ), float32."""
@@ -334,6 +361,8 @@ def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
         from scipy import ndimage
 
         return ndimage.gaussian_filter(image, sigma)
+    if compiled.enabled():
+        return compiled.blur(np.ascontiguousarray(image, dtype=np.float32), weights)
     height, width = image.shape
     stride = width + 2 * radius
     # the horizontal pass: each row mirrored at both ends
@@ -381,8 +410,8 @@ def _blur_tiles(image: np.ndarray, sigma: float, rows: np.ndarray, cols: np.ndar
     weights = _kernel(sigma)
     radius = len(weights) // 2
     height, width = image.shape
-    if min(height, width) <= radius or 2 * radius >= TILE:
-        return _blur(image, sigma)
+    if min(height, width) <= radius or 2 * radius >= TILE or (compiled.enabled()):
+        return _blur(image, sigma)  # (compiled, the whole picture is blurred faster than its tiles)
     tiles_down, tiles_across = -(-height // TILE), -(-width // TILE)
     # the tiles within the radius of a pixel (two at most each way; a pixel's mirror image beyond
     # an edge reaches no further into the picture than the pixel itself)

@@ -30,9 +30,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
+from . import compiled
 from .physics import (
     _SPECIES,
     C_LIGHT,
@@ -63,6 +65,38 @@ X, Y, Z, BETA, SLOT, POINT = range(6)
 UX, UY, UZ, P, MASS, HALF_TURN, STEP_TURN, T_STOP, PROPER, TRAVELLED, DECAY_AT, INTERACT_AT, DELTAS, \
     TABLE, PICTURE = range(6, 21)
 ROWS = 21
+
+
+class _Columns(NamedTuple):
+    """The state's rows and the end codes, as the compiled step reads them."""
+
+    X: int = X
+    Y: int = Y
+    Z: int = Z
+    BETA: int = BETA
+    POINT: int = POINT
+    UX: int = UX
+    UY: int = UY
+    UZ: int = UZ
+    P: int = P
+    MASS: int = MASS
+    HALF_TURN: int = HALF_TURN
+    STEP_TURN: int = STEP_TURN
+    T_STOP: int = T_STOP
+    PROPER: int = PROPER
+    TRAVELLED: int = TRAVELLED
+    DECAY_AT: int = DECAY_AT
+    INTERACT_AT: int = INTERACT_AT
+    DELTAS: int = DELTAS
+    TABLE: int = TABLE
+    STOPPED: int = _STOPPED
+    DECAY: int = _DECAY
+    INTERACTION: int = _INTERACTION
+    EXIT: int = _EXIT
+    STEPS: int = _STEPS
+
+
+_COLUMNS = _Columns()
 
 
 @lru_cache(maxsize=16)
@@ -319,6 +353,9 @@ class Transport:
                 self._step()
 
     def _step(self) -> None:
+        if compiled.enabled():
+            self._compiled_step()
+            return
         cfg = self.cfg
         s = self.state
         x, y, z = s[X], s[Y], s[Z]
@@ -398,6 +435,35 @@ class Transport:
             keep = np.flatnonzero(~ended)
             s = self._become(lambda out: s.take(keep, axis=1, out=out, mode="clip"), len(keep))
             self._end(finished, code)
+        if self._pending or self._ended:
+            self._flush()
+
+    def _compiled_step(self) -> None:
+        """:meth:`_step` with its arithmetic in two compiled kernels (the same numbers: the same
+        operations in the same order; logarithms, and sines and cosines beyond the series, still
+        by numpy)."""
+        cfg = self.cfg
+        s = self.state
+        dedx, highland, ds, fired, half, sin, cos, wide = compiled.step_start(
+            s, np.log(s[P]), self.table, randoms := self._randoms(s[PICTURE].astype(np.intp)),
+            (GRID - 1) / (LN_P_HIGH - LN_P_LOW), LN_P_LOW, GRID - 1.000001, self.step_max, bool(cfg.energy_loss),
+            bool(cfg.delta_rays), _COLUMNS)
+        if cfg.delta_rays and fired.any():
+            self._delta_rays(np.flatnonzero(fired))
+        if wide:
+            where = np.flatnonzero(half * half > 1e-3)
+            sin[where], cos[where] = np.sin(half[where]), np.cos(half[where])
+        codes = np.empty(s.shape[1], dtype=np.int64)
+        ended = compiled.step_end(s, randoms, dedx, highland, ds, sin, cos, bool(cfg.energy_loss),
+                                  bool(cfg.multiple_scattering), self.half_width, self.half_height, self.half_depth,
+                                  float(self.max_steps), _COLUMNS, codes)
+        self.records.append(s[:POINT + 1].copy())
+        if ended:
+            which = np.flatnonzero(codes)
+            finished = s[:, which]
+            keep = np.flatnonzero(codes == 0)
+            s = self._become(lambda out: s.take(keep, axis=1, out=out, mode="clip"), len(keep))
+            self._end(finished, codes.take(which))
         if self._pending or self._ended:
             self._flush()
 

@@ -1,0 +1,435 @@
+"""Compiled kernels (numba) for the parts of rendering that array operations do badly: work made of
+many small, data-dependent pieces (a track's pixels, sorted and dilated run by run).
+
+Each kernel gives exactly the numbers of the array code it stands for in :mod:`.optics` (the same
+operations on the same floats in the same order), so a picture is the same with or without numba;
+``tests/datasets/tracks/test_compiled.py`` checks that on whole pictures. numba is optional: without
+it (or with ``SCIARCH_NUMBA=0`` in the environment) :mod:`.optics` uses its array code.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+try:  # numba is in the physics extra; the simulator works without it
+    if os.environ.get("SCIARCH_NUMBA", "1") == "0":
+        raise ImportError("switched off by SCIARCH_NUMBA=0")
+    from numba import njit
+except ImportError:  # pragma: no cover - depends on the install
+    njit = None
+
+AVAILABLE = njit is not None
+#: True: the array code even where a kernel stands for it (tests compare the two)
+ARRAY_CODE_ONLY = False
+
+
+def enabled() -> bool:
+    """Whether the kernels stand in for the array code."""
+    return AVAILABLE and not ARRAY_CODE_ONLY
+
+
+def _jit(function):
+    # cache=True: compiled once per install (numba keeps the machine code beside the source, or in
+    # the user's cache when that is read-only); no fastmath, so no reordered or fused float operations
+    return njit(cache=True, nogil=True, boundscheck=False)(function) if AVAILABLE else None
+
+
+def _track_masks(points, point_bounds, hit_xy, hit_bounds, radii, width, height):  # pragma: no cover - compiled
+    """Every track's instance mask as merged column-major runs, its box and its COCO RLE counts:
+    what :func:`.optics._masks` computes with array operations, track by track and without sorting.
+    A picture-sized stamp marks the track's pixels: first those its polyline samples and its hits
+    fall in (each once), then the disk of the track's radius about each of those; the marked
+    pixels are then read off column by column between each column's lowest and highest mark."""
+    tracks = len(radii)
+    size = width * height
+    run_start = np.empty(1024, dtype=np.int64)
+    run_stop = np.empty(1024, dtype=np.int64)
+    run_bounds = np.zeros(tracks + 1, dtype=np.int64)
+    boxes = np.full((tracks, 4), -1, dtype=np.int64)
+    counts = np.empty(2048, dtype=np.int64)
+    count_bounds = np.zeros(tracks + 1, dtype=np.int64)
+    runs_out = 0
+    counts_out = 0
+    widest = 0
+    for k in range(tracks):
+        if radii[k] > widest:
+            widest = radii[k]
+    grow_table = np.zeros((widest + 1, 2 * widest + 1), dtype=np.int64)
+    for radius in range(widest + 1):
+        for dc in range(-widest, widest + 1):
+            value = radius * radius + radius - dc * dc
+            grow_table[radius, dc + widest] = int(math.floor(math.sqrt(value))) if value > 0 else 0
+    stamp = np.full(size, -1, dtype=np.int32)
+    col_low = np.full(width, height, dtype=np.int64)
+    col_high = np.full(width, -1, dtype=np.int64)
+    unique = np.empty(4096, dtype=np.int64)
+    for k in range(tracks):
+        seen = 2 * k
+        n = 0
+        first, last = point_bounds[k], point_bounds[k + 1]
+        for i in range(first, last):
+            x0, y0 = points[i, 0], points[i, 1]
+            if i + 1 < last:
+                dx = points[i + 1, 0] - x0
+                dy = points[i + 1, 1] - y0
+                samples = int(math.ceil(math.sqrt(dx * dx + dy * dy) * 3))
+                if samples < 1:
+                    samples = 1
+            else:
+                dx = 0.0
+                dy = 0.0
+                samples = 1
+            if n + samples > len(unique):
+                grown = np.empty(2 * (n + samples), dtype=np.int64)
+                grown[:n] = unique[:n]
+                unique = grown
+            for q in range(samples):
+                if i + 1 < last:
+                    t = q / samples
+                    x = x0 + t * dx
+                    y = y0 + t * dy
+                else:
+                    x = x0
+                    y = y0
+                col = math.floor(x)
+                row = math.floor(y)
+                if col >= 0 and col < width and row >= 0 and row < height:
+                    key = int(col) * height + int(row)
+                    if stamp[key] != seen:
+                        stamp[key] = seen
+                        unique[n] = key
+                        n += 1
+        hits_here = hit_bounds[k + 1] - hit_bounds[k]
+        if n + hits_here > len(unique):
+            grown = np.empty(2 * (n + hits_here), dtype=np.int64)
+            grown[:n] = unique[:n]
+            unique = grown
+        for h in range(hit_bounds[k], hit_bounds[k + 1]):
+            col = math.floor(hit_xy[h, 0])
+            row = math.floor(hit_xy[h, 1])
+            if col >= 0 and col < width and row >= 0 and row < height:
+                key = int(col) * height + int(row)
+                if stamp[key] != seen:
+                    stamp[key] = seen
+                    unique[n] = key
+                    n += 1
+        run_bounds[k] = runs_out
+        count_bounds[k] = counts_out
+        if n == 0:
+            if counts_out + 1 > len(counts):
+                grown = np.empty(2 * (counts_out + 1), dtype=np.int64)
+                grown[:counts_out] = counts[:counts_out]
+                counts = grown
+            counts[counts_out] = size
+            counts_out += 1
+            continue
+        # the disk of the track's radius about each of its pixels, marked; each column's extent kept
+        mark = seen + 1
+        reach = radii[k]
+        left = width
+        right = -1
+        for u in range(n):
+            key = unique[u]
+            c = key // height
+            r = key - c * height
+            for dc in range(-reach, reach + 1):
+                cc = c + dc
+                if cc < 0 or cc >= width:
+                    continue
+                grow = grow_table[reach, dc + widest]
+                top = r - grow
+                if top < 0:
+                    top = 0
+                bottom = r + grow + 1
+                if bottom > height:
+                    bottom = height
+                base = cc * height
+                for rr in range(top, bottom):
+                    stamp[base + rr] = mark
+                if top < col_low[cc]:
+                    col_low[cc] = top
+                if bottom > col_high[cc]:
+                    col_high[cc] = bottom
+                if cc < left:
+                    left = cc
+                if cc > right:
+                    right = cc
+        # the marked pixels column by column, as runs of column-major indices (joined across a
+        # column's end), the box and the RLE counts
+        lowest = height
+        highest = 0
+        previous_stop = 0
+        joined = 0
+        for cc in range(left, right + 1):
+            top = col_low[cc]
+            bottom = col_high[cc]
+            if bottom < 0:
+                continue
+            col_low[cc] = height
+            col_high[cc] = -1
+            if top < lowest:
+                lowest = top
+            if bottom > highest:
+                highest = bottom
+            base = cc * height
+            rr = top
+            while rr < bottom:
+                if stamp[base + rr] != mark:
+                    rr += 1
+                    continue
+                begin = rr
+                while rr < bottom and stamp[base + rr] == mark:
+                    rr += 1
+                flat_start = base + begin
+                flat_stop = base + rr
+                if joined and flat_start <= run_stop[runs_out + joined - 1]:
+                    run_stop[runs_out + joined - 1] = flat_stop
+                    continue
+                if runs_out + joined + 1 > len(run_start):
+                    grown_start = np.empty(2 * (runs_out + joined + 1), dtype=np.int64)
+                    grown_stop = np.empty(2 * (runs_out + joined + 1), dtype=np.int64)
+                    grown_start[:runs_out + joined] = run_start[:runs_out + joined]
+                    grown_stop[:runs_out + joined] = run_stop[:runs_out + joined]
+                    run_start, run_stop = grown_start, grown_stop
+                run_start[runs_out + joined] = flat_start
+                run_stop[runs_out + joined] = flat_stop
+                joined += 1
+        boxes[k, 0] = left
+        boxes[k, 1] = lowest
+        boxes[k, 2] = right + 1
+        boxes[k, 3] = highest
+        if counts_out + 2 * joined + 1 > len(counts):
+            grown = np.empty(2 * (counts_out + 2 * joined + 1), dtype=np.int64)
+            grown[:counts_out] = counts[:counts_out]
+            counts = grown
+        for j in range(runs_out, runs_out + joined):
+            counts[counts_out] = run_start[j] - previous_stop
+            counts[counts_out + 1] = run_stop[j] - run_start[j]
+            counts_out += 2
+            previous_stop = run_stop[j]
+        runs_out += joined
+        if size - previous_stop:
+            counts[counts_out] = size - previous_stop
+            counts_out += 1
+    run_bounds[tracks] = runs_out
+    count_bounds[tracks] = counts_out
+    return run_start[:runs_out], run_stop[:runs_out], run_bounds, boxes, counts[:counts_out], count_bounds
+
+
+track_masks = _jit(_track_masks)
+
+
+def _blur(image, weights):  # pragma: no cover - compiled
+    """The separable blur of :func:`.optics._blur`, number for number: each row mirrored at its ends
+    (scipy's ``reflect``) and correlated with the symmetric ``weights`` (the centre's product first,
+    then each mirrored pair's sum times its weight, added in turn), then the same down the columns
+    (rows mirrored at the picture's edges). Row by row, so each pass works on a few rows in cache
+    rather than on the whole picture once per tap."""
+    height, width = image.shape
+    radius = len(weights) // 2
+    centre = weights[radius]
+    across = np.empty((height, width), dtype=np.float32)
+    row = np.empty(width + 2 * radius, dtype=np.float32)
+    for i in range(height):
+        row[radius:radius + width] = image[i]
+        for j in range(radius):
+            row[j] = image[i, radius - 1 - j]
+            row[radius + width + j] = image[i, width - 1 - j]
+        out = across[i]
+        out[:] = row[radius:radius + width] * centre
+        for k in range(radius):
+            w = weights[k]
+            # (slices: indices that numba knows to be in range, so the loop is vectorised)
+            a = row[k:k + width]
+            b = row[2 * radius - k:2 * radius - k + width]
+            for j in range(width):
+                out[j] += (a[j] + b[j]) * w
+    result = np.empty((height, width), dtype=np.float32)
+    for i in range(height):
+        out = result[i]
+        middle = across[i]
+        for j in range(width):
+            out[j] = middle[j] * centre
+        for k in range(radius):
+            w = weights[k]
+            up = i + k - radius  # the rows radius − k above and below, mirrored at the edges
+            if up < 0:
+                up = -up - 1
+            down = i + radius - k
+            if down >= height:
+                down = 2 * height - down - 1
+            a = across[up]
+            b = across[down]
+            for j in range(width):
+                out[j] += (a[j] + b[j]) * w
+    return result
+
+
+blur = _jit(_blur)
+
+
+def _least(a, b):  # pragma: no cover - compiled
+    """np.minimum of two floats (a NaN wins)."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a <= b else b
+
+
+def _most(a, b):  # pragma: no cover - compiled
+    """np.maximum of two floats (a NaN wins)."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a >= b else b
+
+
+if AVAILABLE:  # (the kernels below call these compiled)
+    _least, _most = _jit(_least), _jit(_most)
+
+
+def _step_start(state, ln_p, table, stream, scale, low, top, step_max, energy_loss, delta_rays,
+                columns):  # pragma: no cover - compiled
+    """The first half of :meth:`.stepping.Transport._step` for every column, number for number: the
+    tabulated dE/dx, δ-ray rate and Highland coefficient, the step length, whether a δ-ray is
+    knocked out, and the half turn with its sine and cosine by their series. Returns (dE/dx,
+    Highland, step, fired, half, sin, cos) and how many half turns are too wide for the series."""
+    n = state.shape[1]
+    dedx = np.empty(n)
+    highland = np.empty(n)
+    ds = np.empty(n)
+    fired = np.zeros(n, dtype=np.bool_)
+    half = np.empty(n)
+    sin = np.empty(n)
+    cos = np.empty(n)
+    wide = 0
+    for j in range(n):
+        p = state[columns.P, j]
+        mass = state[columns.MASS, j]
+        energy = math.sqrt(p * p + mass * mass)
+        kinetic = energy - mass
+        position = (ln_p[j] - low) * scale
+        position = _most(position, 0.0)
+        position = _least(position, top)
+        cell = int(position)
+        weight = position - cell
+        cell += int(state[columns.TABLE, j])
+        value0 = (table[0, cell + 1] - table[0, cell]) * weight + table[0, cell]
+        value1 = (table[1, cell + 1] - table[1, cell]) * weight + table[1, cell]
+        value2 = (table[2, cell + 1] - table[2, cell]) * weight + table[2, cell]
+        step = state[columns.STEP_TURN, j] * p
+        step = _least(step, step_max)
+        if energy_loss:
+            step = _least(step, 0.05 * kinetic / value0)
+        step = _most(step, 2e-5)
+        if delta_rays:
+            fired[j] = stream[2, j] < value1 * step * state[columns.DELTAS, j]
+        turn = state[columns.HALF_TURN, j] * step / p
+        h2 = turn * turn
+        sin[j] = turn * (1.0 - h2 * (1.0 / 6.0 - h2 * (1.0 / 120.0 - h2 / 5040.0)))
+        cos[j] = 1.0 - h2 * (0.5 - h2 * (1.0 / 24.0 - h2 / 720.0))
+        if h2 > 1e-3:
+            wide += 1
+        dedx[j] = value0
+        highland[j] = value2
+        ds[j] = step
+        half[j] = turn
+    return dedx, highland, ds, fired, half, sin, cos, wide
+
+
+def _step_end(state, stream, dedx, highland, ds, sin, cos, energy_loss, multiple_scattering, half_width,
+              half_height, half_depth, max_steps, columns, codes):  # pragma: no cover - compiled
+    """The second half of :meth:`.stepping.Transport._step`, number for number: the move with the
+    field's turn half before and half after, Highland's kink, the energy loss, the proper time, and
+    how each column ended (``codes``: 0 for going on, else the code :meth:`_step` gives). Updates
+    ``state`` in place; returns how many columns ended."""
+    n = state.shape[1]
+    ended = 0
+    for j in range(n):
+        ux = state[columns.UX, j]
+        uy = state[columns.UY, j]
+        uz = state[columns.UZ, j]
+        p = state[columns.P, j]
+        mass = state[columns.MASS, j]
+        energy = math.sqrt(p * p + mass * mass)
+        kinetic = energy - mass
+        step = ds[j]
+        s, c = sin[j], cos[j]
+        ux1 = c * ux - s * uy
+        uy1 = s * ux + c * uy
+        state[columns.X, j] += ux1 * step
+        state[columns.Y, j] += uy1 * step
+        state[columns.Z, j] += uz * step
+        state[columns.TRAVELLED, j] += step
+        ux2 = c * ux1 - s * uy1
+        uy2 = s * ux1 + c * uy1
+        if multiple_scattering:
+            theta = highland[j] * math.sqrt(step)
+            a = theta * stream[0, j]
+            b = theta * stream[1, j]
+            norm = math.sqrt(ux2 * ux2 + uy2 * uy2)
+            ai = a / norm
+            bz = b * uz / norm
+            bz += 1.0
+            vx = ux2 * bz + ai * uy2
+            vy = uy2 * bz - ai * ux2
+            vz = uz - b * norm
+            if abs(uz) >= 0.9:  # near the field: the first axis is u × x
+                m = math.sqrt(uz * uz + uy2 * uy2)
+                e1y = uz / m
+                e1z = -uy2 / m
+                vx = ux2 + b * (uy2 * e1z - uz * e1y)
+                vy = uy2 + a * e1y - b * ux2 * e1z
+                vz = uz + a * e1z + b * ux2 * e1y
+            length = math.sqrt(vx * vx + vy * vy + vz * vz)
+            state[columns.UX, j] = vx / length
+            state[columns.UY, j] = vy / length
+            state[columns.UZ, j] = vz / length
+        else:
+            state[columns.UX, j] = ux2
+            state[columns.UY, j] = uy2
+        stopped_now = False
+        if energy_loss:
+            energy_new = energy - dedx[j] * step
+            stopped_now = energy_new <= mass
+            p_new = math.sqrt(_most(energy_new * energy_new - mass * mass, 0.0))
+            state[columns.P, j] = p_new
+            state[columns.BETA, j] = p_new / energy_new
+            kinetic_next = energy_new - mass
+        else:
+            p_new = p
+            state[columns.BETA, j] = p / energy
+            kinetic_next = kinetic
+        state[columns.PROPER, j] += step * mass / p_new
+        state[columns.POINT, j] += 1.0
+        outside = (abs(state[columns.X, j] - half_width) > half_width
+                   or abs(state[columns.Y, j] - half_height) > half_height
+                   or abs(state[columns.Z, j] - 0.0) > half_depth)
+        decayed = state[columns.PROPER, j] >= state[columns.DECAY_AT, j]
+        interacted = state[columns.TRAVELLED, j] >= state[columns.INTERACT_AT, j]
+        limit = state[columns.POINT, j] >= max_steps
+        code = 0
+        if outside or decayed or interacted or limit or kinetic_next < state[columns.T_STOP, j] or stopped_now:
+            code = columns.STOPPED  # in order of precedence, as :meth:`_step` sets them
+            if limit:
+                code = columns.STEPS
+            if outside:
+                code = columns.EXIT
+            if interacted:
+                code = columns.INTERACTION
+            if decayed:
+                code = columns.DECAY
+            if stopped_now:
+                code = columns.STOPPED
+            ended += 1
+        codes[j] = code
+    return ended
+
+
+step_start = _jit(_step_start)
+step_end = _jit(_step_end)
