@@ -227,32 +227,59 @@ def _blur(image, weights):  # pragma: no cover - compiled
     (scipy's ``reflect``) and correlated with the symmetric ``weights`` (the centre's product first,
     then each mirrored pair's sum times its weight, added in turn), then the same down the columns
     (rows mirrored at the picture's edges). Row by row, so each pass works on a few rows in cache
-    rather than on the whole picture once per tap."""
+    rather than on the whole picture once per tap; and in each row only between the first and last
+    column that the pixels not zero reach (the blur of zeros is zero: the array code's numbers)."""
     height, width = image.shape
     radius = len(weights) // 2
     centre = weights[radius]
-    across = np.empty((height, width), dtype=np.float32)
+    # each row's reach: the columns within the radius of its pixels that are not zero
+    first = np.full(height, width, dtype=np.int64)
+    last = np.full(height, -1, dtype=np.int64)
+    for i in range(height):
+        for j in range(width):
+            if image[i, j] != 0:
+                first[i] = max(j - radius, 0)
+                break
+        if first[i] < width:
+            for j in range(width - 1, -1, -1):
+                if image[i, j] != 0:
+                    last[i] = min(j + radius, width - 1)
+                    break
+    across = np.zeros((height, width), dtype=np.float32)
     row = np.empty(width + 2 * radius, dtype=np.float32)
     for i in range(height):
+        if last[i] < 0:
+            continue
         row[radius:radius + width] = image[i]
         for j in range(radius):
             row[j] = image[i, radius - 1 - j]
             row[radius + width + j] = image[i, width - 1 - j]
-        out = across[i]
-        out[:] = row[radius:radius + width] * centre
+        lo, hi = first[i], last[i] + 1
+        out = across[i, lo:hi]
+        out[:] = row[radius + lo:radius + hi] * centre
         for k in range(radius):
             w = weights[k]
             # (slices: indices that numba knows to be in range, so the loop is vectorised)
-            a = row[k:k + width]
-            b = row[2 * radius - k:2 * radius - k + width]
-            for j in range(width):
+            a = row[k + lo:k + hi]
+            b = row[2 * radius - k + lo:2 * radius - k + hi]
+            for j in range(hi - lo):
                 out[j] += (a[j] + b[j]) * w
-    result = np.empty((height, width), dtype=np.float32)
+    result = np.zeros((height, width), dtype=np.float32)
     for i in range(height):
-        out = result[i]
-        middle = across[i]
-        for j in range(width):
-            out[j] = middle[j] * centre
+        lo, hi = width, 0  # the reach of the rows within the radius (mirrored at the edges)
+        for k in range(2 * radius + 1):
+            source = i + k - radius
+            if source < 0:
+                source = -source - 1
+            if source >= height:
+                source = 2 * height - source - 1
+            if last[source] >= 0:
+                lo = min(lo, first[source])
+                hi = max(hi, last[source] + 1)
+        if hi <= lo:
+            continue
+        out = result[i, lo:hi]
+        out[:] = across[i, lo:hi] * centre
         for k in range(radius):
             w = weights[k]
             up = i + k - radius  # the rows radius − k above and below, mirrored at the edges
@@ -261,14 +288,92 @@ def _blur(image, weights):  # pragma: no cover - compiled
             down = i + radius - k
             if down >= height:
                 down = 2 * height - down - 1
-            a = across[up]
-            b = across[down]
-            for j in range(width):
+            a = across[up, lo:hi]
+            b = across[down, lo:hi]
+            for j in range(hi - lo):
                 out[j] += (a[j] + b[j]) * w
     return result
 
 
-blur = _jit(_blur)
+def _splat_blur_add(canvas, points, x0, y0, x1, y1, weights, gain):  # pragma: no cover - compiled
+    """What :func:`.optics._blurred_layer` adds to ``canvas`` once it has cropped: the bilinear
+    splat of unit points (``points`` in the crop's pixels) summed in float64 in the order
+    ``np.bincount`` sums it (each point's top-left share, then every top-right, bottom-left,
+    bottom-right), made float32, blurred, times ``gain``, added to the crop of ``canvas``."""
+    height, width = y1 - y0, x1 - x0
+    splat = np.zeros(height * width)
+    n = len(points)
+    for corner in range(4):
+        dc = corner % 2
+        dr = corner // 2
+        for i in range(n):
+            x = points[i, 0] - 0.5
+            y = points[i, 1] - 0.5
+            c0 = math.floor(x)
+            r0 = math.floor(y)
+            fx = x - c0
+            fy = y - r0
+            col = int(c0) + dc
+            row = int(r0) + dr
+            if col < 0 or col >= width or row < 0 or row >= height:
+                continue
+            share_x = fx if dc else 1 - fx
+            share_y = fy if dr else 1 - fy
+            splat[row * width + col] += share_x * share_y
+    layer = _blur_compiled(splat.astype(np.float32).reshape(height, width), weights)
+    for i in range(height):
+        for j in range(width):
+            canvas[y0 + i, x0 + j] += layer[i, j] * gain
+
+
+def _lit(transmitted, across_a, down_b, across_c, down_d, low, high):  # pragma: no cover - compiled
+    """The lit picture of :func:`.optics.render`: the light ``(a[j] + b[i]) (c[j] − d[i])`` clipped
+    to [low, high] (float32, as :func:`.optics._lighting` makes it) times the transmittance."""
+    height, width = transmitted.shape
+    picture = np.empty((height, width), dtype=np.float32)
+    for i in range(height):
+        b = down_b[i]
+        d = down_d[i]
+        for j in range(width):
+            light = (across_a[j] + b) * (across_c[j] - d)
+            if light < low:
+                light = low
+            if light > high:
+                light = high
+            picture[i, j] = light * transmitted[i, j]
+    return picture
+
+
+def _grain_values(bits, quantiles, strength, height, width):  # pragma: no cover - compiled
+    """Film grain (float32, (height, width)): each pixel's normal quantile times ``strength``."""
+    grain = np.empty((height, width), dtype=np.float32)
+    flat = grain.reshape(-1)
+    for i in range(len(flat)):
+        flat[i] = quantiles[bits[i]] * strength
+    return grain
+
+
+def _develop(picture, blurred, grain, blurred_gain, grain_gain, full):  # pragma: no cover - compiled
+    """The last steps of :func:`.optics.render`: the blurred and the sharp grain added (each times its
+    gain), times ``full``, clipped to [0, full] and rounded half to even into uint8 (``grain`` may be
+    empty: no film noise)."""
+    height, width = picture.shape
+    image = np.empty((height, width), dtype=np.uint8)
+    noisy = grain.shape[0] > 0
+    zero = np.float32(0.0)
+    for i in range(height):
+        for j in range(width):
+            value = picture[i, j]
+            if noisy:
+                value = value + blurred[i, j] * blurred_gain
+                value = value + grain[i, j] * grain_gain
+            value = value * full
+            if value < zero:
+                value = zero
+            if value > full:
+                value = full
+            image[i, j] = np.uint8(np.rint(value))
+    return image
 
 
 def _least(a, b):  # pragma: no cover - compiled
@@ -291,6 +396,7 @@ def _most(a, b):  # pragma: no cover - compiled
 
 if AVAILABLE:  # (the kernels below call these compiled)
     _least, _most = _jit(_least), _jit(_most)
+blur = _blur_compiled = _jit(_blur)
 
 
 def _step_start(state, ln_p, table, stream, scale, low, top, step_max, energy_loss, delta_rays,
@@ -432,4 +538,8 @@ def _step_end(state, stream, dedx, highland, ds, sin, cos, energy_loss, multiple
 
 
 step_start = _jit(_step_start)
+lit = _jit(_lit)
+grain_values = _jit(_grain_values)
+develop = _jit(_develop)
+splat_blur_add = _jit(_splat_blur_add)
 step_end = _jit(_step_end)

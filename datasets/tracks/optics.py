@@ -492,6 +492,10 @@ def _blurred_layer(canvas: np.ndarray, points: np.ndarray, sigma: float, gain: n
     # the crop reaches the picture's edge wherever it stops short of the margin: a corner outside
     # the crop is outside the picture (the splat made as a new layer: 0 + v is v)
     points = points - np.array([x0, y0])
+    weights = _kernel(sigma)
+    if compiled.enabled() and min(y1 - y0, x1 - x0) > len(weights) // 2:
+        compiled.splat_blur_add(canvas, np.ascontiguousarray(points), x0, y0, x1, y1, weights, np.float32(gain))
+        return
     layer = _splatted((y1 - y0, x1 - x0), points, np.ones(len(points), dtype=np.float32)).astype(np.float32)
     # the splat's pixels: each point's four neighbours (as _splatted finds them)
     rows = np.floor(points[:, 1] - 0.5).astype(np.intp)
@@ -532,6 +536,13 @@ def _spot_values(height: int, width: int, points: np.ndarray, weights: np.ndarra
 
 def _lighting(cfg: ChamberConfig, rng: np.random.Generator) -> np.ndarray:
     """A smooth, uneven illumination: a tilted plane times a radial fall-off with a random centre."""
+    across_a, down_b, across_c, down_d = _lighting_terms(cfg, rng)
+    light = (across_a[None, :] + down_b[:, None]) * (across_c[None, :] - down_d[:, None])
+    return np.clip(light, 0.2, 1.0, out=light).astype(np.float32, copy=False)
+
+
+def _lighting_terms(cfg: ChamberConfig, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """The light at column j, row i is (a[j] + b[i]) (c[j] − d[i]) (clipped to [0.2, 1]): a, b, c, d."""
     width, height = cfg.image_size
     xs = (np.arange(width, dtype=np.float32) / np.float32(width))
     ys = (np.arange(height, dtype=np.float32) / np.float32(height))
@@ -540,10 +551,8 @@ def _lighting(cfg: ChamberConfig, rng: np.random.Generator) -> np.ndarray:
     strength = cfg.lighting * (0.5 + rng.random())
     # 0.82 (1 + 0.6 s tilt)(1 − s radial), tilt and radial each a sum of a column and a row term
     tilt = 0.82 * 0.6 * strength
-    plane = (tilt * (xs - 0.5) * math.cos(angle))[None, :] + (0.82 + tilt * (ys - 0.5) * math.sin(angle))[:, None]
-    fall = (1.0 - strength * (xs - cx) ** 2)[None, :] - (strength * (ys - cy) ** 2)[:, None]
-    light = plane * fall
-    return np.clip(light, 0.2, 1.0, out=light).astype(np.float32, copy=False)
+    return (tilt * (xs - 0.5) * math.cos(angle), 0.82 + tilt * (ys - 0.5) * math.sin(angle),
+            1.0 - strength * (xs - cx) ** 2, strength * (ys - cy) ** 2)
 
 
 def _fiducials(width: int, height: int) -> np.ndarray:
@@ -666,8 +675,11 @@ def render(event: Event, cfg: ChamberConfig, rng: np.random.Generator) -> Pictur
         opacity += _fiducial_opacity(width, height, float(optics))
     np.negative(opacity, out=opacity)
     np.exp(opacity, out=opacity)
-    picture = _lighting(cfg, rng)
-    picture *= opacity
+    if compiled.enabled():
+        picture = compiled.lit(opacity, *_lighting_terms(cfg, rng), np.float32(0.2), np.float32(1.0))
+    else:
+        picture = _lighting(cfg, rng)
+        picture *= opacity
     if cfg.dust:
         count = int(rng.poisson(cfg.dust))
         where = rng.random((count, 2)) * np.array([width, height])
@@ -677,6 +689,15 @@ def render(event: Event, cfg: ChamberConfig, rng: np.random.Generator) -> Pictur
         np.negative(values, out=values)
         flat = picture.reshape(-1)
         flat[pixels] = flat.take(pixels) * np.exp(values, out=values)
+    if compiled.enabled():
+        if cfg.film_noise:
+            bits = np.frombuffer(rng.bytes(2 * height * width), dtype="<u2")
+            grain = compiled.grain_values(bits, _normal_quantiles(), np.float32(cfg.film_noise), height, width)
+            blurred = _blur(grain, 0.7)
+        else:
+            grain = blurred = np.zeros((0, 0), dtype=np.float32)
+        image = compiled.develop(picture, blurred, grain, np.float32(1.8), np.float32(0.35), np.float32(255.0))
+        return Picture(image, tracks, event, cfg)
     if cfg.film_noise:
         grain = _film_grain(rng, height, width)
         grain *= np.float32(cfg.film_noise)
