@@ -37,7 +37,7 @@ def _jit(function):
     return njit(cache=True, nogil=True, boundscheck=False)(function) if AVAILABLE else None
 
 
-def _track_masks(points, point_bounds, hit_xy, hit_bounds, radii, width, height):  # pragma: no cover - compiled
+def _track_masks(points, point_bounds, hit_xy, hit_bounds, radii, width, height, stamp):  # pragma: no cover - compiled
     """Every track's instance mask as merged column-major runs, its box and its COCO RLE counts:
     what :func:`.optics._masks` computes with array operations, track by track and without sorting.
     A picture-sized stamp marks the track's pixels: first those its polyline samples and its hits
@@ -62,7 +62,6 @@ def _track_masks(points, point_bounds, hit_xy, hit_bounds, radii, width, height)
         for dc in range(-widest, widest + 1):
             value = radius * radius + radius - dc * dc
             grow_table[radius, dc + widest] = int(math.floor(math.sqrt(value))) if value > 0 else 0
-    stamp = np.full(size, -1, dtype=np.int32)
     col_low = np.full(width, height, dtype=np.int64)
     col_high = np.full(width, -1, dtype=np.int64)
     unique = np.empty(4096, dtype=np.int64)
@@ -219,10 +218,16 @@ def _track_masks(points, point_bounds, hit_xy, hit_bounds, radii, width, height)
     return run_start[:runs_out], run_stop[:runs_out], run_bounds, boxes, counts[:counts_out], count_bounds
 
 
-track_masks = _jit(_track_masks)
+_track_masks_compiled = _jit(_track_masks)
 
 
-def _blur(image, weights):  # pragma: no cover - compiled
+def track_masks(points, point_bounds, hit_xy, hit_bounds, radii, width, height):
+    """:func:`_track_masks` compiled, with its picture-sized stamp made here (by numpy: see :func:`blur`)."""
+    return _track_masks_compiled(points, point_bounds, hit_xy, hit_bounds, radii, width, height,
+                                 np.full(width * height, -1, dtype=np.int32))
+
+
+def _blur(image, weights, across, result):  # pragma: no cover - compiled
     """The separable blur of :func:`.optics._blur`, number for number: each row mirrored at its ends
     (scipy's ``reflect``) and correlated with the symmetric ``weights`` (the centre's product first,
     then each mirrored pair's sum times its weight, added in turn), then the same down the columns
@@ -245,7 +250,6 @@ def _blur(image, weights):  # pragma: no cover - compiled
                 if image[i, j] != 0:
                     last[i] = min(j + radius, width - 1)
                     break
-    across = np.zeros((height, width), dtype=np.float32)
     row = np.empty(width + 2 * radius, dtype=np.float32)
     for i in range(height):
         if last[i] < 0:
@@ -264,7 +268,6 @@ def _blur(image, weights):  # pragma: no cover - compiled
             b = row[2 * radius - k + lo:2 * radius - k + hi]
             for j in range(hi - lo):
                 out[j] += (a[j] + b[j]) * w
-    result = np.zeros((height, width), dtype=np.float32)
     for i in range(height):
         lo, hi = width, 0  # the reach of the rows within the radius (mirrored at the edges)
         for k in range(2 * radius + 1):
@@ -295,13 +298,11 @@ def _blur(image, weights):  # pragma: no cover - compiled
     return result
 
 
-def _splat_blur_add(canvas, points, x0, y0, x1, y1, weights, gain):  # pragma: no cover - compiled
-    """What :func:`.optics._blurred_layer` adds to ``canvas`` once it has cropped: the bilinear
-    splat of unit points (``points`` in the crop's pixels) summed in float64 in the order
-    ``np.bincount`` sums it (each point's top-left share, then every top-right, bottom-left,
-    bottom-right), made float32, blurred, times ``gain``, added to the crop of ``canvas``."""
-    height, width = y1 - y0, x1 - x0
-    splat = np.zeros(height * width)
+def _splat(points, splat, out):  # pragma: no cover - compiled
+    """The bilinear splat of unit points (float32 (height, width)), summed in float64 in the order
+    ``np.bincount`` sums it in :func:`.optics._splatted` (each point's top-left share, then every
+    top-right, bottom-left, bottom-right)."""
+    height, width = out.shape
     n = len(points)
     for corner in range(4):
         dc = corner % 2
@@ -320,17 +321,34 @@ def _splat_blur_add(canvas, points, x0, y0, x1, y1, weights, gain):  # pragma: n
             share_x = fx if dc else 1 - fx
             share_y = fy if dr else 1 - fy
             splat[row * width + col] += share_x * share_y
-    layer = _blur_compiled(splat.astype(np.float32).reshape(height, width), weights)
+    flat = out.reshape(-1)
+    for i in range(len(flat)):
+        flat[i] = np.float32(splat[i])
+
+
+def _add_scaled(canvas, layer, x0, y0, gain):  # pragma: no cover - compiled
+    """``canvas[y0:, x0:] += layer × gain`` over the layer's size (float32, as the array code)."""
+    height, width = layer.shape
     for i in range(height):
+        out = canvas[y0 + i, x0:x0 + width]
+        source = layer[i]
         for j in range(width):
-            canvas[y0 + i, x0 + j] += layer[i, j] * gain
+            out[j] += source[j] * gain
 
 
-def _lit(transmitted, across_a, down_b, across_c, down_d, low, high):  # pragma: no cover - compiled
+def splat_blur_add(canvas, points, x0, y0, x1, y1, weights, gain):
+    """What :func:`.optics._blurred_layer` adds to ``canvas`` once it has cropped: the splat of the
+    unit ``points`` (in the crop's pixels), blurred, times ``gain``, added to the crop. (Three
+    kernels called from here, each on arrays numpy made: see :func:`blur`.)"""
+    layer = np.empty((y1 - y0, x1 - x0), dtype=np.float32)
+    _splat_compiled(points, np.zeros(layer.size), layer)
+    _add_scaled_compiled(canvas, blur(layer, weights), x0, y0, gain)
+
+
+def _lit(transmitted, across_a, down_b, across_c, down_d, low, high, picture):  # pragma: no cover - compiled
     """The lit picture of :func:`.optics.render`: the light ``(a[j] + b[i]) (c[j] − d[i])`` clipped
     to [low, high] (float32, as :func:`.optics._lighting` makes it) times the transmittance."""
     height, width = transmitted.shape
-    picture = np.empty((height, width), dtype=np.float32)
     for i in range(height):
         b = down_b[i]
         d = down_d[i]
@@ -341,24 +359,20 @@ def _lit(transmitted, across_a, down_b, across_c, down_d, low, high):  # pragma:
             if light > high:
                 light = high
             picture[i, j] = light * transmitted[i, j]
-    return picture
 
 
-def _grain_values(bits, quantiles, strength, height, width):  # pragma: no cover - compiled
+def _grain_values(bits, quantiles, strength, grain):  # pragma: no cover - compiled
     """Film grain (float32, (height, width)): each pixel's normal quantile times ``strength``."""
-    grain = np.empty((height, width), dtype=np.float32)
     flat = grain.reshape(-1)
     for i in range(len(flat)):
         flat[i] = quantiles[bits[i]] * strength
-    return grain
 
 
-def _develop(picture, blurred, grain, blurred_gain, grain_gain, full):  # pragma: no cover - compiled
+def _develop(picture, blurred, grain, blurred_gain, grain_gain, full, image):  # pragma: no cover - compiled
     """The last steps of :func:`.optics.render`: the blurred and the sharp grain added (each times its
     gain), times ``full``, clipped to [0, full] and rounded half to even into uint8 (``grain`` may be
     empty: no film noise)."""
     height, width = picture.shape
-    image = np.empty((height, width), dtype=np.uint8)
     noisy = grain.shape[0] > 0
     zero = np.float32(0.0)
     for i in range(height):
@@ -373,7 +387,6 @@ def _develop(picture, blurred, grain, blurred_gain, grain_gain, full):  # pragma
             if value > full:
                 value = full
             image[i, j] = np.uint8(np.rint(value))
-    return image
 
 
 def _least(a, b):  # pragma: no cover - compiled
@@ -396,7 +409,18 @@ def _most(a, b):  # pragma: no cover - compiled
 
 if AVAILABLE:  # (the kernels below call these compiled)
     _least, _most = _jit(_least), _jit(_most)
-blur = _blur_compiled = _jit(_blur)
+_blur_compiled = _jit(_blur)
+
+
+def blur(image, weights):
+    """:func:`_blur` compiled, on arrays numpy made. (Arrays that compiled code allocates are several
+    times slower to fill here than numpy's, which asks the kernel for huge pages: every kernel's
+    large arrays are made by numpy and passed in.)"""
+    height, width = image.shape
+    across = np.zeros((height, width), dtype=np.float32)
+    result = np.zeros((height, width), dtype=np.float32)
+    _blur_compiled(image, weights, across, result)
+    return result
 
 
 def _step_start(state, ln_p, table, stream, scale, low, top, step_max, energy_loss, delta_rays,
@@ -538,8 +562,30 @@ def _step_end(state, stream, dedx, highland, ds, sin, cos, energy_loss, multiple
 
 
 step_start = _jit(_step_start)
-lit = _jit(_lit)
-grain_values = _jit(_grain_values)
-develop = _jit(_develop)
-splat_blur_add = _jit(_splat_blur_add)
+_lit_compiled = _jit(_lit)
+_grain_values_compiled = _jit(_grain_values)
+_develop_compiled = _jit(_develop)
+
+
+def lit(transmitted, across_a, down_b, across_c, down_d, low, high):
+    """:func:`_lit` compiled: the lit picture (float32)."""
+    picture = np.empty(transmitted.shape, dtype=np.float32)
+    _lit_compiled(transmitted, across_a, down_b, across_c, down_d, low, high, picture)
+    return picture
+
+
+def grain_values(bits, quantiles, strength, height, width):
+    """:func:`_grain_values` compiled: the grain (float32 (height, width))."""
+    grain = np.empty((height, width), dtype=np.float32)
+    _grain_values_compiled(bits, quantiles, strength, grain)
+    return grain
+
+
+def develop(picture, blurred, grain, blurred_gain, grain_gain, full):
+    """:func:`_develop` compiled: the picture as uint8."""
+    image = np.empty(picture.shape, dtype=np.uint8)
+    _develop_compiled(picture, blurred, grain, blurred_gain, grain_gain, full, image)
+    return image
+_splat_compiled = _jit(_splat)
+_add_scaled_compiled = _jit(_add_scaled)
 step_end = _jit(_step_end)
