@@ -227,13 +227,15 @@ def track_masks(points, point_bounds, hit_xy, hit_bounds, radii, width, height):
                                  np.full(width * height, -1, dtype=np.int32))
 
 
-def _blur(image, weights, across, result):  # pragma: no cover - compiled
+def _blur(image, weights, padded, across, result):  # pragma: no cover - compiled
     """The separable blur of :func:`.optics._blur`, number for number: each row mirrored at its ends
     (scipy's ``reflect``) and correlated with the symmetric ``weights`` (the centre's product first,
     then each mirrored pair's sum times its weight, added in turn), then the same down the columns
     (rows mirrored at the picture's edges). Row by row, so each pass works on a few rows in cache
     rather than on the whole picture once per tap; and in each row only between the first and last
-    column that the pixels not zero reach (the blur of zeros is zero: the array code's numbers)."""
+    column that the pixels not zero reach (the blur of zeros is zero: the array code's numbers).
+    ``padded`` (height, width + 2 radius), ``across`` and ``result`` (zeros): buffers. (Open-ended
+    slices of rows in the inner loops: numba vectorises those loops, not ones on shifted indices.)"""
     height, width = image.shape
     radius = len(weights) // 2
     centre = weights[radius]
@@ -241,32 +243,37 @@ def _blur(image, weights, across, result):  # pragma: no cover - compiled
     first = np.full(height, width, dtype=np.int64)
     last = np.full(height, -1, dtype=np.int64)
     for i in range(height):
+        src = image[i]
         for j in range(width):
-            if image[i, j] != 0:
+            if src[j] != 0:
                 first[i] = max(j - radius, 0)
                 break
         if first[i] < width:
             for j in range(width - 1, -1, -1):
-                if image[i, j] != 0:
+                if src[j] != 0:
                     last[i] = min(j + radius, width - 1)
                     break
-    row = np.empty(width + 2 * radius, dtype=np.float32)
     for i in range(height):
         if last[i] < 0:
             continue
-        row[radius:radius + width] = image[i]
+        p = padded[i]
+        src = image[i]
+        for j in range(width):
+            p[radius + j] = src[j]
         for j in range(radius):
-            row[j] = image[i, radius - 1 - j]
-            row[radius + width + j] = image[i, width - 1 - j]
-        lo, hi = first[i], last[i] + 1
-        out = across[i, lo:hi]
-        out[:] = row[radius + lo:radius + hi] * centre
+            p[j] = src[radius - 1 - j]
+            p[radius + width + j] = src[width - 1 - j]
+        lo = first[i]
+        n = last[i] + 1 - lo
+        out = across[i][lo:]
+        middle = p[radius + lo:]
+        for j in range(n):
+            out[j] = middle[j] * centre
         for k in range(radius):
             w = weights[k]
-            # (slices: indices that numba knows to be in range, so the loop is vectorised)
-            a = row[k + lo:k + hi]
-            b = row[2 * radius - k + lo:2 * radius - k + hi]
-            for j in range(hi - lo):
+            a = p[k + lo:]
+            b = p[2 * radius - k + lo:]
+            for j in range(n):
                 out[j] += (a[j] + b[j]) * w
     for i in range(height):
         lo, hi = width, 0  # the reach of the rows within the radius (mirrored at the edges)
@@ -281,8 +288,11 @@ def _blur(image, weights, across, result):  # pragma: no cover - compiled
                 hi = max(hi, last[source] + 1)
         if hi <= lo:
             continue
-        out = result[i, lo:hi]
-        out[:] = across[i, lo:hi] * centre
+        n = hi - lo
+        out = result[i][lo:]
+        middle = across[i][lo:]
+        for j in range(n):
+            out[j] = middle[j] * centre
         for k in range(radius):
             w = weights[k]
             up = i + k - radius  # the rows radius − k above and below, mirrored at the edges
@@ -291,9 +301,9 @@ def _blur(image, weights, across, result):  # pragma: no cover - compiled
             down = i + radius - k
             if down >= height:
                 down = 2 * height - down - 1
-            a = across[up, lo:hi]
-            b = across[down, lo:hi]
-            for j in range(hi - lo):
+            a = across[up][lo:]
+            b = across[down][lo:]
+            for j in range(n):
                 out[j] += (a[j] + b[j]) * w
     return result
 
@@ -417,9 +427,10 @@ def blur(image, weights):
     times slower to fill here than numpy's, which asks the kernel for huge pages: every kernel's
     large arrays are made by numpy and passed in.)"""
     height, width = image.shape
+    padded = np.empty((height, width + 2 * (len(weights) // 2)), dtype=np.float32)
     across = np.zeros((height, width), dtype=np.float32)
     result = np.zeros((height, width), dtype=np.float32)
-    _blur_compiled(image, weights, across, result)
+    _blur_compiled(image, weights, padded, across, result)
     return result
 
 
