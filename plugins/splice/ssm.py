@@ -89,17 +89,24 @@ class S4DKernel(nn.Module):
             optimizer group (S4 and S4D practice: Gu et al. 2022 train these at 1e-3 and without weight
             decay whatever the rest of the network uses, as a large step on ``Δ`` or ``A`` moves every
             kernel at once); None: the recipe's optimizer settings, like every other parameter.
+        unit_energy (bool): divide each channel's kernel by ``sqrt(Δ)``. Under zero-order hold the
+            kernel's energy ``Σ_l K[l]²`` is proportional to ``Δ`` (``B̄ ≈ Δ`` over ``~1/Δ`` positions), so a
+            channel that remembers 5,000 bases answers a 60-base motif ~1,000× more weakly than one that
+            remembers 5; with the division every channel starts with energy of order one whatever its
+            reach, and white input of unit variance gives output of unit variance on every channel.
 
     Shapes: ``forward(L)`` → ``(directions, H, L)``.
     """
 
     def __init__(self, channels: int, state: int = 64, *, directions: int = 2, dt_min: float = 1e-4,
-                 dt_max: float = 1e-1, kernel_chunk: int = 2048, ssm_lr: float | None = None) -> None:
+                 dt_max: float = 1e-1, kernel_chunk: int = 2048, ssm_lr: float | None = None,
+                 unit_energy: bool = False) -> None:
         super().__init__()
         if state % 2:
             raise ValueError(f"state must be even (complex-conjugate pairs), got {state}")
         self.channels, self.state, self.directions = channels, state, directions
         self.dt_min, self.dt_max, self.kernel_chunk = dt_min, dt_max, kernel_chunk
+        self.unit_energy = unit_energy
         modes = state // 2
         self.log_dt = nn.Parameter(torch.empty(channels))
         self.log_a_real = nn.Parameter(torch.empty(channels, modes))
@@ -130,6 +137,8 @@ class S4DKernel(nn.Module):
         dta = dt * a
         c = torch.view_as_complex(self.c.double().contiguous())  # (D, H, M)
         coef = c * (torch.exp(dta) - 1) / a  # zero-order hold with B = 1
+        if self.unit_energy:  # energy Σ K² ∝ Δ under zero-order hold: make it O(1) on every channel
+            coef = coef / dt.sqrt()
         offsets = torch.arange(chunks, device=a.device, dtype=torch.float64) * chunk
         shifted = coef.unsqueeze(-1) * torch.exp(dta.unsqueeze(-1) * offsets)  # (D, H, M, J)
         positions = torch.arange(chunk, device=a.device, dtype=torch.float32)
@@ -175,11 +184,11 @@ class S4DBlock(nn.Module):
 
     def __init__(self, d_model: int, state: int = 64, *, dropout: float = 0.1, bidirectional: bool = True,
                  dt_min: float = 1e-4, dt_max: float = 1e-1, kernel_chunk: int = 2048,
-                 ssm_lr: float | None = None, zero_init: bool = False) -> None:
+                 ssm_lr: float | None = None, zero_init: bool = False, unit_energy: bool = False) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(d_model)
         self.kernel = S4DKernel(d_model, state, directions=2 if bidirectional else 1, dt_min=dt_min,
-                                dt_max=dt_max, kernel_chunk=kernel_chunk, ssm_lr=ssm_lr)
+                                dt_max=dt_max, kernel_chunk=kernel_chunk, ssm_lr=ssm_lr, unit_energy=unit_energy)
         self.skip = nn.Parameter(torch.randn(d_model))
         self.output = nn.Conv1d(d_model, 2 * d_model, 1)
         if zero_init:  # the block starts as the identity (GLU(0) = 0); its output weights still get gradient
@@ -209,7 +218,7 @@ class SpliceSSM(nn.Module):
         front (str | int | list | None): instead of ``front_units``, the front's units by SpliceAI variant
             (``"400"``: 11/1 ×4, 11/4 ×4, ±200 bases) or as ``[[kernel, dilation], …]``.
         dropout (float): dropout inside the blocks.
-        dt_min, dt_max, kernel_chunk, ssm_lr: as :class:`S4DKernel`.
+        dt_min, dt_max, kernel_chunk, ssm_lr, unit_energy: as :class:`S4DKernel`.
         zero_init (bool): as :class:`S4DBlock`.
         skip_sum (bool): SpliceAI's own output path instead of LayerNorm + head: 1×1 skip
             convolutions from the embedding and every 4th front unit (and the last) summed, the S4D
@@ -224,7 +233,7 @@ class SpliceSSM(nn.Module):
                  front_units: int = 0, front_kernel: int = 11, front: str | int | list | None = None,
                  dropout: float = 0.1, bidirectional: bool = True, dt_min: float = 1e-4, dt_max: float = 1e-1,
                  kernel_chunk: int = 2048, ssm_lr: float | None = None, zero_init: bool = False,
-                 skip_sum: bool = False) -> None:
+                 skip_sum: bool = False, unit_energy: bool = False) -> None:
         super().__init__()
         if context % 2:
             raise ValueError(f"context must be even, got {context}")
@@ -236,7 +245,7 @@ class SpliceSSM(nn.Module):
         self.front_reach = sum(u.reach for u in self.front)
         self.blocks = nn.ModuleList(S4DBlock(d_model, state, dropout=dropout, bidirectional=bidirectional,
                                              dt_min=dt_min, dt_max=dt_max, kernel_chunk=kernel_chunk,
-                                             ssm_lr=ssm_lr, zero_init=zero_init)
+                                             ssm_lr=ssm_lr, zero_init=zero_init, unit_energy=unit_energy)
                                     for _ in range(n_layers))
         self.skip_sum = skip_sum
         if skip_sum:
@@ -296,21 +305,22 @@ class SpliceSSM(nn.Module):
 
 def splice_ssm(*, context: int = 10000, d_model: int = 64, n_layers: int = 6, state: int = 64, dropout: float = 0.1,
                bidirectional: bool = True, dt_min: float = 1e-4, dt_max: float = 1e-1,
-               kernel_chunk: int = 2048, ssm_lr: float | None = None, zero_init: bool = False) -> SpliceSSM:
+               kernel_chunk: int = 2048, ssm_lr: float | None = None, zero_init: bool = False,
+               unit_energy: bool = False) -> SpliceSSM:
     """A pure bidirectional S4D network (1×1 embedding, no convolutional front)."""
     return SpliceSSM(context=context, d_model=d_model, n_layers=n_layers, state=state, dropout=dropout,
                      bidirectional=bidirectional, dt_min=dt_min, dt_max=dt_max, kernel_chunk=kernel_chunk,
-                     ssm_lr=ssm_lr, zero_init=zero_init)
+                     ssm_lr=ssm_lr, zero_init=zero_init, unit_energy=unit_energy)
 
 
 def splice_ssm_hybrid(*, context: int = 10000, d_model: int = 64, n_layers: int = 4, state: int = 64,
                       front_units: int = 4, front_kernel: int = 11, front: str | int | list | None = None,
                       dropout: float = 0.1, bidirectional: bool = True, dt_min: float = 1e-4, dt_max: float = 1e-1,
                       kernel_chunk: int = 2048, ssm_lr: float | None = None, zero_init: bool = False,
-                      skip_sum: bool = False) -> SpliceSSM:
+                      skip_sum: bool = False, unit_energy: bool = False) -> SpliceSSM:
     """The hybrid: SpliceAI residual units (11/1, or ``front="400"``'s dilated stack) for local motifs,
     then bidirectional S4D blocks."""
     return SpliceSSM(context=context, d_model=d_model, n_layers=n_layers, state=state, front_units=front_units,
                      front_kernel=front_kernel, front=front, dropout=dropout, bidirectional=bidirectional, dt_min=dt_min,
                      dt_max=dt_max, kernel_chunk=kernel_chunk, ssm_lr=ssm_lr, zero_init=zero_init,
-                     skip_sum=skip_sum)
+                     skip_sum=skip_sum, unit_energy=unit_energy)

@@ -75,6 +75,24 @@ def test_s4d_kernel_is_the_zero_order_hold_recurrence():
     assert torch.allclose(convolved, recurrent, atol=1e-4)
 
 
+def test_unit_energy_kernels_carry_the_same_energy_at_every_reach():
+    # under zero-order hold a channel remembering ~1,000 bases (Δ 1e-3) has ~100× less kernel energy than
+    # one remembering ~10 (Δ 0.1); unit_energy divides by sqrt(Δ), the same kernels otherwise
+    torch.manual_seed(3)
+    plain = S4DKernel(channels=2, state=8, directions=1, dt_min=1e-3, dt_max=1e-1)
+    scaled = S4DKernel(channels=2, state=8, directions=1, dt_min=1e-3, dt_max=1e-1, unit_energy=True)
+    scaled.load_state_dict(plain.state_dict())
+    dt = torch.tensor([1e-3, 1e-1])
+    with torch.no_grad():
+        plain.log_dt.copy_(dt.log())
+        scaled.log_dt.copy_(dt.log())
+    k_plain, k_scaled = plain(20000)[0], scaled(20000)[0]
+    energy_plain, energy_scaled = k_plain.square().sum(-1), k_scaled.square().sum(-1)
+    assert energy_plain[1] / energy_plain[0] > 50
+    assert 0.5 < energy_scaled[1] / energy_scaled[0] < 2
+    assert torch.allclose(k_scaled, k_plain / dt.sqrt()[:, None], rtol=1e-4, atol=1e-7)
+
+
 def test_bidirectional_fft_convolution_equals_direct_sums():
     torch.manual_seed(1)
     u, k = torch.randn(2, 3, 13), torch.randn(2, 3, 13)
