@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from . import compiled
 from .physics import CHARGED
 from .simulator import ChamberConfig
 
@@ -63,6 +64,8 @@ def json_numbers(values: np.ndarray, decimals: int, *, tail: bytes = b"", every:
         texts = [json.dumps(v) + "," + (extra if k % every == every - 1 else "")
                  for k, v in enumerate(np.round(values, decimals).tolist())]
         return "".join(texts).encode("ascii"), np.cumsum([len(s) for s in texts]) - 1
+    if compiled.enabled():
+        return compiled.number_texts(scaled, decimals, tail, every)
     magnitude = np.abs(scaled).astype(np.int64)
     # one row of bytes per value: a sign's place, the digits (with the point), a comma; 0 bytes
     # are no characters
@@ -253,6 +256,8 @@ def _rle_strings(counts: np.ndarray, bounds: np.ndarray) -> list[str]:
     masks = len(bounds) - 1
     if masks <= 0:
         return []
+    if compiled.enabled():
+        return compiled.rle_texts(np.ascontiguousarray(counts, dtype=np.int64), np.asarray(bounds, dtype=np.int64))
     values = np.array(counts, dtype=np.int64)
     local = np.arange(len(values)) - np.repeat(bounds[:-1], np.diff(bounds))
     later = np.flatnonzero(local > 2)

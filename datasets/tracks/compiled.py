@@ -399,6 +399,84 @@ def _develop(picture, blurred, grain, blurred_gain, grain_gain, full, image):  #
             image[i, j] = np.uint8(np.rint(value))
 
 
+def _number_texts(scaled, decimals, tail, every, out, ends):  # pragma: no cover - compiled
+    """The texts of :func:`.coco.json_numbers` (``scaled``: the values times 10^decimals, rounded,
+    each below 10¹⁵ over 10^decimals): each value's sign, whole digits, point and decimals (trailing
+    zeros dropped but one), a comma, and ``tail`` after every ``every``-th; into ``out`` (bytes, big
+    enough), each one's last comma's offset into ``ends``. Returns how many bytes."""
+    at = 0
+    digits = np.empty(24, dtype=np.uint8)
+    power = 1
+    for _ in range(decimals):
+        power *= 10
+    for k in range(len(scaled)):
+        value = scaled[k]
+        if value < 0 or (value == 0 and math.copysign(1.0, value) < 0):  # (−0.0 too, as repr writes it)
+            out[at] = 45  # -
+            at += 1
+        magnitude = int(abs(value))
+        whole = magnitude // power
+        fraction = magnitude - whole * power
+        n = 0
+        while True:
+            digits[n] = 48 + whole % 10
+            whole //= 10
+            n += 1
+            if whole == 0:
+                break
+        for q in range(n - 1, -1, -1):
+            out[at] = digits[q]
+            at += 1
+        out[at] = 46  # .
+        at += 1
+        # the decimals, most significant first, trailing zeros dropped but the first decimal
+        kept = decimals
+        rest = fraction
+        while kept > 1 and rest % 10 == 0:
+            rest //= 10
+            kept -= 1
+        place = power
+        for _ in range(kept):
+            place //= 10
+            out[at] = 48 + (fraction // place) % 10
+            at += 1
+        out[at] = 44  # ,
+        at += 1
+        if len(tail) and k % every == every - 1:
+            for q in range(len(tail)):
+                out[at] = tail[q]
+                at += 1
+        ends[k] = at - 1
+    return at
+
+
+def _rle_texts(counts, bounds, out, ends):  # pragma: no cover - compiled
+    """COCO's compressed RLE strings of the masks whose counts are ``counts[bounds[k]:bounds[k + 1]]``
+    (as :func:`.coco._rle_strings` writes them): each count from a mask's fourth on less the count two
+    before, in 5-bit groups least significant first, bit 6 on every group but the last, plus 48. Into
+    ``out`` (bytes, big enough); mask k's end into ``ends[k]``."""
+    at = 0
+    for k in range(len(bounds) - 1):
+        for i in range(bounds[k], bounds[k + 1]):
+            value = counts[i]
+            if i - bounds[k] > 2:
+                value -= counts[i - 2]
+            more = True
+            while more:
+                group = value & 31
+                value >>= 5
+                if group & 16:
+                    more = value != -1
+                else:
+                    more = value != 0
+                if more:
+                    group |= 32
+                out[at] = group + 48
+                at += 1
+        ends[k] = at
+    return at
+
+
 def _least(a, b):  # pragma: no cover - compiled
     """np.minimum of two floats (a NaN wins)."""
     if a != a:
@@ -574,6 +652,8 @@ def _step_end(state, stream, dedx, highland, ds, sin, cos, energy_loss, multiple
 
 step_start = _jit(_step_start)
 _lit_compiled = _jit(_lit)
+_number_texts_compiled = _jit(_number_texts)
+_rle_texts_compiled = _jit(_rle_texts)
 _grain_values_compiled = _jit(_grain_values)
 _develop_compiled = _jit(_develop)
 
@@ -600,3 +680,21 @@ def develop(picture, blurred, grain, blurred_gain, grain_gain, full):
 _splat_compiled = _jit(_splat)
 _add_scaled_compiled = _jit(_add_scaled)
 step_end = _jit(_step_end)
+
+
+def number_texts(scaled, decimals, tail, every):
+    """:func:`_number_texts` compiled: the bytes and each text's last comma's offset."""
+    out = np.empty(len(scaled) * (22 + decimals + len(tail)), dtype=np.uint8)
+    ends = np.empty(len(scaled), dtype=np.int64)
+    size = _number_texts_compiled(scaled, decimals, np.frombuffer(tail, dtype=np.uint8), every, out, ends)
+    return out[:size].tobytes(), ends
+
+
+def rle_texts(counts, bounds):
+    """:func:`_rle_texts` compiled: the masks' strings."""
+    out = np.empty(13 * len(counts), dtype=np.uint8)  # (a 64-bit count: 13 groups at most)
+    ends = np.empty(len(bounds) - 1, dtype=np.int64)
+    size = _rle_texts_compiled(counts, bounds, out, ends)
+    text = out[:size].tobytes().decode("ascii")
+    at = [0, *ends.tolist()]
+    return [text[at[k]:at[k + 1]] for k in range(len(bounds) - 1)]

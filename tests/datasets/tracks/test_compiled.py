@@ -66,3 +66,30 @@ def test_blur_kernel_is_the_array_blur() -> None:
             if min(shape) > len(_kernel(sigma)) // 2:
                 np.testing.assert_array_equal(compiled.blur(image, _kernel(sigma)), expected)
             np.testing.assert_array_equal(_blur(image, sigma), expected)
+
+
+def _array_code(function, *args, **kwargs):
+    previous = compiled.ARRAY_CODE_ONLY
+    compiled.ARRAY_CODE_ONLY = True
+    try:
+        return function(*args, **kwargs)
+    finally:
+        compiled.ARRAY_CODE_ONLY = previous
+
+
+def test_number_and_rle_texts_are_the_array_codes() -> None:
+    from sciarch_datasets.tracks.coco import _rle_strings, json_numbers
+
+    rng = np.random.default_rng(4)
+    values = np.concatenate([rng.normal(0, 300, 500), rng.normal(0, 1e7, 50), [0.0, -0.0, 0.04, -0.05, 0.5, 1e-9,
+                                                                               99999.99, 123456789.123456]])
+    for decimals in (1, 2, 4, 5, 6):
+        for tail, every in ((b"", 1), (b"2,", 2)):
+            got = json_numbers(values, decimals, tail=tail, every=every)
+            want = _array_code(json_numbers, values, decimals, tail=tail, every=every)
+            assert got[0] == want[0]
+            np.testing.assert_array_equal(got[1], want[1])
+    counts = rng.integers(0, 300_000, 400)
+    counts[::7] = rng.integers(0, 12, 58)
+    bounds = np.array([0, 1, 5, 5, 40, 41, 200, 400])
+    assert _rle_strings(counts, bounds) == _array_code(_rle_strings, counts, bounds)
