@@ -146,8 +146,7 @@ def _track_masks(points, point_bounds, hit_xy, hit_bounds, radii, width, height,
                 if bottom > height:
                     bottom = height
                 base = cc * height
-                for rr in range(top, bottom):
-                    stamp[base + rr] = mark
+                stamp[base + top:base + bottom] = mark
                 if top < col_low[cc]:
                     col_low[cc] = top
                 if bottom > col_high[cc]:
@@ -174,16 +173,20 @@ def _track_masks(points, point_bounds, hit_xy, hit_bounds, radii, width, height,
             if bottom > highest:
                 highest = bottom
             base = cc * height
-            rr = top
-            while rr < bottom:
-                if stamp[base + rr] != mark:
-                    rr += 1
+            column = stamp[base + top:base + bottom]  # (a slice: its indices need no checks)
+            length = bottom - top
+            begin = -1
+            for q in range(length + 1):
+                marked = q < length and column[q] == mark
+                if marked:
+                    if begin < 0:
+                        begin = q
                     continue
-                begin = rr
-                while rr < bottom and stamp[base + rr] == mark:
-                    rr += 1
-                flat_start = base + begin
-                flat_stop = base + rr
+                if begin < 0:
+                    continue
+                flat_start = base + top + begin
+                flat_stop = base + top + q
+                begin = -1
                 if joined and flat_start <= run_stop[runs_out + joined - 1]:
                     run_stop[runs_out + joined - 1] = flat_stop
                     continue
@@ -477,6 +480,47 @@ def _rle_texts(counts, bounds, out, ends):  # pragma: no cover - compiled
     return at
 
 
+def _spot_values(points, weights, kernel, height, width, scratch, touched, keys):  # pragma: no cover - compiled
+    """:func:`.optics._spot_values`, number for number: each point's bilinear pair convolved with
+    the kernel along each axis, the product times its weight added to every pixel it reaches (in
+    float64, point by point, row by row, as ``np.bincount`` adds them). ``scratch`` (float64) and
+    ``touched`` (bool), picture-sized zeros; ``keys``: room for every reached pixel. Returns how
+    many pixels were reached; their indices, ascending, are then ``keys[:count]``."""
+    radius = len(kernel) // 2
+    taps = 2 * radius + 2
+    wx = np.empty(taps)
+    wy = np.empty(taps)
+    count = 0
+    for i in range(len(points)):
+        x = points[i, 0] - 0.5
+        y = points[i, 1] - 0.5
+        c0 = math.floor(x)
+        r0 = math.floor(y)
+        fx = x - c0
+        fy = y - r0
+        for k in range(taps):  # (1 − f) × kernel padded with a zero + f × kernel shifted by one
+            here = kernel[k] if k < taps - 1 else 0.0
+            before = kernel[k - 1] if k > 0 else 0.0
+            wx[k] = (1 - fx) * here + fx * before
+            wy[k] = (1 - fy) * here + fy * before
+        for a in range(taps):
+            row = int(r0) - radius + a
+            if row < 0 or row >= height:
+                continue
+            for b in range(taps):
+                col = int(c0) - radius + b
+                if col < 0 or col >= width:
+                    continue
+                key = row * width + col
+                scratch[key] += wy[a] * wx[b] * weights[i]
+                if not touched[key]:
+                    touched[key] = True
+                    keys[count] = key
+                    count += 1
+    keys[:count].sort()
+    return count
+
+
 def _least(a, b):  # pragma: no cover - compiled
     """np.minimum of two floats (a NaN wins)."""
     if a != a:
@@ -652,6 +696,7 @@ def _step_end(state, stream, dedx, highland, ds, sin, cos, energy_loss, multiple
 
 step_start = _jit(_step_start)
 _lit_compiled = _jit(_lit)
+_spot_values_compiled = _jit(_spot_values)
 _number_texts_compiled = _jit(_number_texts)
 _rle_texts_compiled = _jit(_rle_texts)
 _grain_values_compiled = _jit(_grain_values)
@@ -698,3 +743,14 @@ def rle_texts(counts, bounds):
     text = out[:size].tobytes().decode("ascii")
     at = [0, *ends.tolist()]
     return [text[at[k]:at[k + 1]] for k in range(len(bounds) - 1)]
+
+
+def spot_values(height, width, points, weights, kernel):
+    """:func:`_spot_values` compiled: the pixels reached (ascending) and the values there (float32)."""
+    scratch = np.zeros(height * width)
+    radius = len(kernel) // 2
+    keys = np.empty(len(points) * (2 * radius + 2) ** 2, dtype=np.int64)
+    count = _spot_values_compiled(np.ascontiguousarray(points, dtype=np.float64), np.asarray(weights, dtype=np.float64),
+                                  kernel, height, width, scratch, np.zeros(height * width, dtype=np.bool_), keys)
+    pixels = keys[:count]
+    return pixels, scratch.take(pixels).astype(np.float32)

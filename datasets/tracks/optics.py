@@ -513,6 +513,8 @@ def _spot_values(height: int, width: int, points: np.ndarray, weights: np.ndarra
     if not len(points):
         return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
     kernel = _kernel(sigma).astype(np.float64)
+    if compiled.enabled():
+        return compiled.spot_values(height, width, points, weights, kernel)
     radius = len(kernel) // 2
     x = points[:, 0] - 0.5
     y = points[:, 1] - 0.5

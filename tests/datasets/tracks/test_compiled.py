@@ -93,3 +93,16 @@ def test_number_and_rle_texts_are_the_array_codes() -> None:
     counts[::7] = rng.integers(0, 12, 58)
     bounds = np.array([0, 1, 5, 5, 40, 41, 200, 400])
     assert _rle_strings(counts, bounds) == _array_code(_rle_strings, counts, bounds)
+
+
+def test_spot_values_are_the_array_codes() -> None:
+    from sciarch_datasets.tracks.optics import _spot_values
+
+    rng = np.random.default_rng(9)
+    points = np.concatenate([rng.random((40, 2)) * [90, 60], [[0.2, 0.3], [89.9, 59.7], [45.0, 30.0], [45.0, 30.0]]])
+    weights = rng.uniform(-1.5, 2.0, len(points))
+    for sigma in (0.8, 1.7):
+        got = _spot_values(60, 90, points, weights, sigma)
+        want = _array_code(_spot_values, 60, 90, points, weights, sigma)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
