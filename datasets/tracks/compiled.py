@@ -521,6 +521,34 @@ def _spot_values(points, weights, kernel, height, width, scratch, touched, keys)
     return count
 
 
+def _stream_take(state, picture_row, stream, stream_base, cursor, length, counts, out):  # pragma: no cover - compiled
+    """:meth:`.stepping.Transport._randoms`: each column's next three numbers of its picture's stream
+    (the columns grouped by picture, each picture's in its particles' order) into ``out`` (3, n),
+    each picture's cursor moved on. Returns False, having changed nothing, when a picture's stream
+    has too few left (its stream is drawn again first, by numpy)."""
+    n = state.shape[1]
+    counts[:] = 0
+    for j in range(n):
+        counts[int(state[picture_row, j])] += 1
+    for q in range(len(counts)):
+        if cursor[q] + counts[q] > length:
+            return False
+    first = 0
+    previous = -1
+    for j in range(n):
+        picture = int(state[picture_row, j])
+        if picture != previous:
+            first = j
+            previous = picture
+        at = stream_base[picture] + cursor[picture] + (j - first)
+        out[0, j] = stream[0, at]
+        out[1, j] = stream[1, at]
+        out[2, j] = stream[2, at]
+    for q in range(len(counts)):
+        cursor[q] += counts[q]
+    return True
+
+
 def _least(a, b):  # pragma: no cover - compiled
     """np.minimum of two floats (a NaN wins)."""
     if a != a:
@@ -696,6 +724,7 @@ def _step_end(state, stream, dedx, highland, ds, sin, cos, energy_loss, multiple
 
 step_start = _jit(_step_start)
 _lit_compiled = _jit(_lit)
+stream_take = _jit(_stream_take)
 _spot_values_compiled = _jit(_spot_values)
 _number_texts_compiled = _jit(_number_texts)
 _rle_texts_compiled = _jit(_rle_texts)

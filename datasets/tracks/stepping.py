@@ -204,6 +204,7 @@ class Transport:
         self.stream = np.empty((3, len(rngs) * self.length))
         self.stream_base = np.arange(len(rngs)) * self.length
         self.cursor = np.full(len(rngs), self.length)
+        self._counts = np.zeros(len(rngs), dtype=np.int64)  # (the compiled step's room)
         for picture in range(len(rngs)):
             self._fill(picture)
         self.secondaries: list[list[Birth]] = [[] for _ in rngs]
@@ -444,8 +445,12 @@ class Transport:
         by numpy)."""
         cfg = self.cfg
         s = self.state
+        randoms = np.empty((3, s.shape[1]))
+        if not compiled.stream_take(s, PICTURE, self.stream, self.stream_base, self.cursor, self.length,
+                                    self._counts, randoms):
+            randoms = self._randoms(s[PICTURE].astype(np.intp))
         dedx, highland, ds, fired, half, sin, cos, wide = compiled.step_start(
-            s, np.log(s[P]), self.table, randoms := self._randoms(s[PICTURE].astype(np.intp)),
+            s, np.log(s[P]), self.table, randoms,
             (GRID - 1) / (LN_P_HIGH - LN_P_LOW), LN_P_LOW, GRID - 1.000001, self.step_max, bool(cfg.energy_loss),
             bool(cfg.delta_rays), _COLUMNS)
         if cfg.delta_rays and fired.any():
