@@ -198,7 +198,9 @@ class Transport:
         self._buffers = [np.empty(0), np.empty(0)]
         self._in_buffer: int | None = None
         self.tracks: list[Track] = []  # by slot (the order they were made in, all pictures together)
-        self.records: list[np.ndarray] = []  # (6, n) per step: x, y, z, β, slot, point number
+        # every point recorded, step after step: x, y, z, β, slot, point number (6, used of capacity)
+        self._records = np.empty((POINT + 1, 4096))
+        self._recorded = 0
         # each picture's stream of random numbers for steps: 2 normals and a uniform per step
         self.length = max(STREAM, int(cfg.max_particles))
         self.stream = np.empty((3, len(rngs) * self.length))
@@ -284,7 +286,7 @@ class Transport:
             new[DECAY_AT] = np.where(decays, -np.log(1.0 - uniforms[0]) * np.where(decays, ctau, 0.0), np.inf)
             finite = np.isfinite(length)
             new[INTERACT_AT] = np.where(finite, -np.log(1.0 - uniforms[1]) * np.where(finite, length, 0.0), np.inf)
-        self.records.append(new[:POINT + 1].copy())
+        self._record(new)
         # a particle made below its tracking threshold stops where it is made
         stopped = (energy - mass) < new[T_STOP]
         if stopped.any():
@@ -308,6 +310,16 @@ class Transport:
                         done, first = at[first], k
                 pieces.append(old[:, done:])
                 self._become(lambda out: np.concatenate(pieces, axis=1, out=out), old.shape[1] + new.shape[1])
+
+    def _record(self, state: np.ndarray) -> None:
+        """Keep the points ``state``'s columns are at (its first six rows), after those kept so far."""
+        n = state.shape[1]
+        if self._recorded + n > self._records.shape[1]:
+            grown = np.empty((POINT + 1, 2 * (self._recorded + n)))
+            grown[:, :self._recorded] = self._records[:, :self._recorded]
+            self._records = grown
+        self._records[:, self._recorded:self._recorded + n] = state[:POINT + 1]
+        self._recorded += n
 
     def _become(self, fill, columns: int) -> np.ndarray:
         """Make the state ``columns`` particles: ``fill(out)`` writes them into a (ROWS, columns)
@@ -412,7 +424,7 @@ class Transport:
             kinetic_next = kinetic
         s[PROPER] += ds * mass / p_new
         s[POINT] += 1.0
-        self.records.append(s[:POINT + 1].copy())
+        self._record(s)
         # out of the chamber: |x − w/2| > w/2, |y − h/2| > h/2 or |z − 0| > d/2 (the three at once)
         outside = (np.abs(s[X:Z + 1] - self.centre) > self.centre_reach).any(axis=0)
         decayed = s[PROPER] >= s[DECAY_AT]
@@ -462,7 +474,7 @@ class Transport:
         ended = compiled.step_end(s, randoms, dedx, highland, ds, sin, cos, bool(cfg.energy_loss),
                                   bool(cfg.multiple_scattering), self.half_width, self.half_height, self.half_depth,
                                   float(self.max_steps), _COLUMNS, codes)
-        self.records.append(s[:POINT + 1].copy())
+        self._record(s)
         if ended:
             which = np.flatnonzero(codes)
             finished = s[:, which]
@@ -549,29 +561,29 @@ class Transport:
         """Every point of every particle (points, 3: x, y, z) and its β (points,), each particle's
         points together and in order, the particles in order of (picture, index); the start of each
         particle's points (particles + 1); and the particles in that order."""
-        if not self.records:  # nothing was made (an empty chamber)
+        if not self._recorded:  # nothing was made (an empty chamber)
             return np.zeros((0, 3)), np.zeros(0), np.zeros(1, dtype=np.intp), []
-        counts = np.zeros(len(self.tracks), dtype=np.intp)
-        for record in self.records:  # how many points each particle has: its last point number + 1
-            counts[record[SLOT].astype(np.intp)] = record[POINT].astype(np.intp)
-        counts += 1
+        records = self._records[:, :self._recorded]
+        slot = records[SLOT].astype(np.intp)
+        point = records[POINT].astype(np.intp)
+        # how many points each particle has: each of its points is recorded once
+        counts = np.bincount(slot, minlength=len(self.tracks))
         order = np.array(sorted(range(len(self.tracks)), key=lambda k: (self.tracks[k].picture,
                                                                         self.tracks[k].index)), dtype=np.intp)
         starts = np.zeros(len(self.tracks) + 1, dtype=np.intp)
         starts[1:] = np.cumsum(counts[order])
         offset = np.empty(len(self.tracks), dtype=np.intp)
         offset[order] = starts[:-1]
-        # each step's points put in place, coordinate by coordinate (a 1-d scatter is several times
-        # faster than a 2-d one), without first joining the steps (which doubles the memory traffic)
+        # every point put in place, coordinate by coordinate (a 1-d scatter is several times faster
+        # than a 2-d one)
         xyz, beta = np.empty((int(starts[-1]), 3)), np.empty(int(starts[-1]))
         x, y, z = xyz.T
-        for record in self.records:
-            destination = offset.take(record[SLOT].astype(np.intp))
-            destination += record[POINT].astype(np.intp)
-            x[destination] = record[X]
-            y[destination] = record[Y]
-            z[destination] = record[Z]
-            beta[destination] = record[BETA]
+        destination = offset.take(slot)
+        destination += point
+        x[destination] = records[X]
+        y[destination] = records[Y]
+        z[destination] = records[Z]
+        beta[destination] = records[BETA]
         return xyz, beta, starts, [self.tracks[k] for k in order]
 
 
