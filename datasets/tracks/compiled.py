@@ -549,6 +549,17 @@ def _stream_take(state, picture_row, stream, stream_base, cursor, length, counts
     return True
 
 
+def _place_points(records, offset, slot_row, point_row, xyz, beta):  # pragma: no cover - compiled
+    """Each recorded point (x, y, z, β rows 0-3 of ``records``) put at its particle's offset plus
+    its point number."""
+    for i in range(records.shape[1]):
+        at = offset[int(records[slot_row, i])] + int(records[point_row, i])
+        xyz[at, 0] = records[0, i]
+        xyz[at, 1] = records[1, i]
+        xyz[at, 2] = records[2, i]
+        beta[at] = records[3, i]
+
+
 def _least(a, b):  # pragma: no cover - compiled
     """np.minimum of two floats (a NaN wins)."""
     if a != a:
@@ -724,6 +735,7 @@ def _step_end(state, stream, dedx, highland, ds, sin, cos, energy_loss, multiple
 
 step_start = _jit(_step_start)
 _lit_compiled = _jit(_lit)
+place_points = _jit(_place_points)
 stream_take = _jit(_stream_take)
 _spot_values_compiled = _jit(_spot_values)
 _number_texts_compiled = _jit(_number_texts)

@@ -565,11 +565,11 @@ class Transport:
             return np.zeros((0, 3)), np.zeros(0), np.zeros(1, dtype=np.intp), []
         records = self._records[:, :self._recorded]
         slot = records[SLOT].astype(np.intp)
-        point = records[POINT].astype(np.intp)
         # how many points each particle has: each of its points is recorded once
         counts = np.bincount(slot, minlength=len(self.tracks))
-        order = np.array(sorted(range(len(self.tracks)), key=lambda k: (self.tracks[k].picture,
-                                                                        self.tracks[k].index)), dtype=np.intp)
+        # the particles by (picture, index): their slots are in the order they were made in
+        pictures = np.array([track.picture for track in self.tracks], dtype=np.intp)
+        order = np.argsort(pictures, kind="stable")
         starts = np.zeros(len(self.tracks) + 1, dtype=np.intp)
         starts[1:] = np.cumsum(counts[order])
         offset = np.empty(len(self.tracks), dtype=np.intp)
@@ -577,9 +577,12 @@ class Transport:
         # every point put in place, coordinate by coordinate (a 1-d scatter is several times faster
         # than a 2-d one)
         xyz, beta = np.empty((int(starts[-1]), 3)), np.empty(int(starts[-1]))
+        if compiled.enabled():
+            compiled.place_points(records, offset, SLOT, POINT, xyz, beta)
+            return xyz, beta, starts, [self.tracks[k] for k in order]
         x, y, z = xyz.T
         destination = offset.take(slot)
-        destination += point
+        destination += records[POINT].astype(np.intp)
         x[destination] = records[X]
         y[destination] = records[Y]
         z[destination] = records[Z]
