@@ -37,7 +37,25 @@ def _jit(function):
     return njit(cache=True, nogil=True, boundscheck=False)(function) if AVAILABLE else None
 
 
-def _track_masks(points, point_bounds, hit_xy, hit_bounds, radii, width, height, stamp):  # pragma: no cover - compiled
+def _mark(stamp, seen, unique, n, x, y, width, height):  # pragma: no cover - compiled
+    """Note the pixel of (x, y), if inside the picture and not yet marked ``seen``, as the ``n``-th of
+    ``unique``; returns how many are noted."""
+    col = math.floor(x)
+    row = math.floor(y)
+    if col >= 0 and col < width and row >= 0 and row < height:
+        key = int(col) * height + int(row)
+        if stamp[key] != seen:
+            stamp[key] = seen
+            unique[n] = key
+            return n + 1
+    return n
+
+
+if AVAILABLE:  # (called by the kernel below)
+    _mark = _jit(_mark)
+
+
+def _track_masks(points, point_bounds, hit_xy, hit_bounds, radii, width, height, stamp, unique):  # pragma: no cover - compiled
     """Every track's instance mask as merged column-major runs, its box and its COCO RLE counts:
     what :func:`.optics._masks` computes with array operations, track by track and without sorting.
     A picture-sized stamp marks the track's pixels: first those its polyline samples and its hits
@@ -64,57 +82,23 @@ def _track_masks(points, point_bounds, hit_xy, hit_bounds, radii, width, height,
             grow_table[radius, dc + widest] = int(math.floor(math.sqrt(value))) if value > 0 else 0
     col_low = np.full(width, height, dtype=np.int64)
     col_high = np.full(width, -1, dtype=np.int64)
-    unique = np.empty(4096, dtype=np.int64)
     for k in range(tracks):
         seen = 2 * k
         n = 0
         first, last = point_bounds[k], point_bounds[k + 1]
         for i in range(first, last):
             x0, y0 = points[i, 0], points[i, 1]
-            if i + 1 < last:
-                dx = points[i + 1, 0] - x0
-                dy = points[i + 1, 1] - y0
-                samples = int(math.ceil(math.sqrt(dx * dx + dy * dy) * 3))
-                if samples < 1:
-                    samples = 1
-            else:
-                dx = 0.0
-                dy = 0.0
-                samples = 1
-            if n + samples > len(unique):
-                grown = np.empty(2 * (n + samples), dtype=np.int64)
-                grown[:n] = unique[:n]
-                unique = grown
+            if i + 1 == last:  # the last point itself
+                n = _mark(stamp, seen, unique, n, x0, y0, width, height)
+                continue
+            dx = points[i + 1, 0] - x0
+            dy = points[i + 1, 1] - y0
+            samples = max(int(math.ceil(math.sqrt(dx * dx + dy * dy) * 3)), 1)
             for q in range(samples):
-                if i + 1 < last:
-                    t = q / samples
-                    x = x0 + t * dx
-                    y = y0 + t * dy
-                else:
-                    x = x0
-                    y = y0
-                col = math.floor(x)
-                row = math.floor(y)
-                if col >= 0 and col < width and row >= 0 and row < height:
-                    key = int(col) * height + int(row)
-                    if stamp[key] != seen:
-                        stamp[key] = seen
-                        unique[n] = key
-                        n += 1
-        hits_here = hit_bounds[k + 1] - hit_bounds[k]
-        if n + hits_here > len(unique):
-            grown = np.empty(2 * (n + hits_here), dtype=np.int64)
-            grown[:n] = unique[:n]
-            unique = grown
+                t = q / samples
+                n = _mark(stamp, seen, unique, n, x0 + t * dx, y0 + t * dy, width, height)
         for h in range(hit_bounds[k], hit_bounds[k + 1]):
-            col = math.floor(hit_xy[h, 0])
-            row = math.floor(hit_xy[h, 1])
-            if col >= 0 and col < width and row >= 0 and row < height:
-                key = int(col) * height + int(row)
-                if stamp[key] != seen:
-                    stamp[key] = seen
-                    unique[n] = key
-                    n += 1
+            n = _mark(stamp, seen, unique, n, hit_xy[h, 0], hit_xy[h, 1], width, height)
         run_bounds[k] = runs_out
         count_bounds[k] = counts_out
         if n == 0:
@@ -225,9 +209,10 @@ _track_masks_compiled = _jit(_track_masks)
 
 
 def track_masks(points, point_bounds, hit_xy, hit_bounds, radii, width, height):
-    """:func:`_track_masks` compiled, with its picture-sized stamp made here (by numpy: see :func:`blur`)."""
+    """:func:`_track_masks` compiled, with its picture-sized stamp and room for a track's pixels made here (by numpy: see :func:`blur`)."""
+    size = width * height
     return _track_masks_compiled(points, point_bounds, hit_xy, hit_bounds, radii, width, height,
-                                 np.full(width * height, -1, dtype=np.int32))
+                                 np.full(size, -1, dtype=np.int32), np.empty(size, dtype=np.int64))
 
 
 def _blur(image, weights, padded, across, result):  # pragma: no cover - compiled
