@@ -296,6 +296,20 @@ def _blur(image, weights, padded, across, result):  # pragma: no cover - compile
     return result
 
 
+def _cell(x, y):  # pragma: no cover - compiled
+    """The pixel whose centre is the nearest up and left of (x, y), and how far past it (x, y) is
+    (the bilinear weights' fractions), as :func:`.optics._splatted` finds them."""
+    x = x - 0.5
+    y = y - 0.5
+    c0 = math.floor(x)
+    r0 = math.floor(y)
+    return c0, r0, x - c0, y - r0
+
+
+if AVAILABLE:  # (called by the kernels below)
+    _cell = _jit(_cell)
+
+
 def _splat(points, splat, out):  # pragma: no cover - compiled
     """The bilinear splat of unit points (float32 (height, width)), summed in float64 in the order
     ``np.bincount`` sums it in :func:`.optics._splatted` (each point's top-left share, then every
@@ -306,12 +320,7 @@ def _splat(points, splat, out):  # pragma: no cover - compiled
         dc = corner % 2
         dr = corner // 2
         for i in range(n):
-            x = points[i, 0] - 0.5
-            y = points[i, 1] - 0.5
-            c0 = math.floor(x)
-            r0 = math.floor(y)
-            fx = x - c0
-            fy = y - r0
+            c0, r0, fx, fy = _cell(points[i, 0], points[i, 1])
             col = int(c0) + dc
             row = int(r0) + dr
             if col < 0 or col >= width or row < 0 or row >= height:
@@ -477,12 +486,7 @@ def _spot_values(points, weights, kernel, height, width, scratch, touched, keys)
     wy = np.empty(taps)
     count = 0
     for i in range(len(points)):
-        x = points[i, 0] - 0.5
-        y = points[i, 1] - 0.5
-        c0 = math.floor(x)
-        r0 = math.floor(y)
-        fx = x - c0
-        fy = y - r0
+        c0, r0, fx, fy = _cell(points[i, 0], points[i, 1])
         for k in range(taps):  # (1 − f) × kernel padded with a zero + f × kernel shifted by one
             here = kernel[k] if k < taps - 1 else 0.0
             before = kernel[k - 1] if k > 0 else 0.0
