@@ -1,6 +1,6 @@
 """Simulator speed: pictures per CPU-second at 512×512 with 50 primary tracks, one process, today's
-simulator beside the one before the vectorised rewrite and a previous vectorised one (same run,
-alternating, same pictures asked).
+simulator beside the one before the vectorised rewrite, a previous vectorised one and today's own
+array code without its compiled (numba) kernels (same run, alternating, same pictures asked).
 
     python benchmarks/tracks/simulator_speed.py [--pictures 128] [--old-pictures 16] [--repeats 3]
 
@@ -131,8 +131,25 @@ def main() -> None:
     configs = {"old": old.ChamberConfig(image_size=size, tracks=tracks),
                "previous": previous.ChamberConfig(image_size=size, tracks=tracks),
                "new": ChamberConfig(image_size=size, tracks=tracks)}
-    writers = {"old": old.coco.write_dataset, "previous": previous.coco.write_dataset, "new": write_dataset}
-    counts = {"old": args.old_pictures, "previous": args.pictures, "new": args.pictures}
+    from sciarch_datasets.tracks import compiled
+
+    def array_code(*given, **named):  # today's simulator without its compiled kernels
+        compiled.ARRAY_CODE_ONLY = True
+        try:
+            return write_dataset(*given, **named)
+        finally:
+            compiled.ARRAY_CODE_ONLY = False
+
+    writers = {"old": old.coco.write_dataset, "previous": previous.coco.write_dataset, "array": array_code,
+               "new": write_dataset}
+    configs["array"] = configs["new"]
+    counts = {"old": args.old_pictures, "previous": args.pictures, "array": args.pictures, "new": args.pictures}
+    names = ("old", "previous", "array", "new") if compiled.AVAILABLE else ("old", "previous", "new")
+    try:
+        import numba
+        kernels = f"numba {numba.__version__}" if compiled.AVAILABLE else "off (SCIARCH_NUMBA=0)"
+    except ImportError:
+        kernels = "none (numba not installed)"
     try:
         import isal
         encoder = f"isal {isal.__version__}"
@@ -141,9 +158,9 @@ def main() -> None:
     record = {"benchmark": "tracks simulator speed (one process)", "size": args.size, "primary_tracks": args.tracks,
               "command": "python " + " ".join(sys.argv), "machine": machine(1), "old_commit": args.old_commit,
               "previous_commit": args.previous_commit, "simulator_version": SIMULATOR_VERSION, "png_encoder": encoder,
-              "old": [], "previous": [], "new": []}
+              "kernels": kernels, "old": [], "previous": [], "array": [], "new": []}
     # warm-up (imports, tables, caches) outside the timed runs
-    for name in ("new", "previous", "old"):
+    for name in reversed(names):
         timed_folder(writers[name], configs[name], 1 if name == "old" else 2, seed=99)
     if args.check:
         with tempfile.TemporaryDirectory() as tmp:
@@ -152,18 +169,18 @@ def main() -> None:
             record["check"] = {"seed": 5, **same_folders(Path(tmp) / "previous", Path(tmp) / "new")}
         print("check", record["check"], flush=True)
     for repeat in range(args.repeats):
-        for name in ("old", "previous", "new"):
+        for name in names:
             record[name].append(timed_folder(writers[name], configs[name], counts[name], seed=repeat))
             print(name, record[name][-1], flush=True)
     record["stages"] = stages(configs["new"], 128)
     print("stages", record["stages"], flush=True)
-    rates = {name: statistics.median(r["pictures_per_cpu_second"] for r in record[name])
-             for name in ("old", "previous", "new")}
+    rates = {name: statistics.median(r["pictures_per_cpu_second"] for r in record[name]) for name in names}
     record["summary"] = {"old_pictures_per_cpu_second": rates["old"],
                          "previous_pictures_per_cpu_second": rates["previous"],
                          "new_pictures_per_cpu_second": rates["new"],
                          "speed_up": round(rates["new"] / rates["old"], 1),
                          "speed_up_over_previous": round(rates["new"] / rates["previous"], 2),
+                         "array_code_pictures_per_cpu_second": rates.get("array"),
                          "target_pictures_per_cpu_second": 50, "target_met": rates["new"] >= 50}
     record["loadavg_end"] = loadavg()
     sciarch.write_json(args.out / "tracks_simulator.json", record)
@@ -182,7 +199,8 @@ def markdown(record: dict) -> str:
              "| simulator | run | pictures | CPU s | wall s | pictures / CPU-s | pictures / wall-s | "
              "annotated tracks / picture | load before → after |", "|---|---|---|---|---|---|---|---|---|"]
     for name, rows in (("before (" + record["old_commit"] + ")", record["old"]),
-                       ("previous (" + record["previous_commit"] + ")", record["previous"]), ("today", record["new"])):
+                       ("previous (" + record["previous_commit"] + ")", record["previous"]),
+                       ("today, array code only", record.get("array", [])), ("today", record["new"])):
         for k, r in enumerate(rows):
             lines.append(f"| {name} | {k + 1} | {r['pictures']} | {r['cpu_seconds']} | {r['wall_seconds']} | "
                          f"{r['pictures_per_cpu_second']} | {r['pictures_per_wall_second']} | "
@@ -190,7 +208,9 @@ def markdown(record: dict) -> str:
     lines += ["", f"Median: before {s['old_pictures_per_cpu_second']} pictures per CPU-second, previous "
               f"{s['previous_pictures_per_cpu_second']}, today {s['new_pictures_per_cpu_second']} "
               f"({s['speed_up']}× before, {s['speed_up_over_previous']}× previous); target ≥ 50: "
-              f"{'met' if s['target_met'] else 'not met'}. PNG encoder: {record['png_encoder']}.", "",
+              f"{'met' if s['target_met'] else 'not met'}. Today without its compiled kernels: "
+              f"{s.get('array_code_pictures_per_cpu_second')}. PNG encoder: {record['png_encoder']}; kernels: "
+              f"{record.get('kernels', 'none')}.", "",
               f"Where today's CPU time goes, per picture ({st['pictures']} pictures transported together; "
               f"{st['particles_per_picture']} particles, {st['path_points_per_picture']} path points each): "
               f"transport {st['transport_ms']} ms, rendering and masks {st['render_ms']} ms, PNG + hits files + "
