@@ -250,6 +250,81 @@ def test_spliceai_inference_and_training_paths_agree():
     assert plain.abs().max() > 0.1  # not a comparison of zeros
 
 
+def test_skip_delta_reads_only_what_the_s4d_blocks_add():
+    torch.manual_seed(4)
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (1, 700)), 4).permute(0, 2, 1).float()
+    outs = {}
+    for delta in (False, True):
+        torch.manual_seed(5)
+        model = splice_ssm_hybrid(context=600, d_model=8, n_layers=2, state=8, front="400", skip_sum=True,
+                                  skip_delta=delta, zero_init=True).eval()
+        with torch.no_grad():
+            model.ssm_out.weight.normal_(0.0, 0.5)
+            outs[delta] = model(x)
+            for block in model.blocks:  # the blocks now add something
+                block.output.weight.normal_(0.0, 0.5)
+            outs[delta, "blocks"] = model(x)
+    # identity blocks (zero_init): with skip_delta the 1×1 into the skip sum sees zeros, without it the front
+    with torch.no_grad():
+        model.ssm_out.weight.zero_()
+        plain = model(x)
+    assert torch.allclose(outs[True], plain, atol=1e-5) and not torch.allclose(outs[False], plain, atol=1e-3)
+    assert not torch.allclose(outs[True, "blocks"], plain, atol=1e-3)  # what the blocks add does reach the output
+    with pytest.raises(ValueError, match="skip_delta and ssm_reads_skip are options of skip_sum"):
+        splice_ssm_hybrid(context=40, d_model=8, n_layers=1, state=8, skip_delta=True)
+
+
+def test_ssm_out_init_default_lets_the_s4d_blocks_reach_the_output_from_the_start():
+    torch.manual_seed(7)
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (1, 300)), 4).permute(0, 2, 1).float()
+    zero = splice_ssm_hybrid(context=200, d_model=8, n_layers=1, state=8, front="80", skip_sum=True).eval()
+    assert zero.ssm_out.weight.abs().sum() == 0
+    conv = splice_ssm_hybrid(context=200, d_model=8, n_layers=1, state=8, front="80", skip_sum=True,
+                             ssm_out_init="default").eval()
+    assert conv.ssm_out.weight.std() > 0.05
+    conv.blocks[0].kernel.c.register_hook(lambda g: seen.append(g))
+    seen = []
+    conv(x).square().mean().backward()  # the S4D kernels get gradient at the first step
+    assert seen and seen[0].abs().sum() > 0
+    with pytest.raises(ValueError, match="ssm_out_init must be"):
+        splice_ssm_hybrid(context=40, d_model=8, n_layers=1, state=8, front="80", skip_sum=True, ssm_out_init="small")
+
+
+def test_block_lr_puts_the_s4d_blocks_and_their_way_into_the_skip_sum_in_their_own_group():
+    from sciarch.optim import param_groups
+
+    model = splice_ssm_hybrid(context=40, d_model=8, n_layers=2, state=8, front_units=1, skip_sum=True,
+                              ssm_lr=1e-3, block_lr=1e-2)
+    groups = {g.get("lr"): {id(p) for p in g["params"]} for g in param_groups(list(model.parameters()))}
+    assert set(groups) == {None, 1e-3, 1e-2}
+    block = model.blocks[0]
+    assert {id(block.kernel.log_dt), id(block.kernel.a_imag)} <= groups[1e-3]  # ssm_lr stays theirs
+    assert {id(block.kernel.c), id(block.output.weight), id(model.ssm_out.weight), id(block.norm.weight)} <= groups[1e-2]
+    assert {id(model.embed.weight), id(model.output.weight), id(model.skips[0].weight)} <= groups[None]
+
+
+def test_ssm_reads_skip_feeds_the_skip_sum_to_the_s4d_blocks():
+    torch.manual_seed(6)
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (1, 300)), 4).permute(0, 2, 1).float()
+    seen = {}
+    for reads in (False, True):
+        model = splice_ssm_hybrid(context=200, d_model=8, n_layers=1, state=8, front="80", skip_sum=True,
+                                  ssm_reads_skip=reads).eval()
+        model.blocks[0].register_forward_pre_hook(lambda module, args, reads=reads: seen.update({reads: args[0]}))
+        with torch.no_grad():
+            model(x)
+            h = model.embed(x)
+            skip = model.skip_in(h)
+            for i, unit in enumerate(model.front):
+                h = unit(h)
+                if i in model.skip_taps:
+                    skip = skip + model.skips[model.skip_taps.index(i)](h)
+        assert torch.allclose(seen[reads], h + skip if reads else h, atol=1e-6)
+    assert not torch.allclose(skip, torch.zeros_like(skip))
+    with pytest.raises(ValueError, match="skip_delta and ssm_reads_skip are options of skip_sum"):
+        splice_ssm_hybrid(context=40, d_model=8, n_layers=1, state=8, ssm_reads_skip=True)
+
+
 def test_hybrid_with_skip_sum_starts_as_the_spliceai_network_of_its_front_units():
     from sciarch_splice.spliceai import SpliceAI
 
