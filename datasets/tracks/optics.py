@@ -234,11 +234,7 @@ def _masks(polylines: list[np.ndarray], hits: list[np.ndarray] | tuple[np.ndarra
     total = int(samples.sum())
     first_sample = np.cumsum(samples) - samples
     t = (np.arange(total) - np.repeat(first_sample, samples)) / np.repeat(samples, samples)
-    if isinstance(hits, tuple):
-        hit_xy, hit_track = hits
-    else:
-        hit_xy = np.concatenate(hits) if sum(len(h) for h in hits) else np.zeros((0, 2))
-        hit_track = np.repeat(np.arange(tracks), [len(h) for h in hits])
+    hit_xy, hit_track = _joined_hits(hits, tracks)
     x = np.concatenate([np.repeat(points[:-1, 0], samples) + t * np.repeat(dx, samples), points[ends, 0], hit_xy[:, 0]])
     y = np.concatenate([np.repeat(points[:-1, 1], samples) + t * np.repeat(dy, samples), points[ends, 1], hit_xy[:, 1]])
     who = np.concatenate([np.repeat(owner[:-1], samples), owner[ends], hit_track])
@@ -314,17 +310,21 @@ def _masks(polylines: list[np.ndarray], hits: list[np.ndarray] | tuple[np.ndarra
     return masks, boxes, (counts, count_bounds)
 
 
+def _joined_hits(hits: list[np.ndarray] | tuple[np.ndarray, np.ndarray], tracks: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_masks`'s ``hits`` as all tracks' together and the track of each (xy, track)."""
+    if isinstance(hits, tuple):
+        return hits
+    hit_xy = np.concatenate(hits) if sum(len(h) for h in hits) else np.zeros((0, 2))
+    return hit_xy, np.repeat(np.arange(tracks), [len(h) for h in hits])
+
+
 def _compiled_masks(polylines, hits, radii, width, height):
     """:func:`_masks` by the compiled kernel (the same numbers)."""
     tracks = len(polylines)
     point_bounds = np.zeros(tracks + 1, dtype=np.int64)
     np.cumsum([len(q) for q in polylines], out=point_bounds[1:])
     points = np.ascontiguousarray(np.concatenate(polylines), dtype=np.float64)
-    if isinstance(hits, tuple):
-        hit_xy, hit_track = hits
-    else:
-        hit_xy = np.concatenate(hits) if sum(len(h) for h in hits) else np.zeros((0, 2))
-        hit_track = np.repeat(np.arange(tracks), [len(h) for h in hits])
+    hit_xy, hit_track = _joined_hits(hits, tracks)
     if len(hit_track) > 1 and (np.diff(hit_track) < 0).any():
         order = np.argsort(hit_track, kind="stable")
         hit_xy, hit_track = hit_xy[order], hit_track[order]
@@ -410,7 +410,7 @@ def _blur_tiles(image: np.ndarray, sigma: float, rows: np.ndarray, cols: np.ndar
     weights = _kernel(sigma)
     radius = len(weights) // 2
     height, width = image.shape
-    if min(height, width) <= radius or 2 * radius >= TILE or (compiled.enabled()):
+    if min(height, width) <= radius or 2 * radius >= TILE or compiled.enabled():
         return _blur(image, sigma)  # (compiled, the whole picture is blurred faster than its tiles)
     tiles_down, tiles_across = -(-height // TILE), -(-width // TILE)
     # the tiles within the radius of a pixel (two at most each way; a pixel's mirror image beyond
@@ -589,10 +589,15 @@ def _normal_quantiles() -> np.ndarray:
     return np.array([*half, *(-v for v in reversed(half))], dtype=np.float32)
 
 
-def _film_grain(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """Standard-normal grain (H, W) float32, from 16 random bits per pixel through the normal quantiles."""
+def _film_grain(rng: np.random.Generator, height: int, width: int, strength: float) -> np.ndarray:
+    """Normal grain (H, W) float32 of standard deviation ``strength``, from 16 random bits per pixel
+    through the normal quantiles."""
     bits = np.frombuffer(rng.bytes(2 * height * width), dtype="<u2")
-    return _normal_quantiles().take(bits.astype(np.intp)).reshape(height, width)  # intp: a faster take
+    if compiled.enabled():
+        return compiled.grain_values(bits, _normal_quantiles(), np.float32(strength), height, width)
+    grain = _normal_quantiles().take(bits.astype(np.intp)).reshape(height, width)  # intp: a faster take
+    grain *= np.float32(strength)
+    return grain
 
 
 #: bubbles of three sizes: minimum ionising, grey, black (merged bubbles of slow heavy tracks)
@@ -693,16 +698,14 @@ def render(event: Event, cfg: ChamberConfig, rng: np.random.Generator) -> Pictur
         flat[pixels] = flat.take(pixels) * np.exp(values, out=values)
     if compiled.enabled():
         if cfg.film_noise:
-            bits = np.frombuffer(rng.bytes(2 * height * width), dtype="<u2")
-            grain = compiled.grain_values(bits, _normal_quantiles(), np.float32(cfg.film_noise), height, width)
+            grain = _film_grain(rng, height, width, cfg.film_noise)
             blurred = _blur(grain, 0.7)
         else:
             grain = blurred = np.zeros((0, 0), dtype=np.float32)
         image = compiled.develop(picture, blurred, grain, np.float32(1.8), np.float32(0.35), np.float32(255.0))
         return Picture(image, tracks, event, cfg)
     if cfg.film_noise:
-        grain = _film_grain(rng, height, width)
-        grain *= np.float32(cfg.film_noise)
+        grain = _film_grain(rng, height, width, cfg.film_noise)
         blurred = _blur(grain, 0.7)
         blurred *= np.float32(1.8)
         picture += blurred
