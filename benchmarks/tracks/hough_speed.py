@@ -1,6 +1,7 @@
 """The Hough-transform baseline before and after vectorised voting (and the previous vectorised
 version), side by side on the crowding experiment's pictures: efficiency, fake rate and CPU seconds
-per picture at each multiplicity, and whether today's finds the previous version's tracks hit for hit.
+per picture at each multiplicity, and whether today's finds the previous version's tracks hit for hit,
+with its numba kernels (sciarch_tracks.compiled) and without them.
 
     python benchmarks/tracks/hough_speed.py [--pictures 4] [--multiplicities 5 10 20 40 70 100]
 
@@ -38,6 +39,7 @@ def main() -> None:
     parser.add_argument("--old-commit", default=OLD_COMMIT)
     parser.add_argument("--previous-commit", default=PREVIOUS_COMMIT)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--name", default="tracks_hough_speed", help="results file name, without .json/.md")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -45,6 +47,7 @@ def main() -> None:
     import sciarch
     from sciarch_datasets.tracks import SIMULATOR_VERSION
     from sciarch_datasets.tracks.coco import read_coco
+    from sciarch_tracks import compiled
     from sciarch_tracks.crowding import _labels_for, crowding_set
     from sciarch_tracks.data import TrackPictureSet
     from sciarch_tracks.hough import hough_tracks
@@ -54,9 +57,19 @@ def main() -> None:
     old = import_old(args.old_commit, "plugins/tracks", "old_sciarch_tracks", ("hough",))
     previous = import_old(args.previous_commit, "plugins/tracks", "previous_sciarch_tracks", ("hough",))
     previous_name = "previous (" + args.previous_commit + ")"
+
+    def array_code_only(*args, **kwargs):
+        kept, compiled.COMPILED = compiled.COMPILED, False
+        try:
+            return hough_tracks(*args, **kwargs)
+        finally:
+            compiled.COMPILED = kept
+
     methods = {"before (" + args.old_commit + ")": old.hough.hough_tracks, previous_name: previous.hough.hough_tracks,
-               "today": hough_tracks}
-    record = {"benchmark": "tracks Hough transform, before and after vectorised voting", "command":
+               "today, array code only": array_code_only, "today": hough_tracks}
+    if not compiled.COMPILED:
+        print("numba is absent or switched off: 'today' is the array code too")
+    record = {"benchmark": "tracks Hough transform, before and after vectorised voting and its kernels", "command":
               "python " + " ".join(sys.argv), "machine": machine(1), "old_commit": args.old_commit,
               "previous_commit": args.previous_commit, "simulator_version": SIMULATOR_VERSION,
               "pictures_per_multiplicity": args.pictures, "rows": []}
@@ -70,7 +83,7 @@ def main() -> None:
         wall = dict.fromkeys(methods, 0.0)
         load = loadavg()
         hits_count = 0
-        same = 0  # pictures where today's owners and boxes are the previous version's
+        same = dict.fromkeys(("today", "today, array code only"), 0)  # pictures with the previous version's owners and boxes
         for index in range(len(data)):
             _, target = data[index]
             hits = target["hits"].numpy().astype(np.float64)
@@ -88,8 +101,9 @@ def main() -> None:
                 score_picture(detections, target, scores[name], None, ["track"], field_tesla=field,
                               pixel_size_m=pixel, score_threshold=0.0, mask_threshold=0.5, tolerance_px=1.5,
                               min_hits=5, owner=owner, found=found)
-            same += bool(np.array_equal(results["today"][0], results[previous_name][0])
-                         and np.array_equal(results["today"][1], results[previous_name][1]))
+            for name in same:
+                same[name] += bool(np.array_equal(results[name][0], results[previous_name][0])
+                                   and np.array_equal(results[name][1], results[previous_name][1]))
         for name in methods:
             summary = scores[name].summary()
             row = {"method": name, "primary_tracks": multiplicity, "pictures": len(data),
@@ -97,13 +111,13 @@ def main() -> None:
                    "fake_rate": round(summary["fake_rate"], 4),
                    "cpu_seconds_per_picture": round(cpu[name] / len(data), 3),
                    "wall_seconds_per_picture": round(wall[name] / len(data), 3), "loadavg_before": load}
-            if name == "today":
-                row["pictures_identical_to_previous"] = same
+            if name in same:
+                row["pictures_identical_to_previous"] = same[name]
             record["rows"].append(row)
             print(row, flush=True)
     record["loadavg_end"] = loadavg()
-    sciarch.write_json(args.out / "tracks_hough_speed.json", record)
-    with sciarch.atomic_write(args.out / "tracks_hough_speed.md") as handle:
+    sciarch.write_json(args.out / f"{args.name}.json", record)
+    with sciarch.atomic_write(args.out / f"{args.name}.md") as handle:
         handle.write(markdown(record))
     print(markdown(record))
 
@@ -124,7 +138,8 @@ def markdown(record: dict) -> str:
     lines += ["", "Efficiency: true tracks found (≥ 5 hits, most of them right); fake rate: found tracks that are "
               "no true track (tracks/metrics.py). Target: ≤ 1 s per picture at 100 primary tracks at the same "
               "efficiency and fake rate. \"Same tracks as previous\": pictures where today's transform gives every "
-              "hit the same owner and every track the same box as the previous version's.", ""]
+              "hit the same owner and every track the same box as the previous version's. \"Today, array code only\": "
+              "today's transform with its numba kernels switched off (sciarch_tracks.compiled.COMPILED = False).", ""]
     return "\n".join(lines)
 
 

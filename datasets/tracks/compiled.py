@@ -37,6 +37,12 @@ def _jit(function):
     return njit(cache=True, nogil=True, boundscheck=False)(function) if AVAILABLE else None
 
 
+def kernel(function):
+    """``function`` compiled as this module's kernels are, or itself where numba is absent or
+    switched off: for scalar code that gives the same numbers either way, only at another speed."""
+    return _jit(function) if AVAILABLE else function
+
+
 def _mark(stamp, seen, unique, n, x, y, width, height):  # pragma: no cover - compiled
     """Note the pixel of (x, y), if inside the picture and not yet marked ``seen``, as the ``n``-th of
     ``unique``; returns how many are noted."""

@@ -134,22 +134,30 @@ def grow_chain(points: np.ndarray, grid: PointGrid, taken: np.ndarray, members: 
     chain = list(members)
     for _ in range(2):  # the far end, then (after reversing) the near end
         while True:
-            end = points[chain[-1]]
-            nearby = grid.around(end)
-            nearby = nearby[~taken[nearby]]
-            distance_nearby = np.hypot(points[nearby, 0] - end[0], points[nearby, 1] - end[1])
-            close = distance_nearby <= gap
-            candidates, distance_candidates = nearby[close], distance_nearby[close]
-            if not len(candidates):
-                break
-            good = continuing_hits(points, chain, candidates, distance_candidates, tolerance=tolerance,
-                                   follow_hits=follow_hits, circle=circle)
+            good = next_hits(points, grid, taken, chain, gap=gap, tolerance=tolerance, follow_hits=follow_hits,
+                             circle=circle)
             if not len(good):
                 break
             chain.extend(good.tolist())
             taken[good] = True
         chain.reverse()
     return np.array(chain, dtype=np.int64)
+
+
+def next_hits(points: np.ndarray, grid: PointGrid, taken: np.ndarray, chain: list[int], *, gap: float,
+              tolerance: float, follow_hits: int, circle: Any) -> np.ndarray:
+    """One step of :func:`grow_chain`: the points of ``grid`` not ``taken``, within ``gap`` of the
+    end of ``chain``, that continue it (:func:`continuing_hits`), nearest first; empty at its end."""
+    end = points[chain[-1]]
+    nearby = grid.around(end)
+    nearby = nearby[~taken[nearby]]
+    distance_nearby = np.hypot(points[nearby, 0] - end[0], points[nearby, 1] - end[1])
+    close = distance_nearby <= gap
+    candidates, distance_candidates = nearby[close], distance_nearby[close]
+    if not len(candidates):
+        return candidates
+    return continuing_hits(points, chain, candidates, distance_candidates, tolerance=tolerance,
+                           follow_hits=follow_hits, circle=circle)
 
 
 def _quick_circle(xy: np.ndarray) -> tuple[float, float, float] | None:

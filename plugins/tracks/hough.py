@@ -17,6 +17,11 @@ when no peak has ``min_hits`` votes or after ``max_tracks`` tracks.
 Input: hits (H, 2) in pixels and the picture size; output: owner (H,) (track index or −1) and the
 tracks (:class:`~.reconstruction.FoundTrack`), so it is scored exactly like the detectors.
 Nothing is learned; it has no classes (every track is class 1).
+
+With numba, :mod:`.compiled`'s kernels take the votes back, find the peaks and the hits near them,
+fit the seed arcs and follow the tracks; they make the array code's decisions (a fit whose outcome
+is carried far by rounding is left to the array code), so the tracks are the same with and without
+them (``tests/tracks/test_compiled.py``; ``benchmarks/tracks/hough_speed.py`` on the crowding pictures).
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ import math
 
 import numpy as np
 
-from .arcs import FOLLOW_HITS, GAP_PX, PointGrid, grow_chain, longest_run, quick_fit
+from . import compiled
+from .arcs import FOLLOW_HITS, GAP_PX, PointGrid, longest_run, quick_fit
+from .compiled import Follower, circle_fits
 from .fitting import fit_circle
 from .found import FoundTrack
 
@@ -42,6 +49,9 @@ class _Peaks:
         self.row_max = votes.max(axis=1)
 
     def best(self) -> tuple[float, int]:
+        if compiled.COMPILED:  # the same search, compiled
+            value, index = compiled.best_cell(self.votes, self.row_max)
+            return float(value), int(index)
         while True:
             row = int(np.argmax(self.row_max))
             col = int(np.argmax(self.votes[row]))
@@ -126,6 +136,11 @@ class _CircleBank:
         self.ring_start, self.ring_length = np.cumsum(lengths) - lengths, lengths
 
     def take(self, hits: np.ndarray) -> None:
+        if compiled.COMPILED:  # the same subtractions, cell by cell
+            compiled.take_circle_votes(self.votes, np.ascontiguousarray(hits[:, 0]),
+                                       np.ascontiguousarray(hits[:, 1]), self.origin, self.cell, self.margin,
+                                       self.columns, self.base, self.ring, self.ring_start, self.ring_length)
+            return
         col = np.floor((hits[:, 0:1] - self.origin[None, :, 0]) / self.cell[None, :]).astype(np.int64) + self.margin
         row = np.floor((hits[:, 1:2] - self.origin[None, :, 1]) / self.cell[None, :]).astype(np.int64) + self.margin
         cells, counts = np.unique(row * self.columns + col + self.base[:-1], return_counts=True)
@@ -164,6 +179,11 @@ class _LineAccumulator:
         self.peaks = _Peaks(votes)
 
     def take(self, hits: np.ndarray) -> None:
+        if compiled.COMPILED:  # the same subtractions, hit by hit
+            compiled.take_line_votes(self.peaks.votes.reshape(-1), np.ascontiguousarray(hits[:, 0]),
+                                     np.ascontiguousarray(hits[:, 1]), self.cos, self.sin, float(self.rho_max),
+                                     float(self.rho_cell), self.shape[1])
+            return
         np.subtract.at(self.peaks.votes.reshape(-1), self.cells(hits), 1.0)
 
 
@@ -209,8 +229,10 @@ class HoughTracker:
         bank = _CircleBank(circles)
         accumulators: list = [*circles, line]
         tops = np.array([acc.peaks.best()[0] for acc in accumulators])
-        grid = None  # every hit in cells of gap_px, for following tracks
+        follower = None  # every hit in cells of gap_px, for following tracks
         pool, pool_xy, free = np.arange(len(hits)), hits, len(hits)  # the free hits among the pool's
+        px, py = np.ascontiguousarray(hits[:, 0]), np.ascontiguousarray(hits[:, 1])
+        scratch = np.empty(len(hits), dtype=np.int64)
         tracks: list = []
         chains: list[np.ndarray] = []
         failures = 0
@@ -229,27 +251,42 @@ class HoughTracker:
             if best_votes < self.min_hits:
                 break
             k, index = best
-            if len(pool) > 1.25 * free + 100:  # drop the hits taken since the pool was made
-                pool = pool[owner[pool] < 0]
-                pool_xy = hits[pool]
-            if accumulators[k] is not line:
-                acc = circles[k]
-                centre = acc.centre(index)
-                residual = np.abs(np.hypot(pool_xy[:, 0] - centre[0], pool_xy[:, 1] - centre[1]) - acc.radius)
-                near = pool[residual < self.tolerance + 1.5 * acc.cell]
+            if compiled.COMPILED:  # the same hits, by one pass over them
+                if accumulators[k] is not line:
+                    centre = circles[k].centre(index)
+                    count = compiled.free_near_circle(px, py, owner, float(centre[0]), float(centre[1]),
+                                                      float(circles[k].radius),
+                                                      self.tolerance + 1.5 * circles[k].cell, scratch)
+                else:
+                    t_index, r_index = divmod(index, line.shape[1])
+                    theta = line.thetas[t_index]
+                    rho = (r_index + 0.5) * line.rho_cell - line.rho_max
+                    count = compiled.free_near_line(px, py, owner, math.cos(theta), math.sin(theta), float(rho),
+                                                    self.tolerance + 1.5 * line.rho_cell, scratch)
+                near = scratch[:count].copy()
             else:
-                t_index, r_index = divmod(index, line.shape[1])
-                theta = line.thetas[t_index]
-                rho = (r_index + 0.5) * line.rho_cell - line.rho_max
-                residual = np.abs(pool_xy[:, 0] * math.cos(theta) + pool_xy[:, 1] * math.sin(theta) - rho)
-                near = pool[residual < self.tolerance + 1.5 * line.rho_cell]
-            near = near[owner[near] < 0]  # free hits near the peak's circle or line, in order
+                if len(pool) > 1.25 * free + 100:  # drop the hits taken since the pool was made
+                    pool = pool[owner[pool] < 0]
+                    pool_xy = hits[pool]
+                if accumulators[k] is not line:
+                    acc = circles[k]
+                    centre = acc.centre(index)
+                    residual = np.abs(np.hypot(pool_xy[:, 0] - centre[0], pool_xy[:, 1] - centre[1]) - acc.radius)
+                    near = pool[residual < self.tolerance + 1.5 * acc.cell]
+                else:
+                    t_index, r_index = divmod(index, line.shape[1])
+                    theta = line.thetas[t_index]
+                    rho = (r_index + 0.5) * line.rho_cell - line.rho_max
+                    residual = np.abs(pool_xy[:, 0] * math.cos(theta) + pool_xy[:, 1] * math.sin(theta) - rho)
+                    near = pool[residual < self.tolerance + 1.5 * line.rho_cell]
+                near = near[owner[near] < 0]  # free hits near the peak's circle or line, in order
             chosen = self._arc(hits[near])
             members = near[chosen] if len(chosen) else chosen
             if len(members) >= 3:
-                if grid is None:
-                    grid = PointGrid(hits, self.gap)
-                members = self._follow(hits, grid, owner >= 0, members)
+                if follower is None:
+                    follower = Follower(hits, PointGrid(hits, self.gap), gap=self.gap, tolerance=self.tolerance,
+                                        follow_hits=self.follow_hits)
+                members = follower(owner >= 0, members)
             if len(members) < self.min_hits:
                 failures += 1
                 if accumulators[k] is not line:
@@ -325,18 +362,19 @@ class HoughTracker:
             state[:, i] = 0
         return chains
 
-    def _follow(self, hits: np.ndarray, grid: PointGrid, taken: np.ndarray, members: np.ndarray) -> np.ndarray:
-        """:func:`~.arcs.follow_arc` of the seed arc ``members`` (indices into ``hits``) through the
-        hits not ``taken``, with one grid of all hits for the whole picture: the same chain as
-        follow_arc on the free hits alone (the same candidates, in the same order)."""
-        return grow_chain(hits, grid, taken.copy(), members, gap=self.gap, tolerance=self.tolerance,
-                          follow_hits=self.follow_hits, circle=_circle)
-
     def _arc(self, points: np.ndarray) -> np.ndarray:
         """The longest contiguous arc among points near a circle or line, refitted once."""
         if len(points) < self.min_hits:
             return np.zeros(0, dtype=np.int64)
-        fit = _circle(points)
+        fits = circle_fits(points)  # the kernel's circle, and again from nudged starts
+        if fits is not None:
+            chosen = [self._arc_on(points, fit) for fit in fits]
+            if all(np.array_equal(chosen[0], other) for other in chosen[1:]):
+                return chosen[0]
+        fit = quick_fit(points)  # the array code decides
+        return self._arc_on(points, None if fit is None else (fit.cx, fit.cy, fit.radius))
+
+    def _arc_on(self, points: np.ndarray, fit: tuple[float, float, float] | None) -> np.ndarray:
         if fit is None:
             return np.zeros(0, dtype=np.int64)
         cx, cy, radius = fit
@@ -352,74 +390,6 @@ class HoughTracker:
         direction = np.linalg.svd(centred, full_matrices=False)[2][0]
         along = centred @ direction
         return longest_run(along, self.gap)
-
-
-try:  # LAPACK's 3 × 3 solve and eigh without numpy.linalg's checks (a few µs each, not ~15)
-    from numpy.linalg import _umath_linalg
-
-    def _eigh(m: np.ndarray) -> np.ndarray:
-        return _umath_linalg.eigh_lo(m, signature="d->dd")[1]
-
-    def _solve(m: np.ndarray, b: np.ndarray) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            return _umath_linalg.solve1(m, b, signature="dd->d")  # NaN where singular
-except (ImportError, AttributeError):  # pragma: no cover - another numpy
-    def _eigh(m: np.ndarray) -> np.ndarray:
-        return np.linalg.eigh(m)[1]
-
-    def _solve(m: np.ndarray, b: np.ndarray) -> np.ndarray:
-        try:
-            return np.linalg.solve(m, b)
-        except np.linalg.LinAlgError:
-            return np.full(len(b), np.nan)
-
-
-def _circle(xy: np.ndarray, *, iterations: int = 5, max_radius_px: float = 1e6) -> tuple[float, float, float] | None:
-    """The circle (cx, cy, R) of :func:`~.arcs.quick_fit`, bit for bit (the same array operations
-    on arrays of the same layout, the same LAPACK calls), without its per-call overhead: for the
-    few dozen hits at a track's end, fitted again at every step of following it. Where quick_fit
-    would not go its own way to the end (a singular step, values not finite), it is quick_fit."""
-    n = len(xy)
-    if n < 3:
-        return None
-    centroid = xy.mean(axis=0)
-    u = xy - centroid
-    ux, uy = u[:, 0], u[:, 1]
-    z = ux * ux + uy * uy
-    z_mean = z.mean()
-    if z_mean <= 0:
-        return None
-    scale = 2.0 * np.sqrt(z_mean)
-    design = np.empty((n, 3))
-    design[:, 0] = (z - z_mean) / scale
-    design[:, 1] = ux
-    design[:, 2] = uy
-    a = _eigh(design.T @ design)[:, 0]
-    a0 = a[0] / scale
-    if not abs(a0) >= 1e-12:  # NaN too
-        fit = quick_fit(xy, iterations=iterations, max_radius_px=max_radius_px)
-        return None if fit is None else (fit.cx, fit.cy, fit.radius)
-    cx, cy = -a[1] / (2 * a0), -a[2] / (2 * a0)
-    radius = np.sqrt(max(cx * cx + cy * cy + z_mean, 0.0))
-    if not np.isfinite(radius) or radius > max_radius_px:
-        fit = quick_fit(xy, iterations=iterations, max_radius_px=max_radius_px)
-        return None if fit is None else (fit.cx, fit.cy, fit.radius)
-    jacobian = design  # reused: (n, 3), C order, as quick_fit's stacked one
-    jacobian[:, 2] = -1.0
-    for _ in range(iterations):  # Gauss–Newton on r_i = |x_i − c| − R
-        dx, dy = ux - cx, uy - cy
-        dist = np.maximum(np.sqrt(dx * dx + dy * dy), 1e-9)
-        residual = dist - radius
-        jacobian[:, 0] = -dx / dist
-        jacobian[:, 1] = -dy / dist
-        step = _solve(jacobian.T @ jacobian, -(jacobian.T @ residual))
-        if not np.isfinite(step).all():
-            fit = quick_fit(xy, iterations=iterations, max_radius_px=max_radius_px)
-            return None if fit is None else (fit.cx, fit.cy, fit.radius)
-        cx, cy, radius = cx + step[0], cy + step[1], radius + step[2]
-        if np.abs(step).max() < 1e-6 * max(1.0, radius):
-            break
-    return float(cx + centroid[0]), float(cy + centroid[1]), float(min(abs(radius), max_radius_px))
 
 
 def _pair_rms(hits: np.ndarray, groups: list[np.ndarray], *, iterations: int = 5,
