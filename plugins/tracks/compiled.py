@@ -122,6 +122,11 @@ def _fit(px, py, index, start, stop, iterations, max_radius, nudge_x, nudge_y, n
     return FIT_OK, cx + mx, cy + my, min(abs(radius), max_radius)
 
 
+def _rotate(c, s, x, y):  # pragma: no cover - compiled
+    """(x, y) turned by the angle of cosine ``c`` and sine ``s``."""
+    return c * x - s * y, s * x + c * y
+
+
 def _smallest_eigenvector(a00, a01, a02, a11, a12, a22):  # pragma: no cover - compiled
     """The unit eigenvector of the smallest eigenvalue of a symmetric 3 × 3 matrix, by cyclic
     Jacobi rotations (accurate to rounding for every eigenvector, also when two eigenvalues are
@@ -151,22 +156,22 @@ def _smallest_eigenvector(a00, a01, a02, a11, a12, a22):  # pragma: no cover - c
             # A ← Jᵀ A J and V ← V J for the rotation J in the plane (p, q)
             if pair == 0:  # p, q = 0, 1; r = 2
                 a00, a11, a01 = app - t * apq, aqq + t * apq, 0.0
-                a02, a12 = c * a02 - s * a12, s * a02 + c * a12
-                v00, v01 = c * v00 - s * v01, s * v00 + c * v01
-                v10, v11 = c * v10 - s * v11, s * v10 + c * v11
-                v20, v21 = c * v20 - s * v21, s * v20 + c * v21
+                a02, a12 = _rotate(c, s, a02, a12)
+                v00, v01 = _rotate(c, s, v00, v01)
+                v10, v11 = _rotate(c, s, v10, v11)
+                v20, v21 = _rotate(c, s, v20, v21)
             elif pair == 1:  # p, q = 0, 2; r = 1
                 a00, a22, a02 = app - t * apq, aqq + t * apq, 0.0
-                a01, a12 = c * a01 - s * a12, s * a01 + c * a12
-                v00, v02 = c * v00 - s * v02, s * v00 + c * v02
-                v10, v12 = c * v10 - s * v12, s * v10 + c * v12
-                v20, v22 = c * v20 - s * v22, s * v20 + c * v22
+                a01, a12 = _rotate(c, s, a01, a12)
+                v00, v02 = _rotate(c, s, v00, v02)
+                v10, v12 = _rotate(c, s, v10, v12)
+                v20, v22 = _rotate(c, s, v20, v22)
             else:  # p, q = 1, 2; r = 0
                 a11, a22, a12 = app - t * apq, aqq + t * apq, 0.0
-                a01, a02 = c * a01 - s * a02, s * a01 + c * a02
-                v01, v02 = c * v01 - s * v02, s * v01 + c * v02
-                v11, v12 = c * v11 - s * v12, s * v11 + c * v12
-                v21, v22 = c * v21 - s * v22, s * v21 + c * v22
+                a01, a02 = _rotate(c, s, a01, a02)
+                v01, v02 = _rotate(c, s, v01, v02)
+                v11, v12 = _rotate(c, s, v11, v12)
+                v21, v22 = _rotate(c, s, v21, v22)
     if a00 <= a11 and a00 <= a22:
         return v00, v10, v20
     if a11 <= a22:
@@ -429,6 +434,7 @@ free_near_line = kernel(free_near_line)
 take_circle_votes = kernel(take_circle_votes)
 take_line_votes = kernel(take_line_votes)
 _fit = kernel(_fit)
+_rotate = kernel(_rotate)
 _smallest_eigenvector = kernel(_smallest_eigenvector)
 _solve3 = kernel(_solve3)
 _decide = kernel(_decide)
