@@ -131,20 +131,17 @@ def _smallest_eigenvector(a00, a01, a02, a11, a12, a22):  # pragma: no cover - c
     """The unit eigenvector of the smallest eigenvalue of a symmetric 3 × 3 matrix, by cyclic
     Jacobi rotations (accurate to rounding for every eigenvector, also when two eigenvalues are
     close, as for the nearly straight arcs)."""
-    v00, v01, v02 = 1.0, 0.0, 0.0
-    v10, v11, v12 = 0.0, 1.0, 0.0
-    v20, v21, v22 = 0.0, 0.0, 1.0
+    a = np.empty((3, 3))
+    a[0, 0], a[0, 1], a[0, 2] = a00, a01, a02
+    a[1, 0], a[1, 1], a[1, 2] = a01, a11, a12
+    a[2, 0], a[2, 1], a[2, 2] = a02, a12, a22
+    v = np.eye(3)
     for _ in range(32):
-        off = a01 * a01 + a02 * a02 + a12 * a12
-        if off == 0.0 or off <= 1e-36 * (a00 * a00 + a11 * a11 + a22 * a22):
+        off = a[0, 1] * a[0, 1] + a[0, 2] * a[0, 2] + a[1, 2] * a[1, 2]
+        if off == 0.0 or off <= 1e-36 * (a[0, 0] * a[0, 0] + a[1, 1] * a[1, 1] + a[2, 2] * a[2, 2]):
             break
-        for pair in range(3):
-            if pair == 0:
-                app, aqq, apq = a00, a11, a01
-            elif pair == 1:
-                app, aqq, apq = a00, a22, a02
-            else:
-                app, aqq, apq = a11, a22, a12
+        for p, q in ((0, 1), (0, 2), (1, 2)):
+            app, aqq, apq = a[p, p], a[q, q], a[p, q]
             if apq == 0.0:
                 continue
             theta = (aqq - app) / (2.0 * apq)
@@ -153,30 +150,18 @@ def _smallest_eigenvector(a00, a01, a02, a11, a12, a22):  # pragma: no cover - c
                 t = -t
             c = 1.0 / math.sqrt(t * t + 1.0)
             s = t * c
-            # A ← Jᵀ A J and V ← V J for the rotation J in the plane (p, q)
-            if pair == 0:  # p, q = 0, 1; r = 2
-                a00, a11, a01 = app - t * apq, aqq + t * apq, 0.0
-                a02, a12 = _rotate(c, s, a02, a12)
-                v00, v01 = _rotate(c, s, v00, v01)
-                v10, v11 = _rotate(c, s, v10, v11)
-                v20, v21 = _rotate(c, s, v20, v21)
-            elif pair == 1:  # p, q = 0, 2; r = 1
-                a00, a22, a02 = app - t * apq, aqq + t * apq, 0.0
-                a01, a12 = _rotate(c, s, a01, a12)
-                v00, v02 = _rotate(c, s, v00, v02)
-                v10, v12 = _rotate(c, s, v10, v12)
-                v20, v22 = _rotate(c, s, v20, v22)
-            else:  # p, q = 1, 2; r = 0
-                a11, a22, a12 = app - t * apq, aqq + t * apq, 0.0
-                a01, a02 = _rotate(c, s, a01, a02)
-                v01, v02 = _rotate(c, s, v01, v02)
-                v11, v12 = _rotate(c, s, v11, v12)
-                v21, v22 = _rotate(c, s, v21, v22)
-    if a00 <= a11 and a00 <= a22:
-        return v00, v10, v20
-    if a11 <= a22:
-        return v01, v11, v21
-    return v02, v12, v22
+            # A ← Jᵀ A J and V ← V J for the rotation J in the plane (p, q); r is the third axis
+            r = 3 - p - q
+            a[p, p], a[q, q] = app - t * apq, aqq + t * apq
+            a[p, q] = a[q, p] = 0.0
+            a[r, p], a[r, q] = _rotate(c, s, a[r, p], a[r, q])
+            a[p, r], a[q, r] = a[r, p], a[r, q]
+            for k in range(3):
+                v[k, p], v[k, q] = _rotate(c, s, v[k, p], v[k, q])
+    best = 0
+    if not (a[0, 0] <= a[1, 1] and a[0, 0] <= a[2, 2]):
+        best = 1 if a[1, 1] <= a[2, 2] else 2
+    return v[0, best], v[1, best], v[2, best]
 
 
 def _solve3(a00, a01, a02, a11, a12, a22, b0, b1, b2):  # pragma: no cover - compiled
